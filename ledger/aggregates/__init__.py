@@ -1,0 +1,1 @@
+"""The domain: aggregates with their events nested inside them."""

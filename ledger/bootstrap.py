@@ -1,0 +1,60 @@
+"""The composition root: builds the applications from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ledger.application import MainLedger
+from ledger.heads import current_head, read_head, record_head
+from ledger.kek import create_kek, load_kek
+from ledger.keyring import AUDIT_SUBJECT
+from ledger.settings import Settings, StoreSettings
+from ledger.verify import Report, verify_store
+
+
+@dataclass(frozen=True)
+class InitResult:
+    data_dir: Path
+    created_keys: tuple[str, ...]
+    kept_keys: tuple[str, ...]
+
+
+def initialise(settings: Settings, at: datetime) -> InitResult:
+    """Create the data directory, the key files (never overwritten) and the stores."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    created, kept = [], []
+    for store in (settings.main, settings.pn):
+        (created if create_kek(store) else kept).append(store.name)
+    app = open_main(settings)
+    try:
+        app.keyring.check_kek(at)
+        app.keyring.ensure_key(AUDIT_SUBJECT, at)
+    finally:
+        app.close()
+    return InitResult(settings.data_dir, tuple(created), tuple(kept))
+
+
+def open_main(settings: Settings) -> MainLedger:
+    return MainLedger(settings.main, load_kek(settings.main))
+
+
+def head_file(settings: Settings, store: StoreSettings) -> Path:
+    return settings.heads_dir / f"{store.name}.json"
+
+
+def remember_head(settings: Settings, app: MainLedger, at: datetime) -> None:
+    rec = app.chained_recorder
+    record_head(head_file(settings, app.settings), current_head(app.engine, rec.chain), at)
+
+
+def verify_main(settings: Settings, app: MainLedger, *, use_known_head: bool = True,
+                known_head_override: str | None = None) -> Report:
+    from ledger.heads import parse_head  # noqa: PLC0415 (keeps the common path lean)
+
+    rec = app.chained_recorder
+    known = (parse_head(known_head_override) if known_head_override
+             else read_head(head_file(settings, app.settings)) if use_known_head else None)
+    return verify_store(app.engine, rec.events_record_cls.__table__, rec.chain,
+                        store=app.settings.name, known_head=known)

@@ -1,0 +1,60 @@
+"""The hash chain over a store's notification log: pure functions, no I/O.
+
+A *leaf* commits to one stored event: its notification id, originator id, version,
+topic and the SHA-256 of its stored (encrypted) state, in a fixed-width,
+length-prefixed encoding, hashed as an RFC 9162 leaf (prefix 0x00) so that the
+same leaf hashes can later feed a Merkle tree.
+
+The *chain* links leaves in notification order::
+
+    chain[p] = SHA-256(CHAIN_PREFIX || u64(p) || chain[p-1] || leaf[p]),  chain[0] = GENESIS
+
+where ``p`` counts chained events from 1 with no gaps (notification ids may have gaps
+on PostgreSQL; positions never do).
+"""
+
+from __future__ import annotations
+
+import struct
+from hashlib import sha256
+
+LEAF_PREFIX = b"\x00"  # RFC 9162 section 2.1.1 leaf hash prefix
+CHAIN_PREFIX = b"ledger.chain.v1\x00"
+GENESIS = bytes(32)
+HASH_BYTES = 32
+
+_HEADER = struct.Struct(">QQ")  # notification id, originator version
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+
+
+def leaf_data(
+    notification_id: int, originator_id: bytes, originator_version: int, topic: str, state: bytes
+) -> bytes:
+    """The canonical bytes a leaf commits to. ``originator_id`` is the 16 raw UUID bytes."""
+    if len(originator_id) != 16:
+        raise ValueError("originator id must be 16 bytes")
+    topic_bytes = topic.encode("utf-8")
+    return b"".join(
+        (
+            _HEADER.pack(notification_id, originator_version),
+            originator_id,
+            _U32.pack(len(topic_bytes)),
+            topic_bytes,
+            sha256(state).digest(),
+        )
+    )
+
+
+def leaf_hash(
+    notification_id: int, originator_id: bytes, originator_version: int, topic: str, state: bytes
+) -> bytes:
+    """RFC 9162 leaf hash of :func:`leaf_data`."""
+    return sha256(
+        LEAF_PREFIX + leaf_data(notification_id, originator_id, originator_version, topic, state)
+    ).digest()
+
+
+def chain_hash(position: int, previous: bytes, leaf: bytes) -> bytes:
+    """The chain value at ``position`` (1-based) given the previous chain value."""
+    return sha256(CHAIN_PREFIX + _U64.pack(position) + previous + leaf).digest()

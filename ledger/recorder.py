@@ -1,0 +1,114 @@
+"""Persistence: an eventsourcing-sqlalchemy recorder that chains every event it inserts.
+
+The chain row for each event is written by the same database transaction that inserts
+the event, while that transaction holds the store's write lock (PostgreSQL: the
+library's ``LOCK TABLE ... IN EXCLUSIVE MODE``; SQLite: the database write lock taken by
+the first INSERT). Concurrent writers therefore see each other's chain head and can
+never fork the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from ledger.chain import GENESIS, chain_hash, leaf_hash
+
+SQLITE_BUSY_TIMEOUT_S = 60.0
+
+
+def chain_table(metadata: MetaData, events_table_name: str, schema: str | None) -> Table:
+    """The chain table of a store: one row per chained event, gap-free positions."""
+    name = events_table_name.removesuffix("_events") + "_chain"
+    return Table(
+        name,
+        metadata,
+        Column("position", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+               autoincrement=False),
+        Column("notification_id", BigInteger().with_variant(Integer(), "sqlite"),
+               nullable=False, unique=True),
+        Column("leaf", LargeBinary(32), nullable=False),
+        Column("chain", LargeBinary(32), nullable=False),
+        schema=schema,
+    )
+
+
+class LedgerDatastore(SQLAlchemyDatastore):
+    """The library's datastore with SQLite settings fit for several writer processes."""
+
+    def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
+        if url and url.startswith("sqlite") and "memory" not in url:
+            kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+        super().__init__(url=url, **kwargs)
+        if self.is_sqlite_filedb and self.engine is not None:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Durable commits, and freed pages overwritten so removed bytes do not linger.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+class ChainedRecorder(SQLAlchemyApplicationRecorder):
+    """Inserts events and their chain rows in one transaction."""
+
+    def __init__(self, datastore: SQLAlchemyDatastore, *, events_table_name: str,
+                 schema_name: str | None = None) -> None:
+        super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
+        self.chain = chain_table(MetaData(), events_table_name, schema_name)
+        self.tables.append(self.chain)
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        # super() takes the write lock (INSERT on SQLite, LOCK TABLE on PostgreSQL) and
+        # flushes, so the ids are known and no other writer can move the head under us.
+        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        if not ids:
+            return ids
+        c = self.chain.c
+        head = session.execute(
+            select(c.position, c.chain).order_by(c.position.desc()).limit(1)
+        ).first()
+        position, previous = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
+        rows = []
+        for notification_id, stored in zip(ids, stored_events, strict=True):
+            position += 1
+            leaf = leaf_hash(notification_id, _uuid_bytes(stored.originator_id),
+                             stored.originator_version, stored.topic, stored.state)
+            previous = chain_hash(position, previous, leaf)
+            rows.append({"position": position, "notification_id": notification_id,
+                         "leaf": leaf, "chain": previous})
+        session.execute(insert(self.chain), rows)
+        return ids
+
+
+def _uuid_bytes(originator_id: Any) -> bytes:
+    return bytes(originator_id.bytes)
+
+
+class ChainedFactory(SQLAlchemyFactory):
+    """Selected with ``PERSISTENCE_MODULE=ledger.recorder:ChainedFactory``."""
+
+    datastore_class = LedgerDatastore
+    application_recorder_class = ChainedRecorder

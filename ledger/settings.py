@@ -1,0 +1,90 @@
+"""One settings object, read from the environment and an optional TOML config file.
+
+Precedence: explicit arguments, then environment variables, then the config file
+(``LEDGER_CONFIG``, default ``<data dir>/ledger.toml``), then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import BadInput
+
+DEFAULT_DATA_DIR = "ledger-data"
+
+# Environment variable -> config-file key.
+_KEYS = {
+    "LEDGER_URL": "url",
+    "LEDGER_PN_URL": "pn_url",
+    "LEDGER_SCHEMA": "schema",
+    "LEDGER_PN_SCHEMA": "pn_schema",
+    "LEDGER_KEK_FILE": "kek_file",
+    "LEDGER_PN_KEK_FILE": "pn_kek_file",
+}
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    name: str
+    url: str
+    schema: str | None
+    kek_file: Path
+    kek_env: str  # name of the variable that may hold the base64 KEK instead of the file
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    main: StoreSettings
+    pn: StoreSettings
+
+    @property
+    def heads_dir(self) -> Path:
+        return self.data_dir / "heads"
+
+
+def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    root = Path(data_dir or env.get("LEDGER_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
+    config = _read_config(Path(env.get("LEDGER_CONFIG") or root / "ledger.toml"))
+
+    def get(var: str) -> str | None:
+        return env.get(var) or config.get(_KEYS[var])
+
+    keys = root / "keys"
+    return Settings(
+        data_dir=root,
+        main=StoreSettings(
+            name="main",
+            url=get("LEDGER_URL") or f"sqlite:///{root / 'main.sqlite'}",
+            schema=get("LEDGER_SCHEMA"),
+            kek_file=Path(get("LEDGER_KEK_FILE") or keys / "main.kek"),
+            kek_env="LEDGER_KEK",
+        ),
+        pn=StoreSettings(
+            name="psychotherapy",
+            url=get("LEDGER_PN_URL") or f"sqlite:///{root / 'psychotherapy.sqlite'}",
+            schema=get("LEDGER_PN_SCHEMA"),
+            kek_file=Path(get("LEDGER_PN_KEK_FILE") or keys / "psychotherapy.kek"),
+            kek_env="LEDGER_PN_KEK",
+        ),
+    )
+
+
+def _read_config(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"cannot read config file {path}: {e}") from None
+    unknown = set(data) - set(_KEYS.values())
+    if unknown:
+        raise BadInput(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
+    if not all(isinstance(v, str) for v in data.values()):
+        raise BadInput(f"config file {path}: every value must be a string")
+    return {str(k): str(v) for k, v in data.items()}

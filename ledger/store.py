@@ -1,0 +1,64 @@
+"""The base application of every store: chained recorder, sealing mapper, key ring."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from sqlalchemy import Engine, text
+
+from ledger.keyring import KeyRing
+from ledger.mapper import SealingMapper
+from ledger.recorder import ChainedFactory, ChainedRecorder
+from ledger.settings import StoreSettings
+
+
+def store_env(store: StoreSettings) -> dict[str, str]:
+    env = {
+        "PERSISTENCE_MODULE": "ledger.recorder:ChainedFactory",
+        "SQLALCHEMY_URL": store.url,
+        "CREATE_TABLE": "y",
+    }
+    if store.schema:
+        env["SQLALCHEMY_SCHEMA"] = store.schema
+    return env
+
+
+class Store(Application[UUID]):
+    """An application over one chained, sealed store."""
+
+    def __init__(self, store: StoreSettings, kek: bytes) -> None:
+        self.settings = store
+        self._kek = kek
+        super().__init__(env=store_env(store))
+
+    def construct_factory(self, env: Any) -> ChainedFactory:
+        factory = ChainedFactory(env)
+        datastore = cast(SQLAlchemyDatastore, factory.datastore)
+        schema = self.settings.schema
+        if schema and datastore.engine is not None and datastore.engine.dialect.name != "sqlite":
+            with datastore.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        return factory
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        self.keyring = KeyRing(self.engine, self._kek, self.name.lower(), self.settings.schema)
+        self.keyring.create_table()
+        return SealingMapper(self.construct_transcoder(), self.keyring)
+
+    @property
+    def engine(self) -> Engine:
+        datastore = cast(SQLAlchemyDatastore, cast(ChainedFactory, self.factory).datastore)
+        engine = datastore.engine
+        assert isinstance(engine, Engine)
+        return engine
+
+    @property
+    def chained_recorder(self) -> ChainedRecorder:
+        return cast(ChainedRecorder, self.recorder)
+
+    def close(self) -> None:
+        self.engine.dispose()
