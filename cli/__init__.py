@@ -1,0 +1,1 @@
+"""The ``ledger`` command: parse input, call one service, render output."""

@@ -1,0 +1,28 @@
+"""``ledger init``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, now, pass_state
+from ledger.bootstrap import initialise
+
+
+@click.command()
+@click.option("--data-dir", "data_dir", metavar="DIR", help="Overrides the group's --data-dir.")
+@pass_state
+def init(state: State, data_dir: str | None) -> None:
+    """Create the data directory, key files (0600) and stores. Idempotent; never
+    overwrites a key.
+
+    Example: ledger init --data-dir ./ledger-data
+    """
+    if data_dir:
+        state.data_dir = data_dir
+    result = initialise(state.settings, now())
+    click.echo(f"data directory: {result.data_dir}")
+    for name in result.created_keys:
+        click.echo(f"created key-encryption key for the {name} store")
+    for name in result.kept_keys:
+        click.echo(f"kept existing key-encryption key for the {name} store")
+    click.echo("stores ready")

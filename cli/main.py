@@ -1,0 +1,69 @@
+"""The ``ledger`` command group and its single error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from cli.context import State
+from ledger.errors import LedgerError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+class LedgerGroup(click.Group):
+    """Turns every error into one line on stderr and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:
+            if os.environ.get("LEDGER_DEBUG"):
+                raise
+            # Unexpected: the message may carry database parameters, so show only the kind.
+            click.echo(f"error: unexpected {type(e).__name__}; rerun with LEDGER_DEBUG=1 "
+                       "for details", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=LedgerGroup, context_settings=CONTEXT_SETTINGS)
+@click.option("--data-dir", envvar="LEDGER_DATA_DIR", metavar="DIR",
+              help="Data directory (default ./ledger-data; env LEDGER_DATA_DIR).")
+@click.pass_context
+def ledger(ctx: click.Context, data_dir: str | None) -> None:
+    """Event-sourced audit and retention ledger for mental-health records.
+
+    Example: ledger --data-dir ./ledger-data verify
+    """
+    state = State(data_dir)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def _register() -> None:
+    from cli import init, integrity, notes, people  # noqa: PLC0415
+
+    ledger.add_command(init.init)
+    ledger.add_command(people.staff)
+    ledger.add_command(people.client)
+    ledger.add_command(notes.note)
+    ledger.add_command(integrity.verify)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        ledger.main(prog_name="ledger")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

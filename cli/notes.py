@@ -1,0 +1,123 @@
+"""``ledger note ...``: progress notes."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    json_option,
+    now,
+    parse_date,
+    parse_uuid,
+    pass_state,
+    read_text,
+)
+
+file_option = click.option("--file", "file", metavar="F", type=click.Path(dir_okay=False),
+                           help="Read the note text from F (default: stdin).")
+
+
+@click.group()
+def note() -> None:
+    """Progress notes: write, amend, show, list. Every read is recorded."""
+
+
+@note.command("write")
+@click.option("--client", "client_ref", required=True, help="Client id.")
+@as_option
+@file_option
+@click.option("--session-date", help="Date of the session, YYYY-MM-DD.")
+@json_option
+@pass_state
+def note_write(state: State, client_ref: str, actor: str, file: str | None,
+               session_date: str | None, as_json: bool) -> None:
+    """Write a progress note; prints the new note id.
+
+    Example: ledger note write --client C-1001 --as dr-lee --file session.txt --session-date 2026-03-02
+    """
+    at = now()
+    text = read_text(file)
+    note_id = state.app.write_note(client_ref, text, by=actor,
+                                   session_date=parse_date(session_date, "--session-date"), at=at)
+    state.wrote(at)
+    if as_json:
+        emit_json({"note": note_id})
+    else:
+        click.echo(str(note_id))
+
+
+@note.command("amend")
+@click.argument("note_id")
+@as_option
+@click.option("--reason", required=True, help="Why the note is amended (kept with the version).")
+@file_option
+@json_option
+@pass_state
+def note_amend(state: State, note_id: str, actor: str, reason: str, file: str | None,
+               as_json: bool) -> None:
+    """Append a new version of a note; older versions stay readable.
+
+    Example: ledger note amend 3f2b... --as dr-lee --reason "corrected dosage" --file fixed.txt
+    """
+    at = now()
+    text = read_text(file)
+    version = state.app.amend_note(parse_uuid(note_id, "NOTE"), text, reason, by=actor, at=at)
+    state.wrote(at)
+    if as_json:
+        emit_json({"note": note_id, "version": version})
+    else:
+        click.echo(f"{note_id} version {version}")
+
+
+@note.command("show")
+@click.argument("note_id")
+@as_option
+@click.option("--purpose", required=True, metavar="CODE",
+              help="HL7 PurposeOfUse code, e.g. TREAT, HPAYMT, HOPERAT.")
+@click.option("--version", "version", type=click.IntRange(min=1), help="Show version N.")
+@json_option
+@pass_state
+def note_show(state: State, note_id: str, actor: str, purpose: str, version: int | None,
+              as_json: bool) -> None:
+    """Show a note (the access is recorded first, granted or denied).
+
+    Example: ledger note show 3f2b... --as dr-lee --purpose TREAT --version 1
+    """
+    at = now()
+    content = state.app.read_note(parse_uuid(note_id, "NOTE"), by=actor,
+                                  purpose=purpose.upper(), version=version, at=at)
+    state.wrote(at)
+    if as_json:
+        emit_json(content)
+        return
+    click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
+    click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
+               + (f"  session {content.session_date}" if content.session_date else ""))
+    if content.amendment_reason:
+        click.echo(f"amendment reason: {content.amendment_reason}")
+    click.echo("")
+    click.echo(content.text)
+
+
+@note.command("list")
+@click.option("--client", "client_ref", required=True, help="Client id.")
+@as_option
+@json_option
+@pass_state
+def note_list(state: State, client_ref: str, actor: str, as_json: bool) -> None:
+    """List a client's notes (ids, dates, versions; no content). Recorded as an access.
+
+    Example: ledger note list --client C-1001 --as dr-lee
+    """
+    at = now()
+    notes = state.app.list_notes(client_ref, by=actor, at=at)
+    state.wrote(at)
+    if as_json:
+        emit_json(notes)
+        return
+    for n in notes:
+        click.echo(f"{n.note_id}\tsession {n.session_date or '-'}\tversions {n.versions}\t"
+                   f"author {n.author_id}\twritten {n.written_at.isoformat()}")

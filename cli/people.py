@@ -1,0 +1,126 @@
+"""``ledger staff ...`` and ``ledger client ...``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
+from ledger.aggregates.staff import ROLES
+from ledger.application import StaffInfo
+from ledger.errors import BadInput
+
+role_option = click.option("--role", required=True, type=click.Choice(ROLES),
+                           help="Role (decides what the person may read and do).")
+
+
+def _show(info: StaffInfo, as_json: bool) -> None:
+    if as_json:
+        emit_json(info)
+    else:
+        status = "active" if info.active else "deactivated"
+        click.echo(f"{info.staff_id}\t{info.role}\t{status}\t{info.name}")
+
+
+@click.group()
+def staff() -> None:
+    """Staff members and their roles (every change is an audited event)."""
+
+
+@staff.command("add")
+@click.option("--id", "staff_id", required=True, help="Staff id, e.g. dr-lee.")
+@click.option("--name", required=True, help="Display name.")
+@role_option
+@click.option("--as", "actor", metavar="STAFF",
+              help="Admin adding the person; may be omitted only for the very first staff member.")
+@json_option
+@pass_state
+def staff_add(state: State, staff_id: str, name: str, role: str, actor: str | None,
+              as_json: bool) -> None:
+    """Add a staff member.
+
+    Example: ledger staff add --id dr-lee --name "Dr Lee" --role clinician --as admin
+    """
+    at = now()
+    info = state.app.add_staff(staff_id, name, role, by=actor, at=at)
+    state.wrote(at)
+    _show(info, as_json)
+
+
+@staff.command("set-role")
+@click.argument("staff_id")
+@role_option
+@as_option
+@json_option
+@pass_state
+def staff_set_role(state: State, staff_id: str, role: str, actor: str, as_json: bool) -> None:
+    """Change a staff member's role.
+
+    Example: ledger staff set-role dr-lee --role supervisor --as admin
+    """
+    at = now()
+    info = state.app.set_staff_role(staff_id, role, by=actor, at=at)
+    state.wrote(at)
+    _show(info, as_json)
+
+
+@staff.command("deactivate")
+@click.argument("staff_id")
+@as_option
+@json_option
+@pass_state
+def staff_deactivate(state: State, staff_id: str, actor: str, as_json: bool) -> None:
+    """Deactivate a staff member (they keep their history, lose all access).
+
+    Example: ledger staff deactivate dr-lee --as admin
+    """
+    at = now()
+    info = state.app.deactivate_staff(staff_id, by=actor, at=at)
+    state.wrote(at)
+    _show(info, as_json)
+
+
+@staff.command("list")
+@json_option
+@pass_state
+def staff_list(state: State, as_json: bool) -> None:
+    """List staff members and their current roles.
+
+    Example: ledger staff list --json
+    """
+    members = state.app.list_staff()
+    if as_json:
+        emit_json(members)
+        return
+    for info in members:
+        _show(info, False)
+
+
+@click.group()
+def client() -> None:
+    """Clients (identity is sealed under the client's own data key)."""
+
+
+@client.command("add")
+@click.option("--id", "client_ref", required=True, help="The practice's client id, e.g. C-1001.")
+@click.option("--name", required=True, help="Client's name (stored encrypted).")
+@click.option("--dob", required=True, help="Date of birth, YYYY-MM-DD.")
+@click.option("--state", "jurisdiction", required=True, help="Two-letter US state, e.g. CA.")
+@as_option
+@json_option
+@pass_state
+def client_add(state: State, client_ref: str, name: str, dob: str, jurisdiction: str,
+               actor: str, as_json: bool) -> None:
+    """Register a client.
+
+    Example: ledger client add --id C-1001 --name "Jane Roe" --dob 1990-04-01 --state CA --as frontdesk
+    """
+    at = now()
+    born = parse_date(dob, "--dob")
+    if born is None:
+        raise BadInput("--dob is required")
+    state.app.register_client(client_ref, name, born, jurisdiction, by=actor, at=at)
+    state.wrote(at)
+    if as_json:
+        emit_json({"client": client_ref})
+    else:
+        click.echo(client_ref)

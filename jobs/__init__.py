@@ -1,0 +1,1 @@
+"""Plain job functions (verification now; retention and checkpoints later)."""

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A scripted session on the embedded default (SQLite files in ./demo-data).
+set -euo pipefail
+
+DATA=demo-data
+rm -rf "$DATA" "$DATA-tampered"
+export LEDGER_DATA_DIR="$DATA"
+step() { printf '\n== %s\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+expect_exit() {  # expect_exit CODE command...: show the command, check its exit status
+    local want=$1; shift
+    printf '$ %s\n' "$*"
+    set +e; "$@"; local got=$?; set -e
+    if [ "$got" != "$want" ]; then echo "demo: expected exit $want, got $got" >&2; exit 1; fi
+    echo "(exit $got, as expected)"
+}
+
+step "Create the stores and key-encryption keys (0600 files outside the databases)"
+run ledger init
+run ls -l "$DATA/keys"
+
+step "Staff: the first admin bootstraps; privilege changes are events"
+run ledger staff add --id admin --name "Ada Admin" --role admin
+run ledger staff add --id dr-lee --name "Dr Min Lee" --role clinician --as admin
+run ledger staff add --id dr-kim --name "Dr Jo Kim" --role clinician --as admin
+run ledger staff add --id billing --name "Bo Biller" --role billing --as admin
+run ledger staff add --id desk --name "Dee Desk" --role front-desk --as admin
+run ledger staff set-role dr-kim --role supervisor --as admin
+run ledger staff list
+
+step "Clients: identity is sealed under each client's own data key"
+run ledger client add --id C-1001 --name "Jane Roe" --dob 1988-02-14 --state CA --as desk
+run ledger client add --id C-1002 --name "Sam Poe" --dob 2011-09-30 --state NY --as desk
+
+step "Progress notes: written, amended (the old version stays), read, listed"
+printf 'Client reports improved sleep. PHQ-9 down from 14 to 9. Continue CBT weekly.\n' > "$DATA/note1.txt"
+NOTE=$(ledger note write --client C-1001 --as dr-lee --session-date 2026-11-02 --file "$DATA/note1.txt")
+echo "$ ledger note write --client C-1001 --as dr-lee --session-date 2026-11-02 --file note1.txt"
+echo "$NOTE"
+rm "$DATA/note1.txt"
+printf 'Parent reports fewer school refusals. Plan: graded exposure.\n' | ledger note write --client C-1002 --as dr-kim >/dev/null
+printf 'Client reports improved sleep. PHQ-9 down from 14 to 10 (rescored). Continue CBT weekly.\n' \
+    | run ledger note amend "$NOTE" --as dr-lee --reason "PHQ-9 total mis-added"
+run ledger note show "$NOTE" --as dr-lee --purpose TREAT
+run ledger note show "$NOTE" --as dr-lee --purpose TREAT --version 1
+run ledger note show "$NOTE" --as billing --purpose HPAYMT --json
+run ledger note list --client C-1001 --as dr-kim
+
+step "Refusals are recorded too, and exit 4"
+expect_exit 4 ledger note show "$NOTE" --as billing --purpose TREAT
+expect_exit 4 ledger note show "$NOTE" --as desk --purpose TREAT
+expect_exit 4 ledger note show "$NOTE" --as stranger --purpose TREAT
+expect_exit 1 ledger note show "$NOTE" --as dr-lee --purpose NOTACODE
+run ledger staff deactivate dr-lee --as admin
+expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
+
+step "Nothing identifying is stored in plaintext"
+if grep -a -l -e "Jane Roe" -e "PHQ-9" "$DATA"/*.sqlite* 2>/dev/null; then
+    echo "demo: plaintext found at rest" >&2; exit 1
+fi
+echo "no client name or note text in any database file"
+
+step "Verify the chain: intact"
+run ledger verify
+
+step "Tamper with one event in a scratch copy, then verify it"
+cp -r "$DATA" "$DATA-tampered"
+python - "$DATA-tampered/main.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT id, state FROM ledger_events ORDER BY id LIMIT 1 OFFSET 11").fetchone()
+state = bytearray(row[1]); state[-1] ^= 0x01
+db.execute("UPDATE ledger_events SET state = ? WHERE id = ?", (bytes(state), row[0]))
+db.commit()
+print(f"flipped one bit of the stored state of notification id {row[0]}")
+PY
+expect_exit 3 ledger --data-dir "$DATA-tampered" verify
+step "The original is untouched"
+run ledger verify
