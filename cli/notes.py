@@ -36,7 +36,7 @@ def note_write(state: State, client_ref: str, actor: str, file: str | None,
                session_date: str | None, as_json: bool) -> None:
     """Write a progress note; prints the new note id.
 
-    Example: ledger note write --client C-1001 --as dr-lee --file session.txt --session-date 2026-03-02
+    Example: ledger note write --client C-1001 --as dr-lee --file s.txt --session-date 2026-03-02
     """
     at = now()
     text = read_text(file)

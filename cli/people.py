@@ -112,7 +112,7 @@ def client_add(state: State, client_ref: str, name: str, dob: str, jurisdiction:
                actor: str, as_json: bool) -> None:
     """Register a client.
 
-    Example: ledger client add --id C-1001 --name "Jane Roe" --dob 1990-04-01 --state CA --as frontdesk
+    Example: ledger client add --id C-1001 --name "Jane Roe" --dob 1990-04-01 --state CA --as desk
     """
     at = now()
     born = parse_date(dob, "--dob")

@@ -104,9 +104,8 @@ class MainLedger(Store):
         start = 1
         while page := self.recorder.select_notifications(start, 500, topics=[topic]):
             for n in page:
-                member = self.repository.get(n.originator_id)
-                assert isinstance(member, StaffMember)
-                found.append(_staff_info(member))
+                found.append(_staff_info(self._get(StaffMember, UUID(str(n.originator_id)),
+                                                   "staff")))
             start = page[-1].id + 1
         return sorted(found, key=lambda s: s.staff_id)
 
@@ -262,7 +261,7 @@ class MainLedger(Store):
 
     def _get(self, kind: type[T], aggregate_id: UUID, label: str) -> T:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{label} not found") from None
         if not isinstance(aggregate, kind):

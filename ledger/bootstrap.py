@@ -24,7 +24,8 @@ class InitResult:
 def initialise(settings: Settings, at: datetime) -> InitResult:
     """Create the data directory, the key files (never overwritten) and the stores."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    created, kept = [], []
+    created: list[str] = []
+    kept: list[str] = []
     for store in (settings.main, settings.pn):
         (created if create_kek(store) else kept).append(store.name)
     app = open_main(settings)

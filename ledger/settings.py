@@ -7,6 +7,7 @@ Precedence: explicit arguments, then environment variables, then the config file
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,15 @@ class Settings:
         return self.data_dir / "heads"
 
 
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _schema(value: str | None) -> str | None:
+    if value is not None and not _SCHEMA.fullmatch(value):
+        raise BadInput(f"schema name {value!r} must be a plain SQL identifier")
+    return value
+
+
 def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     root = Path(data_dir or env.get("LEDGER_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
@@ -61,14 +71,14 @@ def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) 
         main=StoreSettings(
             name="main",
             url=get("LEDGER_URL") or f"sqlite:///{root / 'main.sqlite'}",
-            schema=get("LEDGER_SCHEMA"),
+            schema=_schema(get("LEDGER_SCHEMA")),
             kek_file=Path(get("LEDGER_KEK_FILE") or keys / "main.kek"),
             kek_env="LEDGER_KEK",
         ),
         pn=StoreSettings(
             name="psychotherapy",
             url=get("LEDGER_PN_URL") or f"sqlite:///{root / 'psychotherapy.sqlite'}",
-            schema=get("LEDGER_PN_SCHEMA"),
+            schema=_schema(get("LEDGER_PN_SCHEMA")),
             kek_file=Path(get("LEDGER_PN_KEK_FILE") or keys / "psychotherapy.kek"),
             kek_env="LEDGER_PN_KEK",
         ),

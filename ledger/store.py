@@ -6,9 +6,10 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
-from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing.persistence import InfrastructureFactory, Mapper
+from eventsourcing.utils import Environment
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.keyring import KeyRing
 from ledger.mapper import SealingMapper
@@ -35,13 +36,17 @@ class Store(Application[UUID]):
         self._kek = kek
         super().__init__(env=store_env(store))
 
-    def construct_factory(self, env: Any) -> ChainedFactory:
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         factory = ChainedFactory(env)
-        datastore = cast(SQLAlchemyDatastore, factory.datastore)
+        engine = factory.datastore.engine
         schema = self.settings.schema
-        if schema and datastore.engine is not None and datastore.engine.dialect.name != "sqlite":
-            with datastore.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        if schema and isinstance(engine, Engine) and engine.dialect.name != "sqlite":
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                    conn.commit()
+            except IntegrityError:
+                pass  # another process created it at the same moment
         return factory
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -51,8 +56,7 @@ class Store(Application[UUID]):
 
     @property
     def engine(self) -> Engine:
-        datastore = cast(SQLAlchemyDatastore, cast(ChainedFactory, self.factory).datastore)
-        engine = datastore.engine
+        engine = cast(ChainedFactory, self.factory).datastore.engine
         assert isinstance(engine, Engine)
         return engine
 

@@ -89,3 +89,19 @@ def seed(app: MainLedger, at: datetime = AT) -> None:
         app.add_staff(staff_id, staff_id.upper(), role, by="admin", at=at)
     from datetime import date
     app.register_client("C-1", "Jane Roe", date(1990, 4, 1), "CA", by="desk", at=at)
+
+
+def all_events(app: MainLedger) -> list[object]:
+    """Every event in notification order, decoded (test helper)."""
+    events: list[object] = []
+    start = 1
+    while page := app.recorder.select_notifications(start, 1000):
+        events.extend(app.mapper.to_domain_event(n) for n in page)
+        start = page[-1].id + 1
+    return events
+
+
+def audit_entries(app: MainLedger) -> list[object]:
+    from ledger.aggregates.audit import AuditEntry
+
+    return [e for e in all_events(app) if isinstance(e, AuditEntry.Recorded)]
