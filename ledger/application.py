@@ -19,7 +19,7 @@ from eventsourcing.utils import get_topic
 
 from ledger import policy
 from ledger.aggregates.audit import Action, AuditEntry
-from ledger.aggregates.base import Actor, acting_as
+from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
@@ -69,6 +69,7 @@ class MainLedger(Store):
     def add_staff(self, staff_id: str, name: str, role: str, *, by: str | None,
                   at: datetime) -> StaffInfo:
         """Add a staff member. The very first one may be added without ``by`` (bootstrap)."""
+        at = utc(at)
         if by is None:
             if self._any_staff():
                 raise BadInput("staff already exist: add staff --as an admin")
@@ -83,6 +84,7 @@ class MainLedger(Store):
         return _staff_info(member)
 
     def set_staff_role(self, staff_id: str, role: str, *, by: str, at: datetime) -> StaffInfo:
+        at = utc(at)
         actor = self._authorise_staff_change(by, staff_id, at)
         member = self._get_staff(staff_id)
         with acting_as(actor):
@@ -91,6 +93,7 @@ class MainLedger(Store):
         return _staff_info(member)
 
     def deactivate_staff(self, staff_id: str, *, by: str, at: datetime) -> StaffInfo:
+        at = utc(at)
         actor = self._authorise_staff_change(by, staff_id, at)
         member = self._get_staff(staff_id)
         with acting_as(actor):
@@ -113,6 +116,7 @@ class MainLedger(Store):
 
     def register_client(self, client_ref: str, name: str, dob: date, jurisdiction: str, *,
                         by: str, at: datetime) -> UUID:
+        at = utc(at)
         actor = self._decide(by, policy.may_register_client, "register", "client",
                              at=at, client_id=Client.id_for(client_ref))
         if self._client_or_none(client_ref) is not None:
@@ -128,6 +132,7 @@ class MainLedger(Store):
 
     def write_note(self, client_ref: str, text: str, *, by: str, session_date: date | None,
                    at: datetime) -> UUID:
+        at = utc(at)
         client_id = Client.id_for(client_ref)
         actor = self._decide(by, policy.may_write, "originate", "progress-note", at=at,
                              client_id=client_id)
@@ -147,6 +152,7 @@ class MainLedger(Store):
 
     def amend_note(self, note_id: UUID, text: str, reason: str, *, by: str,
                    at: datetime) -> int:
+        at = utc(at)
         def attempt() -> int:
             note = self._get_note(note_id)
             staff = self._staff(by)
@@ -167,6 +173,7 @@ class MainLedger(Store):
     def read_note(self, note_id: UUID, *, by: str, purpose: str, version: int | None,
                   at: datetime) -> NoteContent:
         """Return one version of a note; the access is recorded before content is returned."""
+        at = utc(at)
         policy.check_purpose(purpose)
         staff = self._staff(by)
         actor = _actor_for(staff, by)
@@ -192,6 +199,7 @@ class MainLedger(Store):
                            text=chosen.text)
 
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
+        at = utc(at)
         client_id = Client.id_for(client_ref)
         actor = self._decide(by, policy.may_list, "list", "progress-note", at=at,
                              client_id=client_id)

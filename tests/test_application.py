@@ -189,3 +189,8 @@ def test_event_times_are_the_given_utc_times(memory_app: MainLedger) -> None:
     events = all_events(memory_app)
     assert events and all(e.timestamp == then for e in events)  # type: ignore[attr-defined]
     assert all(e.timestamp.utcoffset() == timedelta(0) for e in events)  # type: ignore[attr-defined]
+
+
+def test_naive_times_are_refused(memory_app: MainLedger) -> None:
+    with pytest.raises(BadInput, match="times must be timezone-aware"):
+        memory_app.add_staff("root", "Root", "admin", by=None, at=datetime(2026, 1, 1))  # noqa: DTZ001

@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+
+from ledger.errors import BadInput
 
 # Deterministic ids for objects named by people (staff ids, client ids), so that a name
 # can be looked up without an index. The namespace is fixed forever.
@@ -51,6 +54,13 @@ class LedgerEvent(Aggregate.Event):
 
     actor_id: str = field(default_factory=_actor_id, init=False)
     actor_role: str = field(default_factory=_actor_role, init=False)
+
+
+def utc(at: datetime) -> datetime:
+    """Every recorded time is an aware UTC datetime; naive times are refused."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise BadInput("times must be timezone-aware (UTC)")
+    return at.astimezone(UTC)
 
 
 def named_id(kind: str, name: str) -> UUID:
