@@ -193,4 +193,4 @@ def test_event_times_are_the_given_utc_times(memory_app: MainLedger) -> None:
 
 def test_naive_times_are_refused(memory_app: MainLedger) -> None:
     with pytest.raises(BadInput, match="times must be timezone-aware"):
-        memory_app.add_staff("root", "Root", "admin", by=None, at=datetime(2026, 1, 1))  # noqa: DTZ001
+        memory_app.add_staff("root", "Root", "admin", by=None, at=datetime(2026, 1, 1))
