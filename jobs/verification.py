@@ -17,7 +17,7 @@ def verify_all(settings: Settings, at: datetime, *, known_head: str | None = Non
         report = verify_main(settings, app, use_known_head=use_known_head,
                              known_head_override=known_head)
         if report.ok:
-            remember_head(settings, app, at)
+            remember_head(settings, app, at, report.head)  # the head verified, not a later one
     finally:
         app.close()
     return [report]

@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.application import MainLedger
-from ledger.heads import current_head, read_head, record_head
+from ledger.heads import current_head, parse_head, read_head, record_head
 from ledger.kek import create_kek, load_kek
 from ledger.keyring import AUDIT_SUBJECT
 from ledger.settings import Settings, StoreSettings
-from ledger.verify import Report, verify_store
+from ledger.verify import KnownHead, Report, verify_store
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,16 @@ def head_file(settings: Settings, store: StoreSettings) -> Path:
     return settings.heads_dir / f"{store.name}.json"
 
 
-def remember_head(settings: Settings, app: MainLedger, at: datetime) -> None:
-    rec = app.chained_recorder
-    record_head(head_file(settings, app.settings), current_head(app.engine, rec.chain), at)
+def remember_head(settings: Settings, app: MainLedger, at: datetime,
+                  head: KnownHead | None = None) -> None:
+    """Record ``head`` (default: the store's current head) as a known head, outside the DB."""
+    if head is None:
+        head = current_head(app.engine, app.chained_recorder.chain)
+    record_head(head_file(settings, app.settings), head, at)
 
 
 def verify_main(settings: Settings, app: MainLedger, *, use_known_head: bool = True,
                 known_head_override: str | None = None) -> Report:
-    from ledger.heads import parse_head  # noqa: PLC0415 (keeps the common path lean)
-
     rec = app.chained_recorder
     known = (parse_head(known_head_override) if known_head_override
              else read_head(head_file(settings, app.settings)) if use_known_head else None)

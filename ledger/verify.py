@@ -116,8 +116,12 @@ def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
                  known_head: KnownHead | None = None) -> Report:
     """Verify one store. Never raises for damage: the report names the first bad position."""
     with engine.connect() as conn:
+        # One consistent snapshot for the whole walk, so concurrent writers cannot make an
+        # intact store look damaged (a chain row read whose event was not yet visible).
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # WAL: a read snapshot that does not block writers
         walk = _walk(conn, events, chain, known_head.position if known_head else 0)
         damage = walk.damage
         if damage is None and known_head is not None:
