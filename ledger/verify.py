@@ -128,6 +128,8 @@ def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
             damage = _check_known_head(known_head, walk)
         if damage is not None and damage.kind == "edited" and walk.bad_event is not None:
             damage = _maybe_reordered(conn, chain, damage, walk.bad_event)
+        if damage is not None and damage.kind == "inserted":
+            damage = _maybe_moved_link(conn, chain, damage)
     return Report(store=store, events=walk.position, head=walk.head, damage=damage)
 
 
@@ -195,6 +197,17 @@ def _check_known_head(known: KnownHead, walk: _Walk) -> Damage | None:
         return Damage("chain-altered", known.position, None,
                       "the chain was recomputed: it no longer passes through the known head")
     return None
+
+
+def _maybe_moved_link(conn: Connection, chain: Table, damage: Damage) -> Damage:
+    """An "unchained" event whose chain record sits at another position: records reordered."""
+    c = chain.c
+    elsewhere = conn.execute(
+        select(c.position).where(c.notification_id == damage.notification_id)).scalar()
+    if elsewhere is None:
+        return damage
+    return Damage("reordered", damage.position, damage.notification_id,
+                  f"the event's chain record is at position {elsewhere}, out of order")
 
 
 def _maybe_reordered(conn: Connection, chain: Table, damage: Damage, event: _Event) -> Damage:

@@ -221,6 +221,17 @@ def test_swapped_events_are_reordered_naming_the_other_position(store: Store) ->
                   f"belongs at position {other} (notification id {other})")
 
 
+def test_swapped_chain_records_are_reordered(store: Store) -> None:
+    other = MID + 3
+    # notification_id is unique: park one chain row on a free id first.
+    store.sql("UPDATE {chain} SET notification_id = :n WHERE position = :p", n=10**6, p=MID)
+    store.sql("UPDATE {chain} SET notification_id = :n WHERE position = :p", n=MID, p=other)
+    store.sql("UPDATE {chain} SET notification_id = :n WHERE position = :p", n=other, p=MID)
+    expect_damage(store.verify(), "reordered", MID,
+                  f"position {MID} (notification id {MID}): reordered: the event's chain "
+                  f"record is at position {other}, out of order")
+
+
 def copy_event(store: Store, source: int, new_id: int) -> None:
     """Insert a copy of event ``source`` under ``new_id`` on a fresh originator version."""
     store.sql("INSERT INTO {events} (id, originator_id, originator_version, topic, state) "
