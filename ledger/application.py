@@ -7,6 +7,8 @@ the content is returned. Services return plain frozen dataclasses, never aggrega
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +25,7 @@ from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.errors import BadInput, NotFound, Refused
+from ledger.errors import BadInput, Busy, NotFound, Refused
 from ledger.store import Store
 
 T = TypeVar("T")
@@ -286,10 +288,11 @@ def _staff_info(member: StaffMember) -> StaffInfo:
 
 
 def _retry_on_conflict(attempt: Callable[[], T]) -> T:
-    """Re-run a read-modify-save command when a concurrent writer saved the same aggregate."""
-    for _ in range(CONFLICT_RETRIES - 1):
+    """Re-run a read-modify-save command when a concurrent writer saved the same aggregate,
+    backing off with jitter so that contending writers spread out."""
+    for k in range(CONFLICT_RETRIES):
         try:
             return attempt()
         except IntegrityError:
-            continue
-    return attempt()
+            time.sleep(random.uniform(0, min(1.0, 0.01 * 2**k)))  # noqa: S311 (jitter)
+    raise Busy("the record is being changed by others; nothing was saved, try again")

@@ -44,3 +44,7 @@ class Refused(LedgerError):
     """The access policy refused the request. The refusal itself was recorded."""
 
     exit_code = 4
+
+
+class Busy(LedgerError):
+    """Concurrent writers kept winning the same record; nothing was saved."""

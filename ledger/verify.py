@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select, type_coerce
+from sqlalchemy.types import NullType
 
 from ledger.chain import GENESIS, chain_hash, leaf_hash
 
@@ -88,7 +89,9 @@ def _events(conn: Connection, table: Table) -> Iterator[_Event]:
     c = table.c
     last = None
     while True:
-        q = select(c.id, c.originator_id, c.originator_version, c.topic, c.state).order_by(c.id)
+        # Raw originator ids (16 bytes on SQLite): skip the UUID type's per-row conversion.
+        raw_id = type_coerce(c.originator_id, NullType())
+        q = select(c.id, raw_id, c.originator_version, c.topic, c.state).order_by(c.id)
         if last is not None:
             q = q.where(c.id > last)
         rows = conn.execute(q.limit(PAGE)).all()
