@@ -77,6 +77,10 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
         self.chain = chain_table(MetaData(), events_table_name, schema_name)
         self.tables.append(self.chain)
+        # Built once: building statements per insert costs SQLAlchemy a fresh cache key.
+        c = self.chain.c
+        self._head = select(c.position, c.chain).order_by(c.position.desc()).limit(1)
+        self._append = insert(self.chain)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -86,10 +90,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
         if not ids:
             return ids
-        c = self.chain.c
-        head = session.execute(
-            select(c.position, c.chain).order_by(c.position.desc()).limit(1)
-        ).first()
+        head = session.execute(self._head).first()
         position, previous = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
         rows = []
         for notification_id, stored in zip(ids, stored_events, strict=True):
@@ -99,7 +100,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             previous = chain_hash(position, previous, leaf)
             rows.append({"position": position, "notification_id": notification_id,
                          "leaf": leaf, "chain": previous})
-        session.execute(insert(self.chain), rows)
+        session.execute(self._append, rows)
         return ids
 
 
