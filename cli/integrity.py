@@ -10,18 +10,22 @@ from jobs.verification import verify_all
 
 @click.command()
 @click.option("--head", "known_head", metavar="POSITION:HEX",
-              help="Check against this known head instead of the recorded one.")
+              help="Check the main store against this known head instead of the recorded one.")
+@click.option("--pn-head", "known_pn_head", metavar="POSITION:HEX",
+              help="The same for the sealed psychotherapy-note store.")
 @click.option("--no-known-head", is_flag=True,
               help="Ignore the head recorded in the data directory.")
 @json_option
 @pass_state
-def verify(state: State, known_head: str | None, no_known_head: bool, as_json: bool) -> None:
-    """Recompute every store's hash chain. Exit 0 if intact, 3 naming the first bad position.
+def verify(state: State, known_head: str | None, known_pn_head: str | None,
+           no_known_head: bool, as_json: bool) -> None:
+    """Recompute both stores' hash chains (main and psychotherapy). Exit 0 if both are
+    intact, 3 naming the damaged store and its first bad position.
 
     Example: ledger verify --json
     """
     reports = verify_all(state.settings, now(), known_head=known_head,
-                         use_known_head=not no_known_head)
+                         known_pn_head=known_pn_head, use_known_head=not no_known_head)
     if as_json:
         emit_json([{
             "store": r.store, "ok": r.ok, "events": r.events,

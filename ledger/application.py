@@ -7,29 +7,33 @@ the content is returned. Services return plain frozen dataclasses, never aggrega
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from ledger import policy
+from ledger import disclosure, policy
 from ledger.aggregates.audit import Action, AuditEntry
+from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.errors import BadInput, Busy, NotFound, Refused
-from ledger.store import Store
+from ledger.clinical import (
+    ClinicalStore,
+    NoteContent,
+    NoteSummary,
+    Release,
+    actor_for,
+    note_content,
+    note_summary,
+    retry_on_conflict,
+)
+from ledger.errors import BadInput, NotFound
+from ledger.policy import StaffView
 
-T = TypeVar("T")
-CONFLICT_RETRIES = 20
 BOOTSTRAP = Actor(id="bootstrap", role="system")
 
 
@@ -41,30 +45,9 @@ class StaffInfo:
     active: bool
 
 
-@dataclass(frozen=True)
-class NoteSummary:
-    note_id: UUID
-    session_date: str | None
-    author_id: str
-    versions: int
-    written_at: datetime
-    last_changed_at: datetime
-
-
-@dataclass(frozen=True)
-class NoteContent:
-    note_id: UUID
-    version: int
-    versions: int
-    author_id: str
-    written_at: datetime
-    session_date: str | None
-    amendment_reason: str | None
-    text: str
-
-
-class MainLedger(Store):
+class MainLedger(ClinicalStore):
     name = "Ledger"
+    AUTHORIZERS = frozenset({"clinician", "supervisor", "compliance", "front-desk"})
 
     # ----- staff -------------------------------------------------------------------------
 
@@ -150,7 +133,7 @@ class MainLedger(Store):
                 self.save(note, client, entry)
             return note.id
 
-        return _retry_on_conflict(attempt)
+        return retry_on_conflict(attempt)
 
     def amend_note(self, note_id: UUID, text: str, reason: str, *, by: str,
                    at: datetime) -> int:
@@ -170,15 +153,21 @@ class MainLedger(Store):
                 self.save(note, entry)
             return version
 
-        return _retry_on_conflict(attempt)
+        return retry_on_conflict(attempt)
 
     def read_note(self, note_id: UUID, *, by: str, purpose: str, version: int | None,
-                  at: datetime) -> NoteContent:
-        """Return one version of a note; the access is recorded before content is returned."""
+                  at: datetime, break_glass_reason: str | None = None) -> NoteContent:
+        """Return one version of a note; the access is recorded before content is returned.
+
+        With ``break_glass_reason`` any active staff member may read (an emergency
+        override): the access is granted and flagged with the reason.
+        """
         at = utc(at)
         policy.check_purpose(purpose)
+        if break_glass_reason is not None and not break_glass_reason.strip():
+            raise BadInput("break-the-glass needs a --reason")
         staff = self._staff(by)
-        actor = _actor_for(staff, by)
+        actor = actor_for(staff, by)
         try:
             note = self._get_note(note_id)
             chosen = note.version_of(version)
@@ -188,17 +177,18 @@ class MainLedger(Store):
                                             object_type="progress-note", object_id=note_id,
                                             purpose=purpose, version=version, at=at))
             raise
-        self._decide_with(staff, by, policy.may_read(staff, purpose), "access", "progress-note",
+        decision = (policy.may_break_glass(staff) if break_glass_reason is not None
+                    else policy.may_read(staff, purpose))
+        self._decide_with(staff, by, decision, "access", "progress-note",
                           at=at, purpose=purpose, object_id=note.id, client_id=note.client_id,
                           version=chosen.number)
         with acting_as(actor):
             self.save(AuditEntry.record(action="access", outcome="granted", purpose=purpose,
                                         object_type="progress-note", object_id=note.id,
-                                        client_id=note.client_id, version=chosen.number, at=at))
-        return NoteContent(note_id=note.id, version=chosen.number, versions=len(note.versions),
-                           author_id=note.author_id, written_at=chosen.written_at,
-                           session_date=note.session_date, amendment_reason=chosen.reason,
-                           text=chosen.text)
+                                        client_id=note.client_id, version=chosen.number,
+                                        reason=break_glass_reason,
+                                        break_glass=break_glass_reason is not None, at=at))
+        return note_content(note, chosen.number)
 
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
         at = utc(at)
@@ -210,36 +200,68 @@ class MainLedger(Store):
         with acting_as(actor):
             self.save(AuditEntry.record(action="list", outcome="granted",
                                         object_type="progress-note", client_id=client.id, at=at))
-        return [NoteSummary(note_id=n.id, session_date=n.session_date, author_id=n.author_id,
-                            versions=len(n.versions), written_at=n.versions[0].written_at,
-                            last_changed_at=n.versions[-1].written_at) for n in notes]
+        return [note_summary(n) for n in notes]
+
+    # ----- releases ----------------------------------------------------------------------
+
+    def disclose_notes(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
+                       recipient_type: str, purpose: str, at: datetime,
+                       authorization_id: UUID | None = None, exception: str | None = None,
+                       description: str | None = None,
+                       recipient_address: str | None = None) -> Release:
+        """Release progress notes through the disclosure guard; every attempt is an event."""
+        at = utc(at)
+        policy.check_purpose(purpose)
+        if not note_ids:
+            raise BadInput("name at least one note to disclose")
+        if not recipient.strip():
+            raise BadInput("a disclosure needs a recipient")
+        client_id = Client.id_for(client_ref)
+        staff = self._staff(by)
+        notes: list[ProgressNote] = []
+        for note_id in dict.fromkeys(note_ids):
+            try:
+                notes.append(self._get_note(note_id))
+            except NotFound:
+                with acting_as(actor_for(staff, by)):
+                    self.save(AuditEntry.record(action="disclose", outcome="not-found",
+                                                object_type="progress-note", object_id=note_id,
+                                                purpose=purpose, client_id=client_id, at=at))
+                raise
+        request = disclosure.Request(
+            actor=staff, kind="progress-note", client_id=client_id,
+            note_clients=frozenset(n.client_id for n in notes),
+            originators=frozenset(n.author_id for n in notes), recipient=recipient,
+            recipient_type=recipient_type, purpose=purpose, at=at,
+            authorization_id=authorization_id,
+            authorization=(self._authorization_or_none(authorization_id)
+                           if authorization_id else None),
+            exception=exception)
+        return self._release(request, list(notes), recipient_address=recipient_address,
+                             description=description or _describe(notes))
 
     # ----- helpers -----------------------------------------------------------------------
 
-    def _decide(self, by: str, rule: Callable[[policy.StaffView | None], policy.Decision],
+    def staff_view(self, staff_id: str) -> StaffView | None:
+        return self._staff(staff_id)
+
+    def client_exists(self, client_id: UUID) -> bool:
+        return self._client_or_none_by_id(client_id) is not None
+
+    def _check_scopes(self, scopes: tuple[str, ...]) -> None:
+        if PSYCHOTHERAPY_NOTES in scopes:
+            raise BadInput("psychotherapy-note authorizations are kept in the sealed store")
+
+    def _decide(self, by: str, rule: Callable[[StaffView | None], policy.Decision],
                 action: Action, object_type: str, *, at: datetime,
                 client_id: UUID | None = None) -> Actor:
         staff = self._staff(by)
         return self._decide_with(staff, by, rule(staff), action, object_type, at=at,
                                  client_id=client_id)
 
-    def _decide_with(self, staff: policy.StaffView | None, by: str, decision: policy.Decision,
-                     action: Action, object_type: str, *, at: datetime,
-                     purpose: str | None = None, object_id: UUID | None = None,
-                     client_id: UUID | None = None, version: int | None = None) -> Actor:
-        """Return the actor if ``decision`` grants; otherwise record the refusal and raise."""
-        actor = _actor_for(staff, by)
-        if decision.granted:
-            return actor
-        with acting_as(actor):
-            self.save(AuditEntry.record(action=action, outcome="denied", purpose=purpose,
-                                        object_type=object_type, object_id=object_id,
-                                        client_id=client_id, version=version,
-                                        reason=decision.reason, at=at))
-        raise Refused(f"refused: {decision.reason} (the attempt was recorded)")
-
     def _authorise_staff_change(self, by: str, staff_id: str, at: datetime) -> Actor:
-        return self._decide_with(self._staff(by), by, policy.may_manage_staff(self._staff(by)),
+        staff = self._staff(by)
+        return self._decide_with(staff, by, policy.may_manage_staff(staff),
                                  "amend", "staff", at=at,
                                  object_id=StaffMember.id_for(staff_id))
 
@@ -247,19 +269,22 @@ class MainLedger(Store):
         topic = get_topic(StaffMember.Added)
         return bool(self.recorder.select_notifications(1, 1, topics=[topic]))
 
-    def _staff(self, staff_id: str) -> policy.StaffView | None:
+    def _staff(self, staff_id: str) -> StaffView | None:
         try:
             member = self._get_staff(staff_id)
         except NotFound:
             return None
-        return policy.StaffView(member.staff_id, member.role, member.active)
+        return StaffView(member.staff_id, member.role, member.active)
 
     def _get_staff(self, staff_id: str) -> StaffMember:
         return self._get(StaffMember, StaffMember.id_for(staff_id), f"staff {staff_id}")
 
     def _client_or_none(self, client_ref: str) -> Client | None:
+        return self._client_or_none_by_id(Client.id_for(client_ref))
+
+    def _client_or_none_by_id(self, client_id: UUID) -> Client | None:
         try:
-            return self._get_client(client_ref)
+            return self._get(Client, client_id, "client")
         except NotFound:
             return None
 
@@ -269,30 +294,11 @@ class MainLedger(Store):
     def _get_note(self, note_id: UUID) -> ProgressNote:
         return self._get(ProgressNote, note_id, f"note {note_id}")
 
-    def _get(self, kind: type[T], aggregate_id: UUID, label: str) -> T:
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"{label} not found") from None
-        if not isinstance(aggregate, kind):
-            raise NotFound(f"{label} not found")
-        return aggregate
-
-
-def _actor_for(staff: policy.StaffView | None, by: str) -> Actor:
-    return Actor(id=by, role=staff.role if staff else "unknown")
-
-
 def _staff_info(member: StaffMember) -> StaffInfo:
     return StaffInfo(member.staff_id, member.name, member.role, member.active)
 
 
-def _retry_on_conflict(attempt: Callable[[], T]) -> T:
-    """Re-run a read-modify-save command when a concurrent writer saved the same aggregate,
-    backing off with jitter so that contending writers spread out."""
-    for k in range(CONFLICT_RETRIES):
-        try:
-            return attempt()
-        except IntegrityError:
-            time.sleep(random.uniform(0, min(1.0, 0.01 * 2**k)))  # noqa: S311 (jitter)
-    raise Busy("the record is being changed by others; nothing was saved, try again")
+def _describe(notes: list[ProgressNote]) -> str:
+    dates = sorted({n.session_date for n in notes if n.session_date})
+    what = f"{len(notes)} progress note{'s' if len(notes) != 1 else ''}"
+    return what + (f" (sessions {', '.join(dates)})" if dates else "")

@@ -10,7 +10,9 @@ from ledger.application import MainLedger
 from ledger.heads import current_head, parse_head, read_head, record_head
 from ledger.kek import create_kek, load_kek
 from ledger.keyring import AUDIT_SUBJECT
+from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings, StoreSettings
+from ledger.store import Store
 from ledger.verify import KnownHead, Report, verify_store
 
 
@@ -30,8 +32,13 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
         (created if create_kek(store) else kept).append(store.name)
     app = open_main(settings)
     try:
-        app.keyring.check_kek(at)
-        app.keyring.ensure_key(AUDIT_SUBJECT, at)
+        pn = open_pn(settings, app)
+        try:
+            for store in (app, pn):
+                store.keyring.check_kek(at)
+                store.keyring.ensure_key(AUDIT_SUBJECT, at)
+        finally:
+            pn.close()
     finally:
         app.close()
     return InitResult(settings.data_dir, tuple(created), tuple(kept))
@@ -41,11 +48,17 @@ def open_main(settings: Settings) -> MainLedger:
     return MainLedger(settings.main, load_kek(settings.main))
 
 
+def open_pn(settings: Settings, main: MainLedger) -> PsychotherapyStore:
+    """The sealed store, asking the main ledger who the staff are and which clients exist."""
+    return PsychotherapyStore(settings.pn, load_kek(settings.pn), staff=main.staff_view,
+                              client_exists=main.client_exists)
+
+
 def head_file(settings: Settings, store: StoreSettings) -> Path:
     return settings.heads_dir / f"{store.name}.json"
 
 
-def remember_head(settings: Settings, app: MainLedger, at: datetime,
+def remember_head(settings: Settings, app: Store, at: datetime,
                   head: KnownHead | None = None) -> None:
     """Record ``head`` (default: the store's current head) as a known head, outside the DB."""
     if head is None:
@@ -53,8 +66,8 @@ def remember_head(settings: Settings, app: MainLedger, at: datetime,
     record_head(head_file(settings, app.settings), head, at)
 
 
-def verify_main(settings: Settings, app: MainLedger, *, use_known_head: bool = True,
-                known_head_override: str | None = None) -> Report:
+def verify_one(settings: Settings, app: Store, *, use_known_head: bool = True,
+               known_head_override: str | None = None) -> Report:
     rec = app.chained_recorder
     known = (parse_head(known_head_override) if known_head_override
              else read_head(head_file(settings, app.settings)) if use_known_head else None)

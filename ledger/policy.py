@@ -62,7 +62,7 @@ class StaffView:
     active: bool
 
 
-def _refuse_inactive(staff: StaffView | None) -> Decision | None:
+def refuse_inactive(staff: StaffView | None) -> Decision | None:
     if staff is None:
         return Decision(False, "unknown staff id")
     if not staff.active:
@@ -71,7 +71,7 @@ def _refuse_inactive(staff: StaffView | None) -> Decision | None:
 
 
 def may_read(staff: StaffView | None, purpose: str) -> Decision:
-    if (refused := _refuse_inactive(staff)) is not None:
+    if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
     if purpose not in READ_PURPOSES[staff.role]:
@@ -80,7 +80,7 @@ def may_read(staff: StaffView | None, purpose: str) -> Decision:
 
 
 def may_list(staff: StaffView | None) -> Decision:
-    if (refused := _refuse_inactive(staff)) is not None:
+    if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
     if not READ_PURPOSES[staff.role]:
@@ -89,7 +89,7 @@ def may_list(staff: StaffView | None) -> Decision:
 
 
 def may_write(staff: StaffView | None) -> Decision:
-    if (refused := _refuse_inactive(staff)) is not None:
+    if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
     if staff.role not in WRITERS:
@@ -107,7 +107,7 @@ def may_amend(staff: StaffView | None, author_id: str) -> Decision:
 
 
 def may_register_client(staff: StaffView | None) -> Decision:
-    if (refused := _refuse_inactive(staff)) is not None:
+    if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
     if staff.role not in REGISTRARS:
@@ -116,9 +116,18 @@ def may_register_client(staff: StaffView | None) -> Decision:
 
 
 def may_manage_staff(staff: StaffView | None) -> Decision:
-    if (refused := _refuse_inactive(staff)) is not None:
+    if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
     if staff.role not in STAFF_ADMINS:
         return Decision(False, f"role {staff.role} may not manage staff")
+    return GRANTED
+
+
+def may_break_glass(staff: StaffView | None) -> Decision:
+    """Break-the-glass (HL7 BTG, regulation.md 3.5): any active staff member may override
+    the purpose rules to read a progress note in an emergency; the access is flagged with
+    its reason. It never applies to psychotherapy notes (see ledger.disclosure)."""
+    if (refused := refuse_inactive(staff)) is not None:
+        return refused
     return GRANTED

@@ -27,7 +27,7 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.application import MainLedger
-from ledger.bootstrap import initialise, open_main, remember_head, verify_main
+from ledger.bootstrap import initialise, open_main, remember_head, verify_one
 from ledger.crypto import CryptoError, unwrap_key
 from ledger.errors import KeyMaterialError
 from ledger.kek import load_kek
@@ -233,7 +233,7 @@ def test_wrong_kek_is_refused_and_changes_nothing(settings: Settings,
     try:
         seed(app)
         note_id = app.write_note("C-1", "some text", by="dr-lee", session_date=None, at=AT)
-        events = verify_main(settings, app, use_known_head=False).events
+        events = verify_one(settings, app, use_known_head=False).events
     finally:
         app.close()
 
@@ -247,7 +247,7 @@ def test_wrong_kek_is_refused_and_changes_nothing(settings: Settings,
         with pytest.raises(KeyMaterialError, match="does not match this store"):
             wrong.keyring.check_kek(AT)
         # Verification needs no key, and nothing was appended by the refused calls.
-        report = verify_main(settings, wrong, use_known_head=False)
+        report = verify_one(settings, wrong, use_known_head=False)
         assert report.ok
         assert report.events == events
     finally:

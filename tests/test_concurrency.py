@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import func, select
 
 from ledger.application import MainLedger
-from ledger.bootstrap import open_main, verify_main
+from ledger.bootstrap import open_main, verify_one
 from ledger.settings import Settings
 from tests.conftest import AT, seed
 
@@ -157,14 +157,14 @@ def seed_with_shared_note(settings: Settings, app: MainLedger) -> tuple[UUID, in
     seed(app)
     shared_note = app.write_note(SHARED_CLIENT, "the shared note", by="dr-lee",
                                  session_date=None, at=AT)
-    before = verify_main(settings, app, use_known_head=False).events
+    before = verify_one(settings, app, use_known_head=False).events
     assert before == SEED_EVENTS + WRITE_EVENTS
     return shared_note, before
 
 
 def check_chain(settings: Settings, app: MainLedger, expected: int) -> None:
     """The store verifies, holds exactly ``expected`` events, and its chain has no gap."""
-    report = verify_main(settings, app, use_known_head=False)
+    report = verify_one(settings, app, use_known_head=False)
     assert report.ok, report.damage.describe() if report.damage else report
     assert report.events == expected
 
@@ -301,7 +301,7 @@ def test_many_writer_processes_on_one_client(settings: Settings, app: MainLedger
     outs, errors = run_processes(hot_client_worker, settings, HOT_NOTES, HOT_WORKERS, (),
                                  tmp_path)
     # Whatever happened, the chain must not be damaged.
-    report = verify_main(settings, app, use_known_head=False)
+    report = verify_one(settings, app, use_known_head=False)
     assert report.ok, report.damage.describe() if report.damage else report
     assert not errors, describe(errors)
 

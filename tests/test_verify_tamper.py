@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from cli.main import ledger
 from jobs.verification import verify_all
 from ledger.application import MainLedger
-from ledger.bootstrap import head_file, open_main, remember_head, verify_main
+from ledger.bootstrap import head_file, open_main, remember_head, verify_one
 from ledger.chain import GENESIS, chain_hash, leaf_hash
 from ledger.errors import Refused
 from ledger.heads import read_head
@@ -316,17 +316,19 @@ def test_truncated_tail_is_reported_against_an_explicit_known_head(store: Store)
 def test_truncated_tail_is_reported_against_the_head_recorded_by_verify_all(
         store: Store) -> None:
     head = store.head()
-    (clean,) = verify_all(store.settings, AT)
-    assert clean.ok
+    clean, pn_clean = verify_all(store.settings, AT)
+    assert clean.ok and pn_clean.ok
+    assert (clean.store, pn_clean.store) == ("main", "psychotherapy")
     assert read_head(head_file(store.settings, store.settings.main)) == head
     truncate(store, 3)
-    (report,) = verify_all(store.settings, AT)
+    report, pn_report = verify_all(store.settings, AT)
+    assert pn_report.ok  # the sealed store's report is its own
     expect_damage(report, "truncated", store.n - 2,
                   f"position {store.n - 2}: truncated: store ends at position {store.n - 3} "
                   f"but a known head records position {store.n}")
     # A damaged store never moves the recorded head.
     assert read_head(head_file(store.settings, store.settings.main)) == head
-    assert verify_main(store.settings, store.app, use_known_head=False).ok
+    assert verify_one(store.settings, store.app, use_known_head=False).ok
 
 
 def test_truncated_then_regrown_store_no_longer_reaches_the_known_head(store: Store) -> None:
@@ -369,7 +371,7 @@ def test_recomputed_chain_is_invisible_without_a_known_head(store: Store) -> Non
 def test_recomputed_chain_is_reported_against_the_known_head(store: Store) -> None:
     remember_head(store.settings, store.app, AT)
     edit_and_rewrite(store)
-    report = verify_main(store.settings, store.app)
+    report = verify_one(store.settings, store.app)
     # The verifier cannot locate the edit any more: it names the known head's position.
     expect_damage(report, "chain-altered", store.n,
                   f"position {store.n}: chain-altered: {RECOMPUTED}")
@@ -411,13 +413,14 @@ def run_verify(store: Store) -> Iterator[Any]:
 def test_cli_verify_exits_0_then_3_naming_the_position(store: Store, run_verify: Any) -> None:
     result = run_verify()
     assert result.exit_code == 0, result.output
-    assert re.fullmatch(rf"main: intact, {store.n} events, head {store.n}:[0-9a-f]{{64}}\n",
-                        result.output)
+    assert re.fullmatch(rf"main: intact, {store.n} events, head {store.n}:[0-9a-f]{{64}}\n"
+                        r"psychotherapy: intact, 0 events, empty\n", result.output)
     store.sql("UPDATE {events} SET topic = topic || 'X' WHERE id = :i", i=MID)
     result = run_verify()
     assert result.exit_code == 3, result.output
     assert result.output == (
-        f"main: DAMAGED at position {MID} (notification id {MID}): edited: {EDITED}\n")
+        f"main: DAMAGED at position {MID} (notification id {MID}): edited: {EDITED}\n"
+        "psychotherapy: intact, 0 events, empty\n")
 
 
 def test_cli_verify_detects_truncation_against_its_recorded_head(store: Store,

@@ -16,12 +16,15 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent
 
-Action = Literal["originate", "amend", "access", "list", "register"]
+Action = Literal["originate", "amend", "access", "list", "register", "authorize", "revoke",
+                 "expire", "disclose"]
 Outcome = Literal["granted", "denied", "not-found"]
 
 
 class AuditEntry(Aggregate):
     class Recorded(Aggregate.Created, LedgerEvent):
+        # Version 2 added ``break_glass``: an access granted by override, with its reason.
+        class_version = 2
         action: str
         outcome: str
         purpose: str | None
@@ -30,10 +33,15 @@ class AuditEntry(Aggregate):
         client_id: UUID | None
         version: int | None
         reason: str | None
+        break_glass: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["break_glass"] = False
 
     def __init__(self, action: str, outcome: str, purpose: str | None, object_type: str,
                  object_id: str | None, client_id: UUID | None, version: int | None,
-                 reason: str | None, actor_id: str, actor_role: str,
+                 reason: str | None, break_glass: bool, actor_id: str, actor_role: str,
                  timestamp: datetime) -> None:
         self.action = action
         self.outcome = outcome
@@ -43,6 +51,7 @@ class AuditEntry(Aggregate):
         self.client_id = client_id
         self.note_version = version
         self.reason = reason
+        self.break_glass = break_glass
         self.actor_id = actor_id
         self.actor_role = actor_role
         self.at = timestamp
@@ -51,8 +60,9 @@ class AuditEntry(Aggregate):
     def record(cls, *, action: Action, outcome: Outcome, object_type: str, at: datetime,
                purpose: str | None = None, object_id: UUID | None = None,
                client_id: UUID | None = None, version: int | None = None,
-               reason: str | None = None) -> AuditEntry:
+               reason: str | None = None, break_glass: bool = False) -> AuditEntry:
         return cls._create(cls.Recorded, id=uuid4(), action=action, outcome=outcome,
                            purpose=purpose, object_type=object_type,
                            object_id=str(object_id) if object_id else None,
-                           client_id=client_id, version=version, reason=reason, timestamp=at)
+                           client_id=client_id, version=version, reason=reason,
+                           break_glass=break_glass, timestamp=at)

@@ -1,0 +1,363 @@
+"""What both clinical stores share: refusals recorded as events, authorizations,
+releases through the disclosure guard, and the access history read from the log.
+
+The main ledger and the sealed psychotherapy store each derive from
+:class:`ClinicalStore`; neither imports the other. Each keeps its own authorizations:
+psychotherapy-note authorizations live in the sealed store, all others in the main one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from ledger import disclosure
+from ledger.aggregates.audit import Action, AuditEntry
+from ledger.aggregates.authorization import Authorization, compound_problem
+from ledger.aggregates.base import Actor, acting_as, utc
+from ledger.aggregates.client import Client
+from ledger.aggregates.disclosure import Disclosure
+from ledger.aggregates.note import VersionedNote
+from ledger.errors import Busy, NotFound, Refused
+from ledger.policy import Decision, StaffView, refuse_inactive
+from ledger.store import Store
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class NoteSummary:
+    note_id: UUID
+    session_date: str | None
+    author_id: str
+    versions: int
+    written_at: datetime
+    last_changed_at: datetime
+
+
+@dataclass(frozen=True)
+class NoteContent:
+    note_id: UUID
+    version: int
+    versions: int
+    author_id: str
+    written_at: datetime
+    session_date: str | None
+    amendment_reason: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class AuthorizationInfo:
+    authorization_id: UUID
+    client_id: UUID
+    scopes: tuple[str, ...]
+    description: str
+    discloser: str
+    recipient: str
+    purpose: str
+    expires: date | None
+    expiry_event: str | None
+    signed_by: str
+    signed_on: date
+    representative_authority: str | None
+    revoked_received: date | None
+    expiry_event_on: date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """A granted disclosure: what was released, to whom, on what basis."""
+
+    disclosure_id: UUID
+    client_id: UUID
+    recipient: str
+    recipient_type: str
+    purpose: str
+    basis: str | None
+    legal_basis: str | None
+    accountable: bool
+    description: str
+    notes: tuple[NoteContent, ...]
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One access or disclosure event, as an auditor reads it (no content)."""
+
+    store: str
+    position: int
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    outcome: str
+    object_type: str
+    object_id: str | None
+    client_id: UUID | None
+    purpose: str | None
+    reason: str | None
+    break_glass: bool
+    recipient: str | None = None
+    recipient_type: str | None = None
+    legal_basis: str | None = None
+    accountable: bool | None = None
+
+
+class ClinicalStore(Store):
+    # Roles that may record, revoke and list authorizations in this store.
+    AUTHORIZERS: ClassVar[frozenset[str]]
+
+    def staff_view(self, staff_id: str) -> StaffView | None:
+        raise NotImplementedError
+
+    def client_exists(self, client_id: UUID) -> bool:
+        raise NotImplementedError
+
+    def _check_scopes(self, scopes: tuple[str, ...]) -> None:
+        """Refuse scopes that belong in the other store (BadInput)."""
+        raise NotImplementedError
+
+    # ----- authorizations ------------------------------------------------------------------
+
+    def grant_authorization(self, client_ref: str, scopes: tuple[str, ...], *, by: str,
+                            recipient: str, purpose: str, expires: date | None,
+                            expiry_event: str | None, signed_by: str, signed_on: date,
+                            representative_authority: str | None, description: str,
+                            discloser: str, at: datetime) -> AuthorizationInfo:
+        at = utc(at)
+        client_id = Client.id_for(client_ref)
+        actor = self._decide_authorizer(by, "authorize", at=at, client_id=client_id)
+        if (problem := compound_problem(scopes)) is not None:
+            self._decide_with(self.staff_view(by), by, Decision(False, problem), "authorize",
+                              "authorization", at=at, client_id=client_id)
+        self._check_scopes(scopes)
+        if not self.client_exists(client_id):
+            raise NotFound(f"client {client_ref} not found")
+        with acting_as(actor):
+            auth = Authorization.grant(
+                client_id=client_id, scopes=scopes, description=description,
+                discloser=discloser, recipient=recipient, purpose=purpose, expires=expires,
+                expiry_event=expiry_event, signed_by=signed_by, signed_on=signed_on,
+                representative_authority=representative_authority, at=at)
+            entry = AuditEntry.record(action="authorize", outcome="granted",
+                                      object_type="authorization", object_id=auth.id,
+                                      client_id=client_id, at=at)
+            self.save(auth, entry)
+        return _authorization_info(auth, at)
+
+    def has_authorization(self, authorization_id: UUID) -> bool:
+        return self._authorization_or_none(authorization_id) is not None
+
+    def revoke_authorization(self, authorization_id: UUID, received: date, *, by: str,
+                             at: datetime) -> AuthorizationInfo:
+        """Record a written revocation received on ``received`` (164.508(b)(5))."""
+        return self._change_authorization(authorization_id, by, "revoke", at,
+                                          lambda a, t: a.revoke(received, t))
+
+    def record_expiry_event(self, authorization_id: UUID, occurred: date, *, by: str,
+                            at: datetime) -> AuthorizationInfo:
+        """Record that an authorization's expiration event occurred on ``occurred``."""
+        return self._change_authorization(authorization_id, by, "expire", at,
+                                          lambda a, t: a.record_expiry_event(occurred, t))
+
+    def list_authorizations(self, client_ref: str, *, by: str,
+                            at: datetime) -> list[AuthorizationInfo]:
+        at = utc(at)
+        client_id = Client.id_for(client_ref)
+        actor = self._decide_authorizer(by, "list", at=at, client_id=client_id)
+        found = [_authorization_info(a, at) for a in self._authorizations()
+                 if a.client_id == client_id]
+        with acting_as(actor):
+            self.save(AuditEntry.record(action="list", outcome="granted",
+                                        object_type="authorization", client_id=client_id,
+                                        at=at))
+        return sorted(found, key=lambda a: (a.signed_on, str(a.authorization_id)))
+
+    def _change_authorization(self, authorization_id: UUID, by: str, action: Action,
+                              at: datetime,
+                              change: Callable[[Authorization, datetime], None]
+                              ) -> AuthorizationInfo:
+        at = utc(at)
+
+        def attempt() -> AuthorizationInfo:
+            auth = self._get(Authorization, authorization_id,
+                             f"authorization {authorization_id}")
+            actor = self._decide_authorizer(by, action, at=at, client_id=auth.client_id,
+                                            object_id=auth.id)
+            with acting_as(actor):
+                change(auth, at)
+                entry = AuditEntry.record(action=action, outcome="granted",
+                                          object_type="authorization", object_id=auth.id,
+                                          client_id=auth.client_id, at=at)
+                self.save(auth, entry)
+            return _authorization_info(auth, at)
+
+        return retry_on_conflict(attempt)
+
+    def _decide_authorizer(self, by: str, action: Action, *, at: datetime,
+                           client_id: UUID | None = None,
+                           object_id: UUID | None = None) -> Actor:
+        staff = self.staff_view(by)
+        decision = refuse_inactive(staff) or (
+            Decision(True) if staff is not None and staff.role in self.AUTHORIZERS
+            else Decision(False, f"role {staff.role if staff else 'unknown'} may not handle "
+                                 "authorizations here"))
+        return self._decide_with(staff, by, decision, action, "authorization", at=at,
+                                 client_id=client_id, object_id=object_id)
+
+    def _authorizations(self) -> Iterator[Authorization]:
+        for originator_id in self._originators(Authorization.Granted):
+            yield self._get(Authorization, originator_id, "authorization")
+
+    def _authorization_or_none(self, authorization_id: UUID) -> Authorization | None:
+        try:
+            return self._get(Authorization, authorization_id, "authorization")
+        except NotFound:
+            return None
+
+    # ----- releases ------------------------------------------------------------------------
+
+    def _release(self, request: disclosure.Request, notes: list[VersionedNote], *,
+                 description: str, recipient_address: str | None) -> Release:
+        """Rule on ``request``; record the attempt; return the content only if granted."""
+        ruling = disclosure.rule(request)
+        items = [(n.id, len(n.versions)) for n in notes]
+        actor = actor_for(request.actor, request.actor.staff_id if request.actor else "?")
+        with acting_as(actor):
+            event = Disclosure.record(
+                outcome="granted" if ruling.granted else "denied", reason=ruling.reason,
+                client_id=request.client_id, object_type=request.kind, items=items,
+                recipient=request.recipient, recipient_address=recipient_address,
+                recipient_type=request.recipient_type, purpose=request.purpose,
+                basis=ruling.basis, authorization_id=request.authorization_id,
+                exception=request.exception, legal_basis=ruling.legal_basis,
+                description=description, accountable=ruling.granted and ruling.accountable,
+                at=request.at)
+            self.save(event)
+        if not ruling.granted:
+            raise Refused(f"refused: {ruling.reason} (the attempt was recorded)")
+        return Release(disclosure_id=event.id, client_id=request.client_id,
+                       recipient=request.recipient, recipient_type=request.recipient_type,
+                       purpose=request.purpose, basis=ruling.basis,
+                       legal_basis=ruling.legal_basis, accountable=ruling.accountable,
+                       description=description,
+                       notes=tuple(note_content(n, None) for n in notes))
+
+    # ----- the access history, straight from the log ----------------------------------------
+
+    def access_history(self) -> list[AccessRecord]:
+        """Every access and disclosure event in this store, in log order."""
+        topics = [get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded)]
+        found: list[AccessRecord] = []
+        start = 1
+        while page := self.recorder.select_notifications(start, 1000, topics=topics):
+            for n in page:
+                found.append(self._access_record(n.id, self.mapper.to_domain_event(n)))
+            start = page[-1].id + 1
+        return found
+
+    def _access_record(self, position: int, event: object) -> AccessRecord:
+        store = self.settings.name
+        if isinstance(event, Disclosure.Recorded):
+            return AccessRecord(
+                store=store, position=position, at=event.timestamp, actor_id=event.actor_id,
+                actor_role=event.actor_role, action="disclose", outcome=event.outcome,
+                object_type=event.object_type, object_id=",".join(event.items) or None,
+                client_id=event.client_id, purpose=event.purpose, reason=event.reason,
+                break_glass=False, recipient=event.recipient,
+                recipient_type=event.recipient_type, legal_basis=event.legal_basis,
+                accountable=event.accountable)
+        assert isinstance(event, AuditEntry.Recorded)
+        return AccessRecord(
+            store=store, position=position, at=event.timestamp, actor_id=event.actor_id,
+            actor_role=event.actor_role, action=event.action, outcome=event.outcome,
+            object_type=event.object_type, object_id=event.object_id,
+            client_id=event.client_id, purpose=event.purpose, reason=event.reason,
+            break_glass=event.break_glass)
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _decide_with(self, staff: StaffView | None, by: str, decision: Decision,
+                     action: Action, object_type: str, *, at: datetime,
+                     purpose: str | None = None, object_id: UUID | None = None,
+                     client_id: UUID | None = None, version: int | None = None) -> Actor:
+        """Return the actor if ``decision`` grants; otherwise record the refusal and raise."""
+        actor = actor_for(staff, by)
+        if decision.granted:
+            return actor
+        with acting_as(actor):
+            self.save(AuditEntry.record(action=action, outcome="denied", purpose=purpose,
+                                        object_type=object_type, object_id=object_id,
+                                        client_id=client_id, version=version,
+                                        reason=decision.reason, at=at))
+        raise Refused(f"refused: {decision.reason} (the attempt was recorded)")
+
+    def _originators(self, created: type) -> Iterator[UUID]:
+        topic = get_topic(created)
+        start = 1
+        while page := self.recorder.select_notifications(start, 500, topics=[topic]):
+            for n in page:
+                yield UUID(str(n.originator_id))
+            start = page[-1].id + 1
+
+    def _get(self, kind: type[T], aggregate_id: UUID, label: str) -> T:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{label} not found") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"{label} not found")
+        return aggregate
+
+
+def actor_for(staff: StaffView | None, by: str) -> Actor:
+    return Actor(id=by, role=staff.role if staff else "unknown")
+
+
+def note_content(note: VersionedNote, version: int | None) -> NoteContent:
+    chosen = note.version_of(version)
+    return NoteContent(note_id=note.id, version=chosen.number, versions=len(note.versions),
+                       author_id=note.author_id, written_at=chosen.written_at,
+                       session_date=note.session_date, amendment_reason=chosen.reason,
+                       text=chosen.text)
+
+
+def note_summary(note: VersionedNote) -> NoteSummary:
+    return NoteSummary(note_id=note.id, session_date=note.session_date,
+                       author_id=note.author_id, versions=len(note.versions),
+                       written_at=note.versions[0].written_at,
+                       last_changed_at=note.versions[-1].written_at)
+
+
+def _authorization_info(auth: Authorization, at: datetime) -> AuthorizationInfo:
+    return AuthorizationInfo(
+        authorization_id=auth.id, client_id=auth.client_id, scopes=auth.scopes,
+        description=auth.description, discloser=auth.discloser, recipient=auth.recipient,
+        purpose=auth.purpose, expires=auth.expires, expiry_event=auth.expiry_event,
+        signed_by=auth.signed_by, signed_on=auth.signed_on,
+        representative_authority=auth.representative_authority,
+        revoked_received=auth.revoked_received, expiry_event_on=auth.expiry_event_on,
+        status=auth.status_at(at))
+
+
+def retry_on_conflict(attempt: Callable[[], T]) -> T:
+    """Re-run a read-modify-save command when a concurrent writer saved the same aggregate,
+    backing off with jitter so that contending writers spread out."""
+    for k in range(CONFLICT_RETRIES):
+        try:
+            return attempt()
+        except IntegrityError:
+            time.sleep(random.uniform(0, min(1.0, 0.01 * 2**k)))  # noqa: S311 (jitter)
+    raise Busy("the record is being changed by others; nothing was saved, try again")
