@@ -34,9 +34,9 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     try:
         pn = open_pn(settings, app)
         try:
-            for store in (app, pn):
-                store.keyring.check_kek(at)
-                store.keyring.ensure_key(AUDIT_SUBJECT, at)
+            for opened in (app, pn):
+                opened.keyring.check_kek(at)
+                opened.keyring.ensure_key(AUDIT_SUBJECT, at)
         finally:
             pn.close()
     finally:
