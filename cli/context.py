@@ -13,8 +13,10 @@ import click
 
 from ledger import settings as settings_module
 from ledger.application import MainLedger
-from ledger.bootstrap import open_main, remember_head
+from ledger.bootstrap import open_main, open_pn, remember_head
+from ledger.clinical import NoteContent
 from ledger.errors import BadInput
+from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
 
 
@@ -28,6 +30,7 @@ class State:
         self.data_dir = data_dir
         self._settings: Settings | None = None
         self._app: MainLedger | None = None
+        self._pn: PsychotherapyStore | None = None
 
     @property
     def settings(self) -> Settings:
@@ -41,11 +44,22 @@ class State:
             self._app = open_main(self.settings)
         return self._app
 
+    @property
+    def pn(self) -> PsychotherapyStore:
+        """The sealed psychotherapy-note store (opened only by commands that need it)."""
+        if self._pn is None:
+            self._pn = open_pn(self.settings, self.app)
+        return self._pn
+
     def wrote(self, at: datetime) -> None:
-        """After a write: remember the new chain head outside the database."""
+        """After a write: remember the new chain heads outside the database."""
         remember_head(self.settings, self.app, at)
+        if self._pn is not None:
+            remember_head(self.settings, self._pn, at)
 
     def close(self) -> None:
+        if self._pn is not None:
+            self._pn.close()
         if self._app is not None:
             self._app.close()
 
@@ -73,7 +87,7 @@ def parse_uuid(value: str, what: str) -> UUID:
         raise BadInput(f"{what} must be an id like 3f2b...-....; got {value!r}") from None
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -88,7 +102,7 @@ def emit_json(value: Any) -> None:
         value = asdict(value)
     elif isinstance(value, list):
         value = [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
-    click.echo(json.dumps(value, default=_default, sort_keys=True))
+    click.echo(json.dumps(value, default=json_default, sort_keys=True))
 
 
 def read_text(file: str | None) -> str:
@@ -102,3 +116,13 @@ def read_text(file: str | None) -> str:
     if sys.stdin is None or sys.stdin.isatty():
         raise BadInput("give --file FILE or pipe the note text on stdin")
     return sys.stdin.read()
+
+
+def echo_note(content: NoteContent) -> None:
+    click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
+    click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
+               + (f"  session {content.session_date}" if content.session_date else ""))
+    if content.amendment_reason:
+        click.echo(f"amendment reason: {content.amendment_reason}")
+    click.echo("")
+    click.echo(content.text)

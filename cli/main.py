@@ -25,6 +25,8 @@ class LedgerGroup(click.Group):
             ctx.exit(e.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            raise  # the reader went away (``| head``); click exits quietly
         except Exception as e:
             if os.environ.get("LEDGER_DEBUG"):
                 raise
@@ -49,12 +51,25 @@ def ledger(ctx: click.Context, data_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from cli import init, integrity, notes, people  # noqa: PLC0415
+    from cli import (  # noqa: PLC0415
+        access_log,
+        authorize,
+        disclose,
+        init,
+        integrity,
+        notes,
+        people,
+        pn,
+    )
 
     ledger.add_command(init.init)
     ledger.add_command(people.staff)
     ledger.add_command(people.client)
     ledger.add_command(notes.note)
+    ledger.add_command(pn.pn)
+    ledger.add_command(authorize.authorize)
+    ledger.add_command(disclose.disclose)
+    ledger.add_command(access_log.access_log_command)
     ledger.add_command(integrity.verify)
 
 

@@ -7,6 +7,7 @@ import click
 from cli.context import (
     State,
     as_option,
+    echo_note,
     emit_json,
     json_option,
     now,
@@ -15,6 +16,7 @@ from cli.context import (
     pass_state,
     read_text,
 )
+from ledger.errors import BadInput
 
 file_option = click.option("--file", "file", metavar="F", type=click.Path(dir_okay=False),
                            help="Read the note text from F (default: stdin).")
@@ -78,28 +80,31 @@ def note_amend(state: State, note_id: str, actor: str, reason: str, file: str | 
 @click.option("--purpose", required=True, metavar="CODE",
               help="HL7 PurposeOfUse code, e.g. TREAT, HPAYMT, HOPERAT.")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show version N.")
+@click.option("--break-glass", is_flag=True,
+              help="Emergency override for staff without the usual right; needs --reason. "
+                   "The access is flagged and listed by ledger access-log --break-glass.")
+@click.option("--reason", metavar="TEXT", help="Why the glass is broken (kept with the access).")
 @json_option
 @pass_state
 def note_show(state: State, note_id: str, actor: str, purpose: str, version: int | None,
-              as_json: bool) -> None:
+              break_glass: bool, reason: str | None, as_json: bool) -> None:
     """Show a note (the access is recorded first, granted or denied).
 
     Example: ledger note show 3f2b... --as dr-lee --purpose TREAT --version 1
     """
+    if break_glass and reason is None:
+        raise BadInput("--break-glass needs --reason TEXT")
+    if reason is not None and not break_glass:
+        raise BadInput("--reason is for --break-glass")
     at = now()
     content = state.app.read_note(parse_uuid(note_id, "NOTE"), by=actor,
-                                  purpose=purpose.upper(), version=version, at=at)
+                                  purpose=purpose.upper(), version=version, at=at,
+                                  break_glass_reason=reason)
     state.wrote(at)
     if as_json:
         emit_json(content)
-        return
-    click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
-    click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
-               + (f"  session {content.session_date}" if content.session_date else ""))
-    if content.amendment_reason:
-        click.echo(f"amendment reason: {content.amendment_reason}")
-    click.echo("")
-    click.echo(content.text)
+    else:
+        echo_note(content)
 
 
 @note.command("list")

@@ -129,6 +129,15 @@ class ClinicalStore(Store):
         """Refuse scopes that belong in the other store (BadInput)."""
         raise NotImplementedError
 
+    def disclose_notes(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
+                       recipient_type: str, purpose: str, at: datetime,
+                       authorization_id: UUID | None = None, exception: str | None = None,
+                       description: str | None = None,
+                       recipient_address: str | None = None) -> Release:
+        """Release this store's notes through the disclosure guard; every attempt is an
+        event, and content is returned only when granted."""
+        raise NotImplementedError
+
     # ----- authorizations ------------------------------------------------------------------
 
     def grant_authorization(self, client_ref: str, scopes: tuple[str, ...], *, by: str,

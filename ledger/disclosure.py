@@ -208,8 +208,9 @@ def _psychotherapy(r: Request) -> Ruling:
     if r.break_glass:
         return refuse("break-the-glass never opens a psychotherapy note")
     if r.recipient_type == "payer" or r.purpose in PAYMENT:
-        return refuse("a payer never receives a psychotherapy note, whatever is presented "
-                      "(45 CFR 164.508(a)(2), (b)(4)(ii)(B))")
+        # This product's rule (DESIGN invariant 3): 164.508(a)(2) has no payment exception
+        # and 164.508(b)(4)(ii)(B) forbids conditioning on a psychotherapy-note authorization.
+        return refuse("a payer never receives a psychotherapy note, whatever is presented")
     if r.actor.role not in RELEASERS:
         return refuse(f"role {r.actor.role} may not use or disclose psychotherapy notes")
     if r.authorization_id is not None:

@@ -1,0 +1,54 @@
+"""``ledger access-log``: who accessed what, when, why, with what outcome."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import State, emit_json, json_option, parse_date, pass_state
+from ledger import access_log
+from ledger.aggregates.client import Client
+from ledger.clinical import AccessRecord
+
+
+@click.command("access-log")
+@click.option("--client", "client_ref", help="Only this client.")
+@click.option("--staff", "staff_id", help="Only this staff member.")
+@click.option("--from", "since", metavar="DATE", help="From this date (inclusive).")
+@click.option("--to", "until", metavar="DATE", help="To this date (inclusive).")
+@click.option("--outcome", type=click.Choice(["granted", "denied", "not-found"]),
+              help="Only this outcome.")
+@click.option("--break-glass", is_flag=True, help="Only break-the-glass accesses.")
+@click.option("--store", "which", type=click.Choice(["main", "pn", "all"]), default="all",
+              show_default=True, help="Which store's events (pn: psychotherapy notes).")
+@click.option("--sort", "sort", default="at", show_default=True,
+              type=click.Choice(list(access_log.SORT_FIELDS)), help="Sort by this field.")
+@json_option
+@pass_state
+def access_log_command(state: State, client_ref: str | None, staff_id: str | None,
+                       since: str | None, until: str | None, outcome: str | None,
+                       break_glass: bool, which: str, sort: str, as_json: bool) -> None:
+    """List access and disclosure events, read straight from the verified-order log.
+
+    Example: ledger access-log --break-glass --from 2026-01-01
+    """
+    query = access_log.Query(
+        client_id=Client.id_for(client_ref) if client_ref else None, staff_id=staff_id,
+        since=parse_date(since, "--from"), until=parse_date(until, "--to"), outcome=outcome,
+        break_glass=break_glass, sort=sort)
+    records: list[AccessRecord] = []
+    if which in ("main", "all"):
+        records += state.app.access_history()
+    if which in ("pn", "all"):
+        records += state.pn.access_history()
+    chosen = access_log.select(records, query)
+    if as_json:
+        emit_json(chosen)
+        return
+    for r in chosen:
+        click.echo("\t".join([
+            r.at.isoformat(), r.store, r.actor_id, r.actor_role, r.action, r.object_type,
+            r.outcome + (" BREAK-GLASS" if r.break_glass else ""), r.purpose or "-",
+            r.object_id or "-", f"client {r.client_id}" if r.client_id else "-",
+            *([f"to {r.recipient} ({r.recipient_type})"] if r.recipient else []),
+            *([r.reason] if r.reason else []),
+        ]))

@@ -1,0 +1,121 @@
+"""``ledger disclose``: every release of anything, through the one disclosure guard."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+
+import click
+
+from cli.context import (
+    State,
+    as_option,
+    echo_note,
+    emit_json,
+    json_default,
+    json_option,
+    now,
+    parse_uuid,
+    pass_state,
+)
+from ledger.clinical import ClinicalStore, Release
+from ledger.disclosure import PN_EXCEPTIONS, RECIPIENT_TYPES, RECORD_EXCEPTIONS
+from ledger.errors import BadInput
+
+
+@click.command()
+@click.option("--client", "client_ref", required=True, help="Client id.")
+@as_option
+@click.option("--to", "recipient", required=True, metavar="RECIPIENT",
+              help="Name of the recipient.")
+@click.option("--recipient-type", required=True, type=click.Choice(list(RECIPIENT_TYPES)),
+              help="Kind of recipient (a payer never receives a psychotherapy note).")
+@click.option("--recipient-address", metavar="TEXT", help="The recipient's address, if known.")
+@click.option("--purpose", required=True, metavar="CODE", help="HL7 PurposeOfUse code.")
+@click.option("--note", "notes", multiple=True, metavar="N", help="A progress note to release.")
+@click.option("--pn", "pns", multiple=True, metavar="P",
+              help="A psychotherapy note to release.")
+@click.option("--authorization", metavar="A", help="The authorization relied on.")
+@click.option("--exception", metavar="CODE",
+              help="One legal basis without authorization: for --pn one of "
+                   f"{', '.join(PN_EXCEPTIONS)}; for --note one of "
+                   f"{', '.join(RECORD_EXCEPTIONS)}.")
+@click.option("--description", metavar="TEXT",
+              help="Brief description of what is released (default: generated; no content).")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the released notes to FILE (JSON, mode 0600) instead of stdout.")
+@json_option
+@pass_state
+def disclose(state: State, client_ref: str, actor: str, recipient: str, recipient_type: str,
+             recipient_address: str | None, purpose: str, notes: tuple[str, ...],
+             pns: tuple[str, ...], authorization: str | None, exception: str | None,
+             description: str | None, out: str | None, as_json: bool) -> None:
+    """Release progress notes (--note) or psychotherapy notes (--pn) to a recipient.
+
+    The guard grants or refuses; either way the attempt is an event (exit 4 on refusal).
+    A granted disclosure records the 164.528(b)(2) fields and whether it is accountable.
+
+    Example: ledger disclose --client C-1001 --as bill --to "Acme Health Plan"
+    --recipient-type payer --purpose HPAYMT --note 3f2b...
+    """
+    if bool(notes) == bool(pns):
+        raise BadInput("name progress notes (--note) or psychotherapy notes (--pn), not both "
+                       "and not neither")
+    if authorization is not None and exception is not None:
+        raise BadInput("give --authorization or --exception, not both")
+    ids = [parse_uuid(n, "--note" if notes else "--pn") for n in (notes or pns)]
+    auth_id = parse_uuid(authorization, "--authorization") if authorization else None
+    at = now()
+    store: ClinicalStore = state.pn if pns else state.app
+    fd = _create(out) if out is not None else None
+    try:
+        release = store.disclose_notes(
+            client_ref, ids, by=actor, recipient=recipient, recipient_type=recipient_type,
+            purpose=purpose.upper(), at=at, authorization_id=auth_id,
+            exception=exception.upper() if exception else None, description=description,
+            recipient_address=recipient_address)
+    except BaseException:
+        if fd is not None and out is not None:
+            os.close(fd)
+            os.unlink(out)
+        raise
+    finally:
+        state.wrote(at)
+    if fd is not None:
+        _write_package(fd, release)
+    if as_json:
+        emit_json(_summary(release) | ({} if out else {"notes": [asdict(n)
+                                                                for n in release.notes]}))
+        return
+    summary = _summary(release)
+    click.echo(f"disclosure {release.disclosure_id}: granted under {summary['basis']} "
+               f"({release.legal_basis}); "
+               f"{'accountable' if release.accountable else 'not accountable'}")
+    if out is not None:
+        click.echo(f"released content written to {out}")
+        return
+    for content in release.notes:
+        click.echo("")
+        echo_note(content)
+
+
+def _summary(release: Release) -> dict[str, object]:
+    data = asdict(release)
+    data.pop("notes")
+    return data
+
+
+def _create(path: str) -> int:
+    """Create the package file before anything is released: never overwrite, never
+    world-readable, and fail before the disclosure is recorded if it cannot be written."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {e.strerror}") from None
+
+
+def _write_package(fd: int, release: Release) -> None:
+    payload = json.dumps(asdict(release), default=json_default, sort_keys=True, indent=2)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(payload + "\n")

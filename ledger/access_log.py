@@ -1,0 +1,54 @@
+"""Filter and sort access records (who accessed what, when, why, with what outcome).
+
+The records come from each store's log (``ClinicalStore.access_history``); this module
+only selects and orders them, so the same query serves both stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date
+from uuid import UUID
+
+from ledger.clinical import AccessRecord
+from ledger.errors import BadInput
+
+SORT_FIELDS = tuple(f.name for f in fields(AccessRecord))
+
+
+@dataclass(frozen=True)
+class Query:
+    client_id: UUID | None = None
+    staff_id: str | None = None
+    since: date | None = None
+    until: date | None = None
+    outcome: str | None = None
+    break_glass: bool = False
+    sort: str = "at"
+
+
+def select(records: Iterable[AccessRecord], query: Query) -> list[AccessRecord]:
+    if query.sort not in SORT_FIELDS:
+        raise BadInput(f"cannot sort by {query.sort!r}; use one of {', '.join(SORT_FIELDS)}")
+    if query.since and query.until and query.since > query.until:
+        raise BadInput("--from is after --to")
+    chosen = [r for r in records if _matches(r, query)]
+    return sorted(chosen, key=lambda r: (_sort_key(getattr(r, query.sort)), r.at, r.store,
+                                         r.position))
+
+
+def _matches(r: AccessRecord, q: Query) -> bool:
+    day = r.at.date()
+    return ((q.client_id is None or r.client_id == q.client_id)
+            and (q.staff_id is None or r.actor_id == q.staff_id)
+            and (q.since is None or day >= q.since)
+            and (q.until is None or day <= q.until)
+            and (q.outcome is None or r.outcome == q.outcome)
+            and (not q.break_glass or r.break_glass))
+
+
+def _sort_key(value: object) -> tuple[int, str]:
+    """None sorts first; everything else by its text (ISO times sort correctly)."""
+    return (0, "") if value is None else (1, value.isoformat() if hasattr(value, "isoformat")
+                                          else str(value))
