@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from ledger import settings as settings_module
 from ledger.application import MainLedger
-from ledger.bootstrap import initialise, open_main
+from ledger.bootstrap import initialise, open_main, open_pn
+from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
+from ledger.store import Store
 
 AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 PG_URL_ENV = "LEDGER_TEST_POSTGRES_URL"
@@ -38,7 +40,8 @@ def make_settings(tmp_path: Path, backend: str) -> Iterator[Settings]:
         yield base
         return
     if backend == "memory":
-        yield replace(base, main=replace(base.main, url="sqlite:///:memory:"))
+        yield replace(base, main=replace(base.main, url="sqlite:///:memory:"),
+                      pn=replace(base.pn, url="sqlite:///:memory:"))
         return
     url = postgres_url()
     assert url is not None
@@ -73,6 +76,32 @@ def memory_app(tmp_path: Path) -> Iterator[MainLedger]:
     app.close()
 
 
+Stores = tuple[MainLedger, PsychotherapyStore]
+
+
+@pytest.fixture
+def memory_stores(tmp_path: Path) -> Iterator[Stores]:
+    """Both stores on in-memory SQLite, each with its own KEK."""
+    gen = make_settings(tmp_path, "memory")
+    s = next(gen)
+    main = MainLedger(s.main, os.urandom(32))
+    pn = PsychotherapyStore(s.pn, os.urandom(32), staff=main.staff_view,
+                            client_exists=main.client_exists)
+    yield main, pn
+    pn.close()
+    main.close()
+
+
+@pytest.fixture
+def stores(settings: Settings) -> Iterator[Stores]:
+    """Both stores on every durable backend, opened as the CLI opens them."""
+    main = open_main(settings)
+    pn = open_pn(settings, main)
+    yield main, pn
+    pn.close()
+    main.close()
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[MainLedger]:
     a = open_main(settings)
@@ -91,7 +120,7 @@ def seed(app: MainLedger, at: datetime = AT) -> None:
     app.register_client("C-1", "Jane Roe", date(1990, 4, 1), "CA", by="desk", at=at)
 
 
-def all_events(app: MainLedger) -> list[object]:
+def all_events(app: Store) -> list[object]:
     """Every event in notification order, decoded (test helper)."""
     events: list[object] = []
     start = 1
@@ -101,7 +130,7 @@ def all_events(app: MainLedger) -> list[object]:
     return events
 
 
-def audit_entries(app: MainLedger) -> list[object]:
+def audit_entries(app: Store) -> list[object]:
     from ledger.aggregates.audit import AuditEntry
 
     return [e for e in all_events(app) if isinstance(e, AuditEntry.Recorded)]

@@ -1,0 +1,350 @@
+"""The disclosure guard, walked as tables: every exception code, every authorization state
+and every recipient type, for psychotherapy notes and progress notes.
+
+The expected sets below are written out by hand from regulation.md 1.2-1.8, not derived
+from ledger.disclosure, so a change to the guard's tables makes these tests fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import pytest
+
+from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
+from ledger.aggregates.disclosure import Disclosure
+from ledger.clinical import ClinicalStore, Release
+from ledger.disclosure import RECIPIENT_TYPES
+from ledger.errors import Refused
+from tests.conftest import Stores, all_events, seed
+
+T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+ALL_TYPES = sorted(RECIPIENT_TYPES)
+
+
+def on(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T12:00:00+00:00")
+
+
+# 164.508(a)(2): who may receive a psychotherapy note under each exception.
+PN_EXCEPTION_RECIPIENTS: dict[str, set[str]] = {
+    "ORIGINATOR_TREATMENT": set(),  # a use by the originator, never a disclosure
+    "SUPERVISED_TRAINING": {"workforce", "training-program"},
+    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": {"workforce", "attorney", "court"},
+    "HHS_COMPLIANCE": {"hhs"},
+    "REQUIRED_BY_LAW_512a": {"court", "law-enforcement", "oversight-agency", "hhs",
+                             "public-health", "other"},
+    "OVERSIGHT_OF_ORIGINATOR_512d": {"oversight-agency"},
+    "CORONER_512g1": {"coroner"},
+    "SERIOUS_THREAT_512j1i": {"threat-preventer", "law-enforcement", "provider", "individual",
+                              "other"},
+}
+# regulation.md 1.8: the (a)(2)(ii) exceptions are accountable, the (a)(2)(i) ones not.
+PN_ACCOUNTABLE = {"HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_OF_ORIGINATOR_512d",
+                  "CORONER_512g1", "SERIOUS_THREAT_512j1i"}
+
+RECORD_EXCEPTION_RECIPIENTS: dict[str, set[str]] = {
+    "HHS_COMPLIANCE": {"hhs"},
+    "REQUIRED_BY_LAW_512a": set(ALL_TYPES) - {"payer", "workforce"},
+    "OVERSIGHT_512d": {"oversight-agency"},
+    "JUDICIAL_512e": {"court", "attorney"},
+    "LAW_ENFORCEMENT_512f": {"law-enforcement"},
+    "CORONER_512g1": {"coroner"},
+    "SERIOUS_THREAT_512j1i": {"threat-preventer", "law-enforcement", "provider", "individual",
+                              "other"},
+    "NATIONAL_SECURITY_512k2": {"other"},
+    "CUSTODY_512k5": {"law-enforcement", "other"},
+}
+# 164.528(a)(1)(vi), (vii): national security and custody are not accountable.
+RECORD_NOT_ACCOUNTABLE = {"NATIONAL_SECURITY_512k2", "CUSTODY_512k5"}
+
+
+@pytest.fixture
+def world(memory_stores: Stores) -> World:
+    return World(memory_stores)
+
+
+class World:
+    """Seeded stores, one psychotherapy note and one progress note for client C-1."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.main, self.pn = stores
+        seed(self.main, T0)
+        self.main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=T0)
+        self.pn_note = self.pn.write_note("C-1", "PN text", by="dr-lee", session_date=None,
+                                          at=T0)
+        self.note = self.main.write_note("C-1", "progress text", by="dr-lee",
+                                         session_date=None, at=T0)
+
+    def disclose_pn(self, *, at: datetime = T0, by: str = "comp", to: str = "Dr. Ray Park",
+                    rtype: str = "provider", purpose: str = "TREAT",
+                    authorization: UUID | None = None, exception: str | None = None,
+                    client: str = "C-1") -> Release:
+        return self.pn.disclose_notes(client, [self.pn_note], by=by, recipient=to,
+                                      recipient_type=rtype, purpose=purpose, at=at,
+                                      authorization_id=authorization, exception=exception)
+
+    def disclose_note(self, *, at: datetime = T0, by: str = "comp", to: str = "Dr. Ray Park",
+                      rtype: str = "provider", purpose: str = "TREAT",
+                      authorization: UUID | None = None, exception: str | None = None
+                      ) -> Release:
+        return self.main.disclose_notes("C-1", [self.note], by=by, recipient=to,
+                                        recipient_type=rtype, purpose=purpose, at=at,
+                                        authorization_id=authorization, exception=exception)
+
+    def grant(self, store: ClinicalStore | None = None, *, client: str = "C-1",
+              scopes: tuple[str, ...] = (PSYCHOTHERAPY_NOTES,), to: str = "Dr. Ray Park",
+              expires: date | None = date(2026, 6, 30), expiry_event: str | None = None,
+              at: datetime = T0) -> UUID:
+        store = store or self.pn
+        return store.grant_authorization(
+            client, scopes, by="comp", recipient=to, purpose="continuity of care",
+            expires=expires, expiry_event=expiry_event, signed_by="Jane Roe",
+            signed_on=at.date(), representative_authority=None,
+            description="session process notes", discloser="this practice",
+            at=at).authorization_id
+
+    def last_disclosure(self, store: ClinicalStore) -> Disclosure.Recorded:
+        events = [e for e in all_events(store) if isinstance(e, Disclosure.Recorded)]
+        return events[-1]
+
+
+def outcome(attempt: Callable[[], Release]) -> tuple[bool, Release | str]:
+    try:
+        return True, attempt()
+    except Refused as e:
+        return False, str(e)
+
+
+# ----- psychotherapy notes: every exception code x every recipient type -------------------
+
+@pytest.mark.parametrize("code", sorted(PN_EXCEPTION_RECIPIENTS))
+def test_pn_exception_codes_by_recipient_type(world: World, code: str) -> None:
+    mismatches = []
+    for rtype in ALL_TYPES:
+        granted, result = outcome(lambda rtype=rtype: world.disclose_pn(
+            exception=code, rtype=rtype, purpose="LEGAL"))
+        expected = rtype in PN_EXCEPTION_RECIPIENTS[code]
+        event = world.last_disclosure(world.pn)
+        if granted != expected or event.outcome != ("granted" if expected else "denied"):
+            mismatches.append((rtype, granted, result))
+        if granted:
+            assert isinstance(result, Release)
+            assert result.notes[0].text == "PN text"
+            assert result.accountable == (code in PN_ACCOUNTABLE)
+            assert event.accountable == (code in PN_ACCOUNTABLE)
+            assert event.legal_basis is not None and "164.508(a)(2)" in event.legal_basis
+            assert event.exception == code
+        else:
+            assert event.reason and not event.accountable
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("code", sorted(PN_EXCEPTION_RECIPIENTS))
+@pytest.mark.parametrize("purpose", ["HPAYMT", "CLMATTCH", "COVERAGE"])
+def test_a_payment_purpose_never_receives_a_pn_whatever_the_exception(
+        world: World, code: str, purpose: str) -> None:
+    with pytest.raises(Refused, match=r"^refused: a payer never receives a psychotherapy note"):
+        world.disclose_pn(exception=code, rtype="oversight-agency", purpose=purpose)
+
+
+def test_an_unknown_exception_code_is_a_recorded_refusal(world: World) -> None:
+    with pytest.raises(Refused, match=r"^refused: SUBPOENA is not one of the 164.508"):
+        world.disclose_pn(exception="SUBPOENA", rtype="attorney", purpose="LEGAL")
+    assert world.last_disclosure(world.pn).exception == "SUBPOENA"
+
+
+def test_no_basis_at_all_is_refused(world: World) -> None:
+    with pytest.raises(Refused, match=r"^refused: only the originating clinician reads"):
+        world.disclose_pn(by="dr-lee", rtype="provider", purpose="TREAT")
+
+
+@pytest.mark.parametrize(("by", "granted"), [
+    ("dr-lee", True), ("dr-kim", True), ("sup", True), ("comp", True),
+    ("bill", False), ("desk", False), ("admin", False), ("ghost", False)])
+def test_who_may_release_a_pn(world: World, by: str, granted: bool) -> None:
+    ok, _ = outcome(lambda: world.disclose_pn(by=by, exception="CORONER_512g1",
+                                              rtype="coroner", purpose="PUBHLTH"))
+    assert ok == granted
+
+
+# ----- psychotherapy notes: every authorization state -------------------------------------
+
+def test_valid_authorization_releases_to_every_named_recipient_but_a_payer(
+        world: World) -> None:
+    auth = world.grant()
+    results = {rtype: outcome(lambda rtype=rtype: world.disclose_pn(
+        authorization=auth, rtype=rtype, purpose="PATRQT", at=on("2026-03-01")))[0]
+        for rtype in ALL_TYPES}
+    assert results == {rtype: rtype != "payer" for rtype in ALL_TYPES}
+    release = world.disclose_pn(authorization=auth, at=on("2026-03-01"))
+    assert (release.basis, release.accountable) == ("authorization", False)
+    assert release.legal_basis == "45 CFR 164.508(a)(2)"
+
+
+AUTH_STATES: list[tuple[str, str, str | None]] = [
+    # (state, disclosure day, refusal reason or None when granted)
+    ("valid", "2026-03-01", None),
+    ("valid on its last day", "2026-06-30", None),
+    ("expired by date", "2026-07-01", "the authorization expired on 2026-06-30"),
+    ("not yet signed", "2026-01-14", "the authorization was not yet signed"),
+]
+
+
+@pytest.mark.parametrize(("state", "day", "refusal"), AUTH_STATES)
+def test_authorization_dates(world: World, state: str, day: str, refusal: str | None) -> None:
+    auth = world.grant()
+    granted, result = outcome(lambda: world.disclose_pn(authorization=auth, at=on(day)))
+    assert granted == (refusal is None), (state, result)
+    if refusal:
+        assert result == f"refused: {refusal} (the attempt was recorded)"
+
+
+def test_revoked_before_the_disclosure(world: World) -> None:
+    auth = world.grant()
+    world.pn.revoke_authorization(auth, date(2026, 2, 1), by="comp", at=on("2026-02-02"))
+    with pytest.raises(Refused, match=r"^refused: the authorization was revoked "
+                                      r"\(received 2026-02-01\)"):
+        world.disclose_pn(authorization=auth, at=on("2026-03-01"))
+
+
+def test_revoked_after_the_disclosure_leaves_it_valid(world: World) -> None:
+    """164.508(b)(5) reliance: the earlier release stays a granted event."""
+    auth = world.grant()
+    earlier = world.disclose_pn(authorization=auth, at=on("2026-03-01"))
+    world.pn.revoke_authorization(auth, date(2026, 4, 1), by="comp", at=on("2026-04-01"))
+    with pytest.raises(Refused, match=r"revoked"):
+        world.disclose_pn(authorization=auth, at=on("2026-04-02"))
+    disclosures = [e for e in all_events(world.pn) if isinstance(e, Disclosure.Recorded)]
+    assert [(e.originator_id, e.outcome) for e in disclosures] == [
+        (earlier.disclosure_id, "granted"), (disclosures[1].originator_id, "denied")]
+    # And a disclosure dated before the revocation's receipt is still covered.
+    assert world.disclose_pn(authorization=auth, at=on("2026-03-31")).basis == "authorization"
+
+
+def test_expiry_event(world: World) -> None:
+    auth = world.grant(expires=None, expiry_event="end of treatment")
+    assert world.disclose_pn(authorization=auth, at=on("2026-04-30")).basis == "authorization"
+    world.pn.record_expiry_event(auth, date(2026, 5, 1), by="comp", at=on("2026-05-01"))
+    with pytest.raises(Refused, match=r"^refused: the authorization's expiry event occurred "
+                                      r"on 2026-05-01"):
+        world.disclose_pn(authorization=auth, at=on("2026-05-02"))
+
+
+def test_a_compound_authorization_is_refused_and_recorded(world: World) -> None:
+    before = len(all_events(world.pn))
+    with pytest.raises(Refused, match=r"^refused: a psychotherapy-note authorization may not "
+                                      r"be combined .*164.508\(b\)\(3\)\(ii\)"):
+        world.grant(scopes=(PSYCHOTHERAPY_NOTES, "progress-notes"))
+    events = all_events(world.pn)[before:]
+    assert len(events) == 1
+    assert (events[0].action, events[0].outcome) == ("authorize", "denied")  # type: ignore[attr-defined]
+
+
+def test_wrong_recipient_and_a_recipient_spelled_differently(world: World) -> None:
+    auth = world.grant()
+    with pytest.raises(Refused, match=r"^refused: the authorization does not name this "
+                                      r"recipient"):
+        world.disclose_pn(authorization=auth, to="Dr. Someone Else", at=on("2026-03-01"))
+    assert world.disclose_pn(authorization=auth, to="  dr.  RAY park ",
+                             at=on("2026-03-01")).basis == "authorization"
+
+
+def test_wrong_client(world: World) -> None:
+    other = world.grant(client="C-2")
+    with pytest.raises(Refused, match=r"^refused: the authorization is for another client"):
+        world.disclose_pn(authorization=other, at=on("2026-03-01"))
+    with pytest.raises(Refused, match=r"^refused: a note named does not belong to this client"):
+        world.disclose_pn(authorization=other, client="C-2", at=on("2026-03-01"))
+
+
+def test_a_progress_note_authorization_never_covers_a_pn(world: World) -> None:
+    record_auth = world.grant(world.main, scopes=("designated-record-set",))
+    with pytest.raises(Refused, match=rf"^refused: authorization {record_auth} not found"):
+        world.disclose_pn(authorization=record_auth, at=on("2026-03-01"))
+
+
+def test_an_authorization_presented_to_a_payer_is_still_refused(world: World) -> None:
+    auth = world.grant(to="Acme Health Plan")
+    with pytest.raises(Refused, match=r"^refused: a payer never receives"):
+        world.disclose_pn(authorization=auth, to="Acme Health Plan", rtype="payer",
+                          purpose="COVERAGE", at=on("2026-03-01"))
+
+
+def test_authorization_and_exception_together_are_refused(world: World) -> None:
+    auth = world.grant()
+    with pytest.raises(Refused, match=r"^refused: give an authorization or one exception"):
+        world.disclose_pn(authorization=auth, exception="CORONER_512g1", rtype="coroner",
+                          at=on("2026-03-01"))
+
+
+# ----- progress notes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", sorted(RECORD_EXCEPTION_RECIPIENTS))
+def test_record_exception_codes_by_recipient_type(world: World, code: str) -> None:
+    mismatches = []
+    for rtype in ALL_TYPES:
+        granted, result = outcome(lambda rtype=rtype: world.disclose_note(
+            exception=code, rtype=rtype, purpose="LEGAL"))
+        if granted != (rtype in RECORD_EXCEPTION_RECIPIENTS[code]):
+            mismatches.append((rtype, result))
+        if granted:
+            assert isinstance(result, Release)
+            assert result.accountable == (code not in RECORD_NOT_ACCOUNTABLE)
+    assert mismatches == []
+
+
+@pytest.mark.parametrize(("purpose", "by", "rtype", "expected"), [
+    ("TREAT", "dr-lee", "provider", "treatment"),
+    ("TREAT", "dr-lee", "payer", None),
+    ("TREAT", "bill", "provider", None),
+    ("HPAYMT", "bill", "payer", "payment"),
+    ("CLMATTCH", "bill", "payer", "payment"),
+    ("HPAYMT", "dr-lee", "payer", None),
+    ("HOPERAT", "comp", "attorney", "operations"),
+    ("HOPERAT", "comp", "individual", None),
+    ("PATRQT", "dr-lee", "individual", "individual"),
+    ("PWATRNY", "comp", "personal-representative", "individual"),
+    ("PATRQT", "dr-lee", "payer", None),
+    ("PATRQT", "bill", "individual", None),
+    ("LEGAL", "comp", "court", None),
+    ("HMARKT", "comp", "other", None),
+    ("TREAT", "desk", "provider", None),
+])
+def test_progress_notes_without_authorization(world: World, purpose: str, by: str,
+                                              rtype: str, expected: str | None) -> None:
+    granted, result = outcome(lambda: world.disclose_note(purpose=purpose, by=by, rtype=rtype))
+    assert granted == (expected is not None), result
+    if expected is not None:
+        assert isinstance(result, Release)
+        assert (result.basis, result.accountable) == (expected, False)
+        assert result.notes[0].text == "progress text"
+
+
+def test_progress_notes_under_an_authorization(world: World) -> None:
+    auth = world.grant(world.main, scopes=("progress-notes",), to="Law Office of P. Smith")
+    release = world.disclose_note(authorization=auth, to="Law Office of P. Smith",
+                                  rtype="attorney", purpose="LEGAL", at=on("2026-03-01"))
+    assert (release.basis, release.accountable) == ("authorization", False)
+    pn_auth = world.grant()
+    with pytest.raises(Refused, match=rf"^refused: authorization {pn_auth} not found"):
+        world.disclose_note(authorization=pn_auth, at=on("2026-03-01"))
+
+
+def test_the_disclosure_event_carries_the_164_528_fields(world: World) -> None:
+    world.main.disclose_notes(
+        "C-1", [world.note], by="comp", recipient="County Coroner",
+        recipient_address="1 Main St, Springfield", recipient_type="coroner",
+        purpose="PUBHLTH", exception="CORONER_512g1", description="one progress note",
+        at=on("2026-02-03"))
+    event = world.last_disclosure(world.main)
+    assert event.timestamp == on("2026-02-03")
+    assert (event.recipient, event.recipient_address) == ("County Coroner",
+                                                           "1 Main St, Springfield")
+    assert (event.description, event.purpose, event.legal_basis) == (
+        "one progress note", "PUBHLTH", "45 CFR 164.512(g)(1)")
+    assert (event.accountable, event.outcome, event.actor_id, event.actor_role) == (
+        True, "granted", "comp", "compliance")
+    assert event.items == [f"{world.note}@1"]

@@ -1,0 +1,209 @@
+"""The sealed psychotherapy-note store: separation, who may do what, every read recorded."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.psychotherapy_note import PsychotherapyNote
+from ledger.bootstrap import open_main, open_pn, verify_one
+from ledger.errors import BadInput, KeyMaterialError, NotFound, Refused
+from ledger.psychotherapy import PsychotherapyStore
+from ledger.settings import Settings
+from tests.conftest import AT, Stores, all_events, audit_entries, seed
+
+
+def pn_written(stores: Stores, text: str = "process notes") -> UUID:
+    main, pn = stores
+    seed(main)
+    return pn.write_note("C-1", text, by="dr-lee", session_date=None, at=AT)
+
+
+def last_entry(pn: PsychotherapyStore) -> AuditEntry.Recorded:
+    entry = audit_entries(pn)[-1]
+    assert isinstance(entry, AuditEntry.Recorded)
+    return entry
+
+
+def test_notes_and_their_events_live_only_in_the_sealed_store(memory_stores: Stores) -> None:
+    main, pn = memory_stores
+    before = len(all_events(main))
+    note_id = pn_written(memory_stores)
+    main_after_seed = len(all_events(main))
+    pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+    assert len(all_events(main)) == main_after_seed > before  # only the seeding
+    kinds = [type(e).__qualname__ for e in all_events(pn)]
+    assert kinds == ["PsychotherapyNote.Written", "AuditEntry.Recorded", "AuditEntry.Recorded"]
+    assert not any(isinstance(e, PsychotherapyNote.Written) for e in all_events(main))
+
+
+def test_the_originator_reads_for_treatment_without_more(memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores, "she spoke of her father")
+    content = pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+    assert content.text == "she spoke of her father"
+    entry = last_entry(pn)
+    assert (entry.action, entry.outcome, entry.actor_id, entry.purpose) == (
+        "access", "granted", "dr-lee", "TREAT")
+    assert entry.reason == "ORIGINATOR_TREATMENT (45 CFR 164.508(a)(2)(i)(A))"
+
+
+@pytest.mark.parametrize(("by", "purpose", "reason"), [
+    ("dr-kim", "TREAT", "only the originating clinician reads a psychotherapy note"),
+    ("sup", "TREAT", "only the originating clinician reads a psychotherapy note"),
+    ("dr-lee", "HOPERAT", "only the originating clinician reads a psychotherapy note"),
+    ("bill", "HPAYMT", "a payer never receives a psychotherapy note"),
+    ("dr-lee", "HPAYMT", "a payer never receives a psychotherapy note"),
+    ("desk", "TREAT", "role front-desk may not use or disclose psychotherapy notes"),
+    ("admin", "TREAT", "role admin may not use or disclose psychotherapy notes"),
+    ("nobody", "TREAT", "unknown staff id"),
+])
+def test_everyone_else_is_refused_without_a_basis_and_the_refusal_is_recorded(
+        memory_stores: Stores, by: str, purpose: str, reason: str) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    with pytest.raises(Refused, match=f"^refused: {reason}.*\\(the attempt was recorded\\)$"):
+        pn.read_note(note_id, by=by, purpose=purpose, at=AT)
+    entry = last_entry(pn)
+    assert (entry.action, entry.outcome, entry.actor_id, entry.object_id) == (
+        "access", "denied", by, str(note_id))
+    assert entry.reason is not None and entry.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(("by", "purpose", "exception", "granted"), [
+    ("sup", "TRAIN", "SUPERVISED_TRAINING", True),
+    ("dr-lee", "TRAIN", "SUPERVISED_TRAINING", True),
+    ("dr-kim", "TRAIN", "SUPERVISED_TRAINING", False),
+    ("comp", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL", True),
+    ("sup", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL", False),
+    ("sup", "TREAT", "ORIGINATOR_TREATMENT", False),
+    ("comp", "LEGAL", "REQUIRED_BY_LAW_512a", False),  # a disclosure basis, not a use
+    ("comp", "HCOMPL", "NOT_AN_EXCEPTION", False),
+])
+def test_exceptions_for_internal_use(memory_stores: Stores, by: str, purpose: str,
+                                     exception: str, granted: bool) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    if granted:
+        assert pn.read_note(note_id, by=by, purpose=purpose, exception=exception,
+                            at=AT).text == "process notes"
+        assert last_entry(pn).reason is not None
+        assert last_entry(pn).reason.startswith(exception)  # type: ignore[union-attr]
+    else:
+        with pytest.raises(Refused):
+            pn.read_note(note_id, by=by, purpose=purpose, exception=exception, at=AT)
+    assert last_entry(pn).outcome == ("granted" if granted else "denied")
+
+
+def test_break_the_glass_never_opens_a_psychotherapy_note(memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    with pytest.raises(Refused, match=r"^refused: break-the-glass never opens a psychotherapy"):
+        pn.read_note(note_id, by="dr-lee", purpose="TREAT", break_glass_reason="crisis", at=AT)
+    assert last_entry(pn).outcome == "denied"
+
+
+def test_a_missing_note_is_recorded_as_not_found(memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    pn_written(memory_stores)
+    missing = uuid4()
+    with pytest.raises(NotFound, match=f"^psychotherapy note {missing} not found$"):
+        pn.read_note(missing, by="dr-lee", purpose="TREAT", at=AT)
+    assert (last_entry(pn).outcome, last_entry(pn).object_id) == ("not-found", str(missing))
+
+
+def test_only_clinicians_and_supervisors_write_and_only_the_originator_amends(
+        memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    for by in ("bill", "desk", "comp", "admin"):
+        with pytest.raises(Refused, match=f"^refused: role {by_role(by)} may not write "
+                                          "psychotherapy notes"):
+            pn.write_note("C-1", "x", by=by, session_date=None, at=AT)
+    with pytest.raises(Refused, match=r"^refused: only the note's originator may amend"):
+        pn.amend_note(note_id, "changed", "why", by="sup", at=AT)
+    assert pn.amend_note(note_id, "v2", "added detail", by="dr-lee", at=AT) == 2
+    assert pn.read_note(note_id, by="dr-lee", purpose="TREAT", version=1,
+                        at=AT).text == "process notes"
+    assert pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT).text == "v2"
+    with pytest.raises(NotFound, match=r"^client C-404 not found$"):
+        pn.write_note("C-404", "x", by="dr-lee", session_date=None, at=AT)
+    with pytest.raises(BadInput, match=r"^note text is empty$"):
+        pn.write_note("C-1", "  ", by="dr-lee", session_date=None, at=AT)
+
+
+def by_role(staff_id: str) -> str:
+    return {"bill": "billing", "desk": "front-desk", "comp": "compliance",
+            "admin": "admin"}[staff_id]
+
+
+def test_a_deactivated_originator_can_no_longer_read(memory_stores: Stores) -> None:
+    main, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    main.deactivate_staff("dr-lee", by="admin", at=AT)
+    with pytest.raises(Refused, match=r"^refused: staff member is deactivated"):
+        pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT + timedelta(days=1))
+
+
+def test_list_shows_a_clinician_only_their_own_notes(memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    mine = pn_written(memory_stores)
+    theirs = pn.write_note("C-1", "kim's", by="dr-kim", session_date=None, at=AT)
+    assert [n.note_id for n in pn.list_notes("C-1", by="dr-lee", at=AT)] == [mine]
+    assert {n.note_id for n in pn.list_notes("C-1", by="sup", at=AT)} == {mine, theirs}
+    assert {n.note_id for n in pn.list_notes("C-1", by="comp", at=AT)} == {mine, theirs}
+    with pytest.raises(Refused, match=r"^refused: role billing may not list psychotherapy"):
+        pn.list_notes("C-1", by="bill", at=AT)
+    assert last_entry(pn).outcome == "denied"
+
+
+# ----- durable stores: own database, own tables, own key, own chain -----------------------
+
+def table_names(engine: sa.Engine, schema: str | None) -> set[str]:
+    return set(sa.inspect(engine).get_table_names(schema=schema))
+
+
+def test_each_store_has_its_own_tables_and_database(settings: Settings, stores: Stores) -> None:
+    main, pn = stores
+    assert table_names(main.engine, settings.main.schema) >= {
+        "ledger_events", "ledger_chain", "ledger_keys"}
+    assert table_names(pn.engine, settings.pn.schema) >= {
+        "psychotherapy_events", "psychotherapy_chain", "psychotherapy_keys"}
+    assert not {t for t in table_names(main.engine, settings.main.schema)
+                if t.startswith("psychotherapy")}
+    assert (settings.main.url, settings.main.schema) != (settings.pn.url, settings.pn.schema)
+
+
+def test_the_sealed_store_has_its_own_key_encryption_key(settings: Settings) -> None:
+    assert settings.main.kek_file.read_bytes() != settings.pn.kek_file.read_bytes()
+    swapped = replace(settings, pn=replace(settings.pn, kek_file=settings.main.kek_file))
+    main = open_main(settings)
+    try:
+        pn = open_pn(swapped, main)
+        try:
+            with pytest.raises(KeyMaterialError):
+                pn.keyring.check_kek(AT)
+        finally:
+            pn.close()
+    finally:
+        main.close()
+
+
+def test_verify_names_the_damaged_store(settings: Settings, stores: Stores) -> None:
+    main, pn = stores
+    seed(main)
+    note_id = pn.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+    table = pn.chained_recorder.events_record_cls.__table__
+    with pn.engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.id == 2).values(topic="x:Y"))
+    assert verify_one(settings, main, use_known_head=False).ok
+    report = verify_one(settings, pn, use_known_head=False)
+    assert not report.ok
+    assert report.store == "psychotherapy"
+    assert report.damage is not None and report.damage.position == 2
