@@ -1,0 +1,229 @@
+"""Property: whatever random staff try, in whatever order, no psychotherapy-note content
+reaches a payer, or anyone but its originator, without a valid basis, and every attempt
+leaves an event in the sealed store (and nothing at all in the main store).
+
+The oracle below is a separate, plain model of the rules (authorizations as dates,
+exceptions as recipient sets from the hand-written table), not the guard itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import settings as settings_module
+from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
+from ledger.aggregates.disclosure import Disclosure
+from ledger.application import MainLedger
+from ledger.errors import BadInput, LedgerError, Refused
+from ledger.psychotherapy import PsychotherapyStore
+from tests.conftest import all_events, seed
+from tests.test_disclosure_table import PN_EXCEPTION_RECIPIENTS
+
+T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+STAFF = ["dr-lee", "dr-kim", "sup", "bill", "desk", "comp", "admin", "ghost"]
+ROLES = {"dr-lee": "clinician", "dr-kim": "clinician", "sup": "supervisor", "bill": "billing",
+         "desk": "front-desk", "comp": "compliance", "admin": "admin"}
+RECIPIENTS = [("Dr. Ray Park", "provider"), ("Acme Health Plan", "payer"),
+              ("County Coroner", "coroner"), ("OCR Region IX", "hhs"),
+              ("State Board", "oversight-agency"), ("Superior Court", "court"),
+              ("P. Smith, Esq.", "attorney"), ("Jane Roe", "individual")]
+PURPOSES = ["TREAT", "ETREAT", "TRAIN", "HLEGAL", "LEGAL", "HPAYMT", "COVERAGE", "HOPERAT",
+            "PUBHLTH", "THREAT", "PATRQT"]
+CODES = [*sorted(PN_EXCEPTION_RECIPIENTS), "MADE_UP"]
+USE_EXCEPTIONS = {"ORIGINATOR_TREATMENT", "SUPERVISED_TRAINING",
+                  "DEFENSE_OF_ACTION_BY_INDIVIDUAL"}
+TREATMENT = {"TREAT", "ETREAT", "ERTREAT"}
+PAYMENT = {"HPAYMT", "CLMATTCH", "COVERAGE"}
+
+# Biased towards the interesting cases: the authorized recipient, and authorizations.
+recipient = st.one_of(st.just(0), st.integers(0, len(RECIPIENTS) - 1))
+basis = st.one_of(st.none(), st.tuples(st.just("auth"), st.integers(0, 5)),
+                  st.tuples(st.just("auth"), st.integers(0, 5)),
+                  st.tuples(st.just("exc"), st.sampled_from(CODES)))
+ops = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(STAFF), st.sampled_from(["C-1", "C-2"])),
+    st.tuples(st.just("read"), st.sampled_from(STAFF), st.integers(0, 5),
+              st.sampled_from(PURPOSES), basis),
+    st.tuples(st.just("disclose"), st.sampled_from(STAFF), st.integers(0, 5), recipient,
+              st.sampled_from(PURPOSES), basis),
+    st.tuples(st.just("grant"), st.sampled_from(["C-1", "C-2"]), recipient,
+              st.integers(0, 60), st.booleans()),
+    st.tuples(st.just("revoke"), st.integers(0, 5)),
+    st.tuples(st.just("advance"), st.integers(1, 40)),
+)
+
+
+@dataclass
+class Auth:
+    id: UUID
+    client: str
+    recipient: str
+    signed: date
+    expires: date
+    revoked: date | None = None
+
+
+@dataclass
+class Model:
+    # (id, client, author, text) of each note written
+    notes: list[tuple[UUID, str, str, str]] = field(default_factory=list)
+    auths: list[Auth] = field(default_factory=list)
+
+    def valid_auth(self, auth_id: UUID | None, client: str, recipient: str, day: date) -> bool:
+        for a in self.auths:
+            if a.id == auth_id:
+                return (a.client == client and a.recipient.casefold() == recipient.casefold()
+                        and a.signed <= day <= a.expires
+                        and (a.revoked is None or day < a.revoked))
+        return False
+
+
+def open_stores() -> tuple[MainLedger, PsychotherapyStore]:
+    base = settings_module.load("/nonexistent-ledger-data", environ={})
+    main = MainLedger(replace(base.main, url="sqlite:///:memory:"), os.urandom(32))
+    pn = PsychotherapyStore(replace(base.pn, url="sqlite:///:memory:"), os.urandom(32),
+                            staff=main.staff_view, client_exists=main.client_exists)
+    return main, pn
+
+
+def count(store: object) -> int:
+    return len(all_events(store))  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(ops, min_size=1, max_size=30))
+def test_no_pn_content_without_a_valid_basis_and_every_attempt_recorded(
+        script: list[tuple[object, ...]]) -> None:
+    main, pn = open_stores()
+    try:
+        run(main, pn, script)
+    finally:
+        pn.close()
+        main.close()
+
+
+def run(main: MainLedger, pn: PsychotherapyStore, script: list[tuple[object, ...]]) -> None:
+    seed(main, T0)
+    main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=T0)
+    main_events = count(main)
+    model = Model()
+    at = T0
+    # A prelude so that every random attempt has something to aim at: two notes by
+    # different clinicians for different clients, one authorization.
+    prelude: list[tuple[object, ...]] = [("write", "dr-lee", "C-1"), ("write", "dr-kim", "C-2"),
+                                         ("grant", "C-1", 0, 30, False)]
+    for op in [*prelude, *script]:
+        kind = op[0]
+        before = count(pn)
+        if kind == "advance":
+            at += timedelta(days=int(op[1]))  # type: ignore[call-overload]
+            continue
+        if kind == "write":
+            _, by, client = op
+            try:
+                note_id = pn.write_note(str(client), f"pn-{uuid4().hex}", by=str(by),
+                                        session_date=None, at=at)
+            except Refused:
+                pass
+            else:
+                text = pn.read_note(note_id, by=str(by), purpose="TREAT", at=at).text
+                model.notes.append((note_id, str(client), str(by), text))
+        elif kind == "grant":
+            _, client, r, days, compound = op
+            name = RECIPIENTS[int(r)][0]  # type: ignore[call-overload]
+            scopes = (PSYCHOTHERAPY_NOTES, "progress-notes") if compound else (
+                PSYCHOTHERAPY_NOTES,)
+            expires = at.date() + timedelta(days=int(days))  # type: ignore[call-overload]
+            try:
+                info = pn.grant_authorization(
+                    str(client), scopes, by="comp", recipient=name, purpose="p",
+                    expires=expires, expiry_event=None, signed_by="Jane Roe",
+                    signed_on=at.date(), representative_authority=None, description="d",
+                    discloser="this practice", at=at)
+            except Refused:
+                assert compound
+            else:
+                assert not compound
+                model.auths.append(Auth(info.authorization_id, str(client), name, at.date(),
+                                        expires))
+        elif kind == "revoke":
+            if not model.auths:
+                continue
+            auth = model.auths[int(op[1]) % len(model.auths)]  # type: ignore[call-overload]
+            try:
+                pn.revoke_authorization(auth.id, at.date(), by="comp", at=at)
+                auth.revoked = at.date()
+            except BadInput:
+                assert auth.revoked is not None  # only a second revocation fails
+                continue  # malformed input saves nothing
+        elif kind in ("read", "disclose"):
+            attempt(pn, model, op, at)
+        assert count(pn) > before, f"{kind} left no event"
+    assert count(main) == main_events, "a psychotherapy-note action wrote to the main store"
+
+
+def attempt(pn: PsychotherapyStore, model: Model, op: tuple[object, ...], at: datetime) -> None:
+    if op[0] == "read":
+        _, by, n, purpose, chosen = op
+        recipient, rtype = str(by), "workforce"
+    else:
+        _, by, n, r, purpose, chosen = op
+        recipient, rtype = RECIPIENTS[int(r)]  # type: ignore[call-overload]
+    if model.notes:
+        note_id, client, author, text = model.notes[int(n) % len(model.notes)]  # type: ignore[call-overload]
+    else:
+        note_id, client, author, text = uuid4(), "C-1", "nobody", ""
+    auth_id = exception = None
+    if isinstance(chosen, tuple) and chosen[0] == "auth":
+        auth_id = (model.auths[int(chosen[1]) % len(model.auths)].id if model.auths
+                   else uuid4())
+    elif isinstance(chosen, tuple):
+        exception = str(chosen[1])
+    try:
+        if op[0] == "read":
+            content = pn.read_note(note_id, by=str(by), purpose=str(purpose), at=at,
+                                   authorization_id=auth_id, exception=exception)
+            released = [content.text]
+        else:
+            release = pn.disclose_notes(client, [note_id], by=str(by), recipient=recipient,
+                                        recipient_type=rtype, purpose=str(purpose), at=at,
+                                        authorization_id=auth_id, exception=exception)
+            released = [c.text for c in release.notes]
+    except LedgerError:
+        assert_recorded(pn, op[0], granted=False)
+        return
+    assert_recorded(pn, op[0], granted=True)
+    assert released == [text]
+    # The property: a release always rests on a basis the model recognises.
+    assert rtype != "payer" and purpose not in PAYMENT, "a payer received a psychotherapy note"
+    assert ROLES.get(str(by)) in {"clinician", "supervisor", "compliance"}
+    if auth_id is not None:
+        assert model.valid_auth(auth_id, client, recipient, at.date())
+    elif exception is not None:
+        assert exception in PN_EXCEPTION_RECIPIENTS
+        assert rtype in PN_EXCEPTION_RECIPIENTS[exception] or (
+            op[0] == "read" and exception == "ORIGINATOR_TREATMENT")
+        if op[0] == "read":
+            assert exception in USE_EXCEPTIONS
+        if exception == "ORIGINATOR_TREATMENT":
+            assert by == author and purpose in TREATMENT
+    else:
+        assert op[0] == "read" and by == author and purpose in TREATMENT
+
+
+def assert_recorded(pn: PsychotherapyStore, kind: object, *, granted: bool) -> None:
+    last = all_events(pn)[-1]
+    if kind == "read" or not isinstance(last, Disclosure.Recorded):
+        assert isinstance(last, AuditEntry.Recorded)
+        assert last.action in ("access", "disclose")
+        assert (last.outcome == "granted") == granted
+    else:
+        assert (last.outcome == "granted") == granted
