@@ -61,3 +61,79 @@ def test_domain_never_reads_the_clock() -> None:
             if needle in source:
                 offences.append(f"{path.relative_to(ROOT)}: {needle}")
     assert offences == []
+
+
+# ----- invariant 3: the record set, exports and payer releases cannot reach the sealed store --
+
+SEALED = {"ledger.psychotherapy", "ledger.aggregates.psychotherapy_note"}
+# Modules that build the designated record set, right-of-access exports or payer releases,
+# plus the guard and the base they rely on. New modules named like these join the list.
+MUST_NOT_REACH_SEALED = ("ledger.application", "ledger.clinical", "ledger.disclosure",
+                         "ledger.policy", "ledger.access_log")
+SEALED_OFF_PREFIXES = ("ledger.projections.record_set", "ledger.export", "ledger.payer",
+                       "ledger.record_set")
+
+
+def module_path(root: Path, name: str) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def direct_imports(root: Path, name: str) -> set[str]:
+    path = module_path(root, name)
+    if path is None:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if module_path(root, f"{node.module}.{alias.name}") is not None)
+    return {n for n in found if module_path(root, n) is not None}
+
+
+def reachable(root: Path, start: str) -> set[str]:
+    """Every project module ``start`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        for imported in direct_imports(root, name) - seen:
+            seen.add(imported)
+            todo.append(imported)
+    return seen
+
+
+def sealed_off_modules(root: Path) -> list[str]:
+    names = [".".join(p.relative_to(root).with_suffix("").parts)
+             for p in sorted((root / "ledger").rglob("*.py"))]
+    return sorted({*MUST_NOT_REACH_SEALED,
+                   *(n for n in names if n.startswith(SEALED_OFF_PREFIXES))})
+
+
+@pytest.mark.parametrize("module", sealed_off_modules(ROOT))
+def test_record_set_exports_and_payer_releases_cannot_reach_the_sealed_store(
+        module: str) -> None:
+    assert module_path(ROOT, module) is not None, f"{module} was renamed; update the list"
+    assert reachable(ROOT, module) & SEALED == set()
+
+
+def test_the_sealed_store_does_not_import_the_main_ledger() -> None:
+    assert "ledger.application" not in reachable(ROOT, "ledger.psychotherapy")
+
+
+def test_the_import_graph_check_sees_an_indirect_import(tmp_path: Path) -> None:
+    (tmp_path / "ledger" / "aggregates").mkdir(parents=True)
+    (tmp_path / "ledger" / "__init__.py").write_text("")
+    (tmp_path / "ledger" / "aggregates" / "__init__.py").write_text("")
+    (tmp_path / "ledger" / "export_access.py").write_text("from ledger import helper\n")
+    (tmp_path / "ledger" / "helper.py").write_text("import ledger.aggregates.psychotherapy_note\n")
+    (tmp_path / "ledger" / "aggregates" / "psychotherapy_note.py").write_text("")
+    assert "ledger.export_access" in sealed_off_modules(tmp_path)
+    assert reachable(tmp_path, "ledger.export_access") & SEALED == {
+        "ledger.aggregates.psychotherapy_note"}

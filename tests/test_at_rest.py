@@ -23,13 +23,14 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.application import MainLedger
-from ledger.bootstrap import initialise, open_main, remember_head, verify_one
+from ledger.bootstrap import initialise, open_main, open_pn, remember_head, verify_one
 from ledger.crypto import CryptoError, unwrap_key
-from ledger.errors import KeyMaterialError
+from ledger.errors import KeyMaterialError, Refused
 from ledger.kek import load_kek
 from ledger.keyring import AUDIT_SUBJECT
 from ledger.mapper import FORMAT
@@ -314,3 +315,64 @@ def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, app: M
     audit_id, client_id = by_subject[AUDIT_SUBJECT], by_subject[c1]
     with pytest.raises(CryptoError):
         unwrap_key(kek, keys[audit_id][1] or b"", client_id.bytes)
+
+
+# ----- invariant 3: nothing of a psychotherapy note in the main store ----------------------
+
+
+def test_the_main_store_never_holds_psychotherapy_note_markers(
+        sqlite_settings: Settings) -> None:
+    s = sqlite_settings
+    root = s.data_dir
+    app = open_main(s)
+    pn = open_pn(s, app)
+    try:
+        seed(app)
+        pn_text, pn_amended = marker("pn-text"), marker("pn-amended")
+        recipient = marker("pn-recipient")
+        note_id = pn.write_note("C-1", pn_text, by="dr-lee", session_date=None, at=AT)
+        pn.amend_note(note_id, pn_amended, marker("pn-reason"), by="dr-lee", at=AT)
+        pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+        with pytest.raises(Refused):
+            pn.read_note(note_id, by="sup", purpose="TREAT", at=AT)
+        auth = pn.grant_authorization(
+            "C-1", (PSYCHOTHERAPY_NOTES,), by="comp", recipient=recipient, purpose="p",
+            expires=date(2026, 12, 31), expiry_event=None, signed_by="Jane Roe",
+            signed_on=AT.date(), representative_authority=None, description="d",
+            discloser="this practice", at=AT).authorization_id
+        pn.disclose_notes("C-1", [note_id], by="comp", recipient=recipient,
+                          recipient_type="provider", purpose="TREAT", authorization_id=auth,
+                          at=AT)
+        with pytest.raises(Refused):
+            pn.disclose_notes("C-1", [note_id], by="bill", recipient="Acme",
+                              recipient_type="payer", purpose="HPAYMT", at=AT)
+        # A progress note written alongside, so the main store is not empty.
+        app.write_note("C-1", "progress", by="dr-lee", session_date=None, at=AT)
+        table = pn.chained_recorder.events_record_cls.__table__
+        with pn.engine.connect() as conn:
+            states = [bytes(r[0]) for r in conn.execute(select(table.c.state))]
+        ciphertexts = {f"pn ciphertext {i}": st[17:49] for i, st in enumerate(states)}
+        needles = {
+            "pn text": pn_text.encode(), "pn amended": pn_amended.encode(),
+            "recipient": recipient.encode(), "pn id": str(note_id).encode(),
+            "pn id hex": note_id.hex.encode(), "pn id bytes": note_id.bytes,
+            "auth id": str(auth).encode(), "auth id hex": auth.hex.encode(),
+            "pn topic": b"psychotherapy", "pn class": b"Psychotherapy", **ciphertexts}
+        main_files = [p for p in files_under(root) if p.name.startswith("main.sqlite")]
+        pn_files = [p for p in files_under(root) if p.name.startswith("psychotherapy.sqlite")]
+        assert main_files and pn_files
+        for path in main_files:
+            data = path.read_bytes()
+            assert [label for label, n in needles.items() if n in data] == [], path.name
+        # Positive control: the sealed store's files do hold the topics and the ids.
+        pn_bytes = b"".join(p.read_bytes() for p in pn_files)
+        assert b"psychotherapy_note:PsychotherapyNote.Written" in pn_bytes
+        assert any(n in pn_bytes for n in (needles["pn id"], needles["pn id hex"],
+                                           needles["pn id bytes"]))
+        assert all(c in pn_bytes for c in ciphertexts.values())
+        # And no plaintext in the sealed store either.
+        assert not any(n in pn_bytes for n in (needles["pn text"], needles["pn amended"],
+                                               needles["recipient"]))
+    finally:
+        pn.close()
+        app.close()
