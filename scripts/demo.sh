@@ -25,6 +25,7 @@ run ledger staff add --id dr-lee --name "Dr Min Lee" --role clinician --as admin
 run ledger staff add --id dr-kim --name "Dr Jo Kim" --role clinician --as admin
 run ledger staff add --id billing --name "Bo Biller" --role billing --as admin
 run ledger staff add --id desk --name "Dee Desk" --role front-desk --as admin
+run ledger staff add --id comp --name "Cy Compliance" --role compliance --as admin
 run ledger staff set-role dr-kim --role supervisor --as admin
 run ledger staff list
 
@@ -51,16 +52,52 @@ expect_exit 4 ledger note show "$NOTE" --as billing --purpose TREAT
 expect_exit 4 ledger note show "$NOTE" --as desk --purpose TREAT
 expect_exit 4 ledger note show "$NOTE" --as stranger --purpose TREAT
 expect_exit 1 ledger note show "$NOTE" --as dr-lee --purpose NOTACODE
+
+step "Break-the-glass: granted, flagged, listed"
+run ledger note show "$NOTE" --as desk --purpose TREAT --break-glass --reason "client in crisis at the front desk"
+run ledger access-log --break-glass
+
+step "Psychotherapy notes live in the sealed store; only the originator reads them for treatment"
+PN=$(printf 'Explored grief about her father; transference noted.\n' | ledger pn write --client C-1001 --as dr-lee)
+echo "$ ledger pn write --client C-1001 --as dr-lee   (text on stdin)"
+echo "$PN"
+run ledger pn show "$PN" --as dr-lee --purpose TREAT
+expect_exit 4 ledger pn show "$PN" --as dr-kim --purpose TREAT
+run ledger pn show "$PN" --as dr-kim --purpose TRAIN --exception SUPERVISED_TRAINING
+expect_exit 4 ledger pn show "$PN" --as dr-lee --purpose TREAT --break-glass --reason "emergency"
+
+step "Authorizations: a psychotherapy-note authorization may not be compound"
+expect_exit 4 ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes,progress-notes \
+    --recipient "Dr. Ray Park" --purpose "continuity of care" --expires 2099-12-31 --signed-by "Jane Roe"
+AUTH=$(ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes \
+    --recipient "Dr. Ray Park" --purpose "continuity of care" --expires 2099-12-31 --signed-by "Jane Roe" | cut -f1)
+echo "$ ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes --recipient \"Dr. Ray Park\" ..."
+echo "$AUTH"
+run ledger authorize list --client C-1001 --as comp
+
+step "Disclosures: one guard; a payer never receives a psychotherapy note"
+expect_exit 4 ledger disclose --client C-1001 --as comp --to "Acme Health Plan" --recipient-type payer \
+    --purpose HPAYMT --pn "$PN" --authorization "$AUTH"
+run ledger disclose --client C-1001 --as comp --to "Dr. Ray Park" --recipient-type provider \
+    --purpose TREAT --pn "$PN" --authorization "$AUTH" --out "$DATA/release.json"
+rm "$DATA/release.json"
+run ledger disclose --client C-1001 --as billing --to "Acme Health Plan" --recipient-type payer \
+    --purpose HPAYMT --note "$NOTE" --recipient-address "PO Box 1, Springfield"
+run ledger access-log --store pn
+if grep -a -l -e "grief" -e "sychotherapy" "$DATA"/main.sqlite* 2>/dev/null; then
+    echo "demo: psychotherapy-note data found in the main store" >&2; exit 1
+fi
+echo "nothing of the psychotherapy note in any main-store file"
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
 
 step "Nothing identifying is stored in plaintext"
-if grep -a -l -e "Jane Roe" -e "PHQ-9" "$DATA"/*.sqlite* 2>/dev/null; then
+if grep -a -l -e "Jane Roe" -e "PHQ-9" -e "grief" "$DATA"/*.sqlite* 2>/dev/null; then
     echo "demo: plaintext found at rest" >&2; exit 1
 fi
 echo "no client name or note text in any database file"
 
-step "Verify the chain: intact"
+step "Verify both chains: intact"
 run ledger verify
 
 step "Tamper with one event in a scratch copy, then verify it"

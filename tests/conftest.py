@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner, Result
 
 from ledger import settings as settings_module
 from ledger.application import MainLedger
@@ -134,3 +135,19 @@ def audit_entries(app: Store) -> list[object]:
     from ledger.aggregates.audit import AuditEntry
 
     return [e for e in all_events(app) if isinstance(e, AuditEntry.Recorded)]
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for var in ("LEDGER_URL", "LEDGER_SCHEMA", "LEDGER_KEK", "LEDGER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    data = tmp_path / "data"
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        from cli.main import ledger
+
+        return runner.invoke(ledger, ["--data-dir", str(data), *args], input=input,
+                             catch_exceptions=False)
+
+    return invoke

@@ -11,25 +11,10 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
 
 from cli.main import ledger
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for var in ("LEDGER_URL", "LEDGER_SCHEMA", "LEDGER_KEK", "LEDGER_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    data = tmp_path / "data"
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(ledger, ["--data-dir", str(data), *args], input=input,
-                             catch_exceptions=False)
-
-    return invoke
 
 
 def setup_practice(run) -> str:  # type: ignore[no-untyped-def]
@@ -179,5 +164,11 @@ def test_real_subprocess_session(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "subprocess text" in shown.stdout
     refused = cli("note", "show", written.stdout.strip(), "--as", "a", "--purpose", "TREAT")
     assert refused.returncode == 4 and refused.stderr.startswith("error: refused:")
+    pn_written = cli("pn", "write", "--client", "C", "--as", "d", stdin="sealed text")
+    assert pn_written.returncode == 0, pn_written.stderr
+    pn_refused = cli("pn", "show", pn_written.stdout.strip(), "--as", "a", "--purpose", "TREAT")
+    assert pn_refused.returncode == 4 and "sealed text" not in pn_refused.stdout
     verified = cli("verify")
-    assert verified.returncode == 0 and verified.stdout.startswith("main: intact, ")
+    assert verified.returncode == 0
+    assert [line.split(":")[0] for line in verified.stdout.splitlines()] == [
+        "main", "psychotherapy"]
