@@ -194,3 +194,58 @@ def test_event_times_are_the_given_utc_times(memory_app: MainLedger) -> None:
 def test_naive_times_are_refused(memory_app: MainLedger) -> None:
     with pytest.raises(BadInput, match="times must be timezone-aware"):
         memory_app.add_staff("root", "Root", "admin", by=None, at=datetime(2026, 1, 1))
+
+
+# ----- break-the-glass ------------------------------------------------------------------------
+
+def test_break_the_glass_grants_and_flags_the_read(memory_app: MainLedger) -> None:
+    seed(memory_app)
+    note_id = memory_app.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    with pytest.raises(Refused):
+        memory_app.read_note(note_id, by="desk", purpose="TREAT", version=None, at=AT)
+    content = memory_app.read_note(note_id, by="desk", purpose="TREAT", version=None, at=AT,
+                                   break_glass_reason="client collapsed")
+    assert content.text == "text"
+    entry = audit_entries(memory_app)[-1]
+    assert (entry.outcome, entry.actor_id, entry.break_glass, entry.reason) == (  # type: ignore[attr-defined]
+        "granted", "desk", True, "client collapsed")
+    ordinary = memory_app.read_note(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
+    assert ordinary.text == "text"
+    assert audit_entries(memory_app)[-1].break_glass is False  # type: ignore[attr-defined]
+    flagged = [r for r in memory_app.access_history() if r.break_glass]
+    assert [(r.actor_id, r.reason) for r in flagged] == [("desk", "client collapsed")]
+
+
+def test_break_the_glass_needs_a_reason_and_an_active_staff_member(
+        memory_app: MainLedger) -> None:
+    seed(memory_app)
+    note_id = memory_app.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    before = len(all_events(memory_app))
+    with pytest.raises(BadInput, match=r"^break-the-glass needs a --reason$"):
+        memory_app.read_note(note_id, by="desk", purpose="TREAT", version=None, at=AT,
+                             break_glass_reason="  ")
+    assert len(all_events(memory_app)) == before
+    memory_app.deactivate_staff("desk", by="admin", at=AT)
+    for who, reason in (("desk", "staff member is deactivated"), ("ghost", "unknown staff id")):
+        with pytest.raises(Refused, match=rf"^refused: {reason} "):
+            memory_app.read_note(note_id, by=who, purpose="TREAT", version=None, at=AT,
+                                 break_glass_reason="emergency")
+        assert audit_entries(memory_app)[-1].outcome == "denied"  # type: ignore[attr-defined]
+
+
+def test_an_audit_entry_stored_before_break_glass_existed_reads_as_not_flagged(
+        memory_app: MainLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upcasting: version-1 audit entries (no ``break_glass``) decode with the flag off."""
+    from ledger.aggregates.audit import AuditEntry
+
+    entry = AuditEntry.record(action="access", outcome="granted", object_type="progress-note",
+                              at=AT)
+    (event,) = entry.collect_events()
+    del event.__dict__["break_glass"]
+    monkeypatch.setattr(AuditEntry.Recorded, "class_version", 1)
+    stored = memory_app.mapper.to_stored_event(event)
+    monkeypatch.setattr(AuditEntry.Recorded, "class_version", 2)
+    decoded = memory_app.mapper.to_domain_event(stored)
+    assert isinstance(decoded, AuditEntry.Recorded)
+    assert decoded.break_glass is False
+    assert decoded.action == "access"
