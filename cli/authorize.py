@@ -6,6 +6,8 @@ store; these commands route by scope, and find an authorization by id in either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 import click
@@ -96,16 +98,10 @@ def revoke(state: State, authorization_id: str, actor: str, received: str,
 
     Example: ledger authorize revoke 5e0d... --as comp --received 2026-12-01
     """
-    auth_id = parse_uuid(authorization_id, "AUTH")
     received_on = parse_date(received, "--received")
     assert received_on is not None
-    at = now()
-    store = _holding(state, auth_id)
-    try:
-        info = store.revoke_authorization(auth_id, received_on, by=actor, at=at)
-    finally:
-        state.wrote(at)
-    _show(info, as_json)
+    _change(state, authorization_id, as_json, lambda store, auth_id, at: (
+        store.revoke_authorization(auth_id, received_on, by=actor, at=at)))
 
 
 @authorize.command("expire")
@@ -121,16 +117,10 @@ def expire(state: State, authorization_id: str, actor: str, occurred: str,
 
     Example: ledger authorize expire 5e0d... --as comp --occurred 2026-12-01
     """
-    auth_id = parse_uuid(authorization_id, "AUTH")
     occurred_on = parse_date(occurred, "--occurred")
     assert occurred_on is not None
-    at = now()
-    store = _holding(state, auth_id)
-    try:
-        info = store.record_expiry_event(auth_id, occurred_on, by=actor, at=at)
-    finally:
-        state.wrote(at)
-    _show(info, as_json)
+    _change(state, authorization_id, as_json, lambda store, auth_id, at: (
+        store.record_expiry_event(auth_id, occurred_on, by=actor, at=at)))
 
 
 @authorize.command("list")
@@ -159,11 +149,19 @@ def list_(state: State, client_ref: str, actor: str, which: str, as_json: bool) 
         click.echo(_line(a))
 
 
-def _holding(state: State, auth_id: UUID) -> ClinicalStore:
-    for store in (state.app, state.pn):
-        if store.has_authorization(auth_id):
-            return store
-    raise NotFound(f"authorization {auth_id} not found")
+def _change(state: State, authorization_id: str, as_json: bool,
+            change: Callable[[ClinicalStore, UUID, datetime], AuthorizationInfo]) -> None:
+    """Apply ``change`` in whichever store holds the authorization."""
+    auth_id = parse_uuid(authorization_id, "AUTH")
+    at = now()
+    store = next((s for s in (state.app, state.pn) if s.has_authorization(auth_id)), None)
+    if store is None:
+        raise NotFound(f"authorization {auth_id} not found")
+    try:
+        info = change(store, auth_id, at)
+    finally:
+        state.wrote(at)
+    _show(info, as_json)
 
 
 def _line(a: AuthorizationInfo) -> str:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from ledger import disclosure, policy
+from ledger import policy
 from ledger.aggregates.audit import Action, AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import Actor, acting_as, utc
@@ -25,7 +25,6 @@ from ledger.clinical import (
     ClinicalStore,
     NoteContent,
     NoteSummary,
-    Release,
     actor_for,
     note_content,
     note_summary,
@@ -48,6 +47,7 @@ class StaffInfo:
 class MainLedger(ClinicalStore):
     name = "Ledger"
     AUTHORIZERS = frozenset({"clinician", "supervisor", "compliance", "front-desk"})
+    NOTE_KIND = "progress-note"
 
     # ----- staff -------------------------------------------------------------------------
 
@@ -202,48 +202,13 @@ class MainLedger(ClinicalStore):
                                         object_type="progress-note", client_id=client.id, at=at))
         return [note_summary(n) for n in notes]
 
-    # ----- releases ----------------------------------------------------------------------
-
-    def disclose_notes(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
-                       recipient_type: str, purpose: str, at: datetime,
-                       authorization_id: UUID | None = None, exception: str | None = None,
-                       description: str | None = None,
-                       recipient_address: str | None = None) -> Release:
-        """Release progress notes through the disclosure guard; every attempt is an event."""
-        at = utc(at)
-        policy.check_purpose(purpose)
-        if not note_ids:
-            raise BadInput("name at least one note to disclose")
-        if not recipient.strip():
-            raise BadInput("a disclosure needs a recipient")
-        client_id = Client.id_for(client_ref)
-        staff = self._staff(by)
-        notes: list[ProgressNote] = []
-        for note_id in dict.fromkeys(note_ids):
-            try:
-                notes.append(self._get_note(note_id))
-            except NotFound:
-                with acting_as(actor_for(staff, by)):
-                    self.save(AuditEntry.record(action="disclose", outcome="not-found",
-                                                object_type="progress-note", object_id=note_id,
-                                                purpose=purpose, client_id=client_id, at=at))
-                raise
-        request = disclosure.Request(
-            actor=staff, kind="progress-note", client_id=client_id,
-            note_clients=frozenset(n.client_id for n in notes),
-            originators=frozenset(n.author_id for n in notes), recipient=recipient,
-            recipient_type=recipient_type, purpose=purpose, at=at,
-            authorization_id=authorization_id,
-            authorization=(self._authorization_or_none(authorization_id)
-                           if authorization_id else None),
-            exception=exception)
-        return self._release(request, list(notes), recipient_address=recipient_address,
-                             description=description or _describe(notes))
-
     # ----- helpers -----------------------------------------------------------------------
 
     def staff_view(self, staff_id: str) -> StaffView | None:
         return self._staff(staff_id)
+
+    def _note_for_release(self, note_id: UUID) -> ProgressNote:
+        return self._get_note(note_id)
 
     def client_exists(self, client_id: UUID) -> bool:
         return self._client_or_none_by_id(client_id) is not None
@@ -297,8 +262,3 @@ class MainLedger(ClinicalStore):
 def _staff_info(member: StaffMember) -> StaffInfo:
     return StaffInfo(member.staff_id, member.name, member.role, member.active)
 
-
-def _describe(notes: list[ProgressNote]) -> str:
-    dates = sorted({n.session_date for n in notes if n.session_date})
-    what = f"{len(notes)} progress note{'s' if len(notes) != 1 else ''}"
-    return what + (f" (sessions {', '.join(dates)})" if dates else "")

@@ -27,8 +27,8 @@ from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
-from ledger.errors import Busy, NotFound, Refused
-from ledger.policy import Decision, StaffView, refuse_inactive
+from ledger.errors import BadInput, Busy, NotFound, Refused
+from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
 from ledger.store import Store
 
 T = TypeVar("T")
@@ -118,6 +118,8 @@ class AccessRecord:
 class ClinicalStore(Store):
     # Roles that may record, revoke and list authorizations in this store.
     AUTHORIZERS: ClassVar[frozenset[str]]
+    # The kind of note this store holds and releases.
+    NOTE_KIND: ClassVar[disclosure.Kind]
 
     def staff_view(self, staff_id: str) -> StaffView | None:
         raise NotImplementedError
@@ -129,14 +131,48 @@ class ClinicalStore(Store):
         """Refuse scopes that belong in the other store (BadInput)."""
         raise NotImplementedError
 
+    def _note_for_release(self, note_id: UUID) -> VersionedNote:
+        """This store's note ``note_id`` (NotFound if it has none)."""
+        raise NotImplementedError
+
+    # ----- releases ------------------------------------------------------------------------
+
     def disclose_notes(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
                        recipient_type: str, purpose: str, at: datetime,
                        authorization_id: UUID | None = None, exception: str | None = None,
                        description: str | None = None,
                        recipient_address: str | None = None) -> Release:
-        """Release this store's notes through the disclosure guard; every attempt is an
-        event, and content is returned only when granted."""
-        raise NotImplementedError
+        """Release this store's notes through the disclosure guard. Every attempt is an
+        event (a note that does not exist too); content is returned only when granted."""
+        at = utc(at)
+        check_purpose(purpose)
+        if not note_ids:
+            raise BadInput("name at least one note to disclose")
+        if not recipient.strip():
+            raise BadInput("a disclosure needs a recipient")
+        client_id = Client.id_for(client_ref)
+        staff = self.staff_view(by)
+        notes: list[VersionedNote] = []
+        for note_id in dict.fromkeys(note_ids):
+            try:
+                notes.append(self._note_for_release(note_id))
+            except NotFound:
+                with acting_as(actor_for(staff, by)):
+                    self.save(AuditEntry.record(action="disclose", outcome="not-found",
+                                                object_type=self.NOTE_KIND, object_id=note_id,
+                                                purpose=purpose, client_id=client_id, at=at))
+                raise
+        request = disclosure.Request(
+            actor=staff, kind=self.NOTE_KIND, client_id=client_id,
+            note_clients=frozenset(n.client_id for n in notes),
+            originators=frozenset(n.author_id for n in notes), recipient=recipient,
+            recipient_type=recipient_type, purpose=purpose, at=at,
+            authorization_id=authorization_id,
+            authorization=(self._authorization_or_none(authorization_id)
+                           if authorization_id else None),
+            exception=exception)
+        return self._release(request, notes, recipient_address=recipient_address,
+                             description=description or describe(self.NOTE_KIND, notes))
 
     # ----- authorizations ------------------------------------------------------------------
 
@@ -235,8 +271,6 @@ class ClinicalStore(Store):
             return self._get(Authorization, authorization_id, "authorization")
         except NotFound:
             return None
-
-    # ----- releases ------------------------------------------------------------------------
 
     def _release(self, request: disclosure.Request, notes: list[VersionedNote], *,
                  description: str, recipient_address: str | None) -> Release:
@@ -341,6 +375,13 @@ def note_content(note: VersionedNote, version: int | None) -> NoteContent:
                        author_id=note.author_id, written_at=chosen.written_at,
                        session_date=note.session_date, amendment_reason=chosen.reason,
                        text=chosen.text)
+
+
+def describe(kind: str, notes: list[VersionedNote]) -> str:
+    """A brief description of what is released (164.528(b)(2)(iii)); never content."""
+    dates = sorted({n.session_date for n in notes if n.session_date})
+    what = f"{len(notes)} {kind.replace('-', ' ')}{'s' if len(notes) != 1 else ''}"
+    return what + (f" (sessions {', '.join(dates)})" if dates else "")
 
 
 def note_summary(note: VersionedNote) -> NoteSummary:

@@ -6,7 +6,9 @@ them. It does not import the main ledger: who the staff are and whether a client
 are asked through the two lookups the composition root passes in.
 
 Only the originating clinician writes, amends, and reads a note for treatment without
-more; every other use or release goes through :mod:`ledger.disclosure`.
+more; every other use or release goes through :mod:`ledger.disclosure`, which releases a
+psychotherapy note only under a psychotherapy-note authorization naming the recipient or
+exactly one 164.508(a)(2) exception, and never to a payer.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from ledger.clinical import (
     ClinicalStore,
     NoteContent,
     NoteSummary,
-    Release,
     actor_for,
     note_content,
     note_summary,
@@ -49,6 +50,7 @@ ClientLookup = Callable[[UUID], bool]
 class PsychotherapyStore(ClinicalStore):
     name = "Psychotherapy"
     AUTHORIZERS = frozenset({"clinician", "supervisor", "compliance"})
+    NOTE_KIND = PN
 
     def __init__(self, store: StoreSettings, kek: bytes, *, staff: StaffLookup,
                  client_exists: ClientLookup) -> None:
@@ -169,48 +171,10 @@ class PsychotherapyStore(ClinicalStore):
                                         client_id=client_id, at=at))
         return [note_summary(n) for n in sorted(notes, key=lambda n: n.versions[0].written_at)]
 
-    # ----- releases ------------------------------------------------------------------------
-
-    def disclose_notes(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
-                       recipient_type: str, purpose: str, at: datetime,
-                       authorization_id: UUID | None = None, exception: str | None = None,
-                       description: str | None = None,
-                       recipient_address: str | None = None) -> Release:
-        """Release psychotherapy notes: only under a psychotherapy-note authorization naming
-        this recipient, or exactly one 164.508(a)(2) exception; never to a payer."""
-        at = utc(at)
-        check_purpose(purpose)
-        if not note_ids:
-            raise BadInput("name at least one psychotherapy note to disclose")
-        if not recipient.strip():
-            raise BadInput("a disclosure needs a recipient")
-        client_id = Client.id_for(client_ref)
-        staff = self.staff_view(by)
-        notes: list[PsychotherapyNote] = []
-        for note_id in dict.fromkeys(note_ids):
-            try:
-                notes.append(self._get_pn(note_id))
-            except NotFound:
-                with acting_as(actor_for(staff, by)):
-                    self.save(AuditEntry.record(action="disclose", outcome="not-found",
-                                                object_type=PN, object_id=note_id,
-                                                purpose=purpose, client_id=client_id, at=at))
-                raise
-        request = disclosure.Request(
-            actor=staff, kind=PN, client_id=client_id,
-            note_clients=frozenset(n.client_id for n in notes),
-            originators=frozenset(n.author_id for n in notes), recipient=recipient,
-            recipient_type=recipient_type, purpose=purpose, at=at,
-            authorization_id=authorization_id,
-            authorization=(self._authorization_or_none(authorization_id)
-                           if authorization_id else None),
-            exception=exception)
-        count = len(notes)
-        return self._release(request, list(notes), recipient_address=recipient_address,
-                             description=description or
-                             f"{count} psychotherapy note{'s' if count != 1 else ''}")
-
     # ----- helpers -------------------------------------------------------------------------
+
+    def _note_for_release(self, note_id: UUID) -> PsychotherapyNote:
+        return self._get_pn(note_id)
 
     def _get_pn(self, note_id: UUID) -> PsychotherapyNote:
         return self._get(PsychotherapyNote, note_id, f"psychotherapy note {note_id}")
