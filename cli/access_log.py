@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, emit_json, json_option, parse_date, pass_state
+from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
 from ledger import access_log
 from ledger.aggregates.client import Client
 from ledger.clinical import AccessRecord
 
 
 @click.command("access-log")
+@as_option
 @click.option("--client", "client_ref", help="Only this client.")
 @click.option("--staff", "staff_id", help="Only this staff member.")
 @click.option("--from", "since", metavar="DATE", help="From this date (inclusive).")
@@ -24,22 +25,27 @@ from ledger.clinical import AccessRecord
               type=click.Choice(list(access_log.SORT_FIELDS)), help="Sort by this field.")
 @json_option
 @pass_state
-def access_log_command(state: State, client_ref: str | None, staff_id: str | None,
+def access_log_command(state: State, actor: str, client_ref: str | None, staff_id: str | None,
                        since: str | None, until: str | None, outcome: str | None,
                        break_glass: bool, which: str, sort: str, as_json: bool) -> None:
-    """List access and disclosure events, read straight from the verified-order log.
+    """List access and disclosure events, read straight from the logs. Reading them is
+    recorded too (compliance, supervisors and admins only).
 
-    Example: ledger access-log --break-glass --from 2026-01-01
+    Example: ledger access-log --as comp --break-glass --from 2026-01-01
     """
     query = access_log.Query(
         client_id=Client.id_for(client_ref) if client_ref else None, staff_id=staff_id,
         since=parse_date(since, "--from"), until=parse_date(until, "--to"), outcome=outcome,
         break_glass=break_glass, sort=sort)
     records: list[AccessRecord] = []
-    if which in ("main", "all"):
-        records += state.app.access_history()
-    if which in ("pn", "all"):
-        records += state.pn.access_history()
+    at = now()
+    try:
+        if which in ("main", "all"):
+            records += state.app.access_history(by=actor, at=at)
+        if which in ("pn", "all"):
+            records += state.pn.access_history(by=actor, at=at)
+    finally:
+        state.wrote(at)
     chosen = access_log.select(records, query)
     if as_json:
         emit_json(chosen)

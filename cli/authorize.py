@@ -24,6 +24,7 @@ from cli.context import (
 )
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES, SCOPES, parse_scopes
 from ledger.clinical import AuthorizationInfo, ClinicalStore
+from ledger.disclosure import RECIPIENT_TYPES
 from ledger.errors import BadInput, NotFound
 
 DEFAULT_DISCLOSER = "this practice"
@@ -44,6 +45,9 @@ def authorize() -> None:
               help=f"What it covers: {', '.join(SCOPES)}. {PSYCHOTHERAPY_NOTES} may not be "
                    "combined with any other scope (164.508(b)(3)(ii)).")
 @click.option("--recipient", required=True, metavar="NAME", help="Who may receive it.")
+@click.option("--recipient-type", type=click.Choice(list(RECIPIENT_TYPES)),
+              help="What kind of recipient it names (required for psychotherapy notes; "
+                   "a release must then go to that kind of recipient).")
 @click.option("--purpose", required=True, metavar="TEXT", help="Each purpose, as written.")
 @click.option("--expires", metavar="DATE", help="Expiration date (last valid day).")
 @click.option("--expiry-event", metavar="TEXT", help="Expiration event, as written.")
@@ -58,14 +62,15 @@ def authorize() -> None:
 @json_option
 @pass_state
 def grant(state: State, client_ref: str, actor: str, scopes: tuple[str, ...], recipient: str,
-          purpose: str, expires: str | None, expiry_event: str | None, signed_by: str,
-          signed_on: str | None, representative_authority: str | None,
-          description: str | None, discloser: str, as_json: bool) -> None:
+          recipient_type: str | None, purpose: str, expires: str | None,
+          expiry_event: str | None, signed_by: str, signed_on: str | None,
+          representative_authority: str | None, description: str | None, discloser: str,
+          as_json: bool) -> None:
     """Record a signed authorization with its 164.508(c) core elements; prints its id.
 
     Example: ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes
-    --recipient "Dr. Ray Park" --purpose "continuity of care" --expires 2027-06-30
-    --signed-by "Jane Roe"
+    --recipient "Dr. Ray Park" --recipient-type provider --purpose "continuity of care"
+    --expires 2027-06-30 --signed-by "Jane Roe"
     """
     if (expires is None) == (expiry_event is None):
         raise BadInput("give exactly one of --expires DATE or --expiry-event TEXT")
@@ -79,7 +84,7 @@ def grant(state: State, client_ref: str, actor: str, scopes: tuple[str, ...], re
             signed_by=signed_by, signed_on=parse_date(signed_on, "--signed-on") or at.date(),
             representative_authority=representative_authority,
             description=description or f"the client's {' and '.join(parsed)}",
-            discloser=discloser, at=at)
+            discloser=discloser, recipient_type=recipient_type, at=at)
     finally:
         state.wrote(at)
     _show(info, as_json)

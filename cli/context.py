@@ -51,6 +51,15 @@ class State:
             self._pn = open_pn(self.settings, self.app)
         return self._pn
 
+    def refuse_sealed_ids(self, note_ids: list[UUID]) -> None:
+        """A psychotherapy-note id given to a progress-note command stops here, before the
+        main store records an attempt naming it: nothing of the sealed store reaches the
+        main one, not even an id."""
+        for note_id in note_ids:
+            if self.pn.has_note(note_id):
+                raise BadInput(f"{note_id} is a psychotherapy note; use ledger pn show or "
+                               "ledger disclose --pn")
+
     def wrote(self, at: datetime) -> None:
         """After a write: remember the new chain heads outside the database."""
         remember_head(self.settings, self.app, at)

@@ -66,6 +66,8 @@ def disclose(state: State, client_ref: str, actor: str, recipient: str, recipien
         raise BadInput("give --authorization or --exception, not both")
     ids = [parse_uuid(n, "--note" if notes else "--pn") for n in (notes or pns)]
     auth_id = parse_uuid(authorization, "--authorization") if authorization else None
+    if notes:
+        state.refuse_sealed_ids(ids)
     at = now()
     store: ClinicalStore = state.pn if pns else state.app
     fd = _create(out) if out is not None else None
@@ -73,7 +75,7 @@ def disclose(state: State, client_ref: str, actor: str, recipient: str, recipien
         release = store.disclose_notes(
             client_ref, ids, by=actor, recipient=recipient, recipient_type=recipient_type,
             purpose=purpose.upper(), at=at, authorization_id=auth_id,
-            exception=exception.upper() if exception else None, description=description,
+            exception=exception, description=description,
             recipient_address=recipient_address)
     except BaseException:
         if fd is not None and out is not None:

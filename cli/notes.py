@@ -96,8 +96,10 @@ def note_show(state: State, note_id: str, actor: str, purpose: str, version: int
         raise BadInput("--break-glass needs --reason TEXT")
     if reason is not None and not break_glass:
         raise BadInput("--reason is for --break-glass")
+    note = parse_uuid(note_id, "NOTE")
+    state.refuse_sealed_ids([note])
     at = now()
-    content = state.app.read_note(parse_uuid(note_id, "NOTE"), by=actor,
+    content = state.app.read_note(note, by=actor,
                                   purpose=purpose.upper(), version=version, at=at,
                                   break_glass_reason=reason)
     state.wrote(at)

@@ -106,13 +106,15 @@ def pn_show(state: State, pn_id: str, actor: str, purpose: str, authorization: s
         raise BadInput("give --authorization or --exception, not both")
     if break_glass and not (reason or "").strip():
         raise BadInput("--break-glass needs --reason TEXT")
+    if reason is not None and not break_glass:
+        raise BadInput("--reason is for --break-glass")
     at = now()
     store = state.pn
     try:
         content = store.read_note(
             parse_uuid(pn_id, "PN"), by=actor, purpose=purpose.upper(), version=version,
             authorization_id=parse_uuid(authorization, "--authorization") if authorization
-            else None, exception=exception.upper() if exception else None,
+            else None, exception=exception,
             break_glass_reason=reason if break_glass else None, at=at)
     finally:
         state.wrote(at)

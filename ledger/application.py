@@ -159,7 +159,8 @@ class MainLedger(ClinicalStore):
                   at: datetime, break_glass_reason: str | None = None) -> NoteContent:
         """Return one version of a note; the access is recorded before content is returned.
 
-        With ``break_glass_reason`` any active staff member may read (an emergency
+        With ``break_glass_reason`` any active staff member may read for immediately
+        needed treatment (an emergency
         override): the access is granted and flagged with the reason.
         """
         at = utc(at)
@@ -177,11 +178,11 @@ class MainLedger(ClinicalStore):
                                             object_type="progress-note", object_id=note_id,
                                             purpose=purpose, version=version, at=at))
             raise
-        decision = (policy.may_break_glass(staff) if break_glass_reason is not None
+        decision = (policy.may_break_glass(staff, purpose) if break_glass_reason is not None
                     else policy.may_read(staff, purpose))
         self._decide_with(staff, by, decision, "access", "progress-note",
                           at=at, purpose=purpose, object_id=note.id, client_id=note.client_id,
-                          version=chosen.number)
+                          version=chosen.number, break_glass_reason=break_glass_reason)
         with acting_as(actor):
             self.save(AuditEntry.record(action="access", outcome="granted", purpose=purpose,
                                         object_type="progress-note", object_id=note.id,

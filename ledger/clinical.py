@@ -22,17 +22,23 @@ from eventsourcing.utils import get_topic
 
 from ledger import disclosure
 from ledger.aggregates.audit import Action, AuditEntry
-from ledger.aggregates.authorization import Authorization, compound_problem
+from ledger.aggregates.authorization import (
+    PSYCHOTHERAPY_NOTES,
+    Authorization,
+    compound_problem,
+)
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
 from ledger.errors import BadInput, Busy, NotFound, Refused
+from ledger.mapper import ContentShredded
 from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
 from ledger.store import Store
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 20
+AUDITORS = frozenset({"compliance", "supervisor", "admin"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class AuthorizationInfo:
     description: str
     discloser: str
     recipient: str
+    recipient_type: str | None
     purpose: str
     expires: date | None
     expiry_event: str | None
@@ -150,6 +157,8 @@ class ClinicalStore(Store):
             raise BadInput("name at least one note to disclose")
         if not recipient.strip():
             raise BadInput("a disclosure needs a recipient")
+        disclosure.check_recipient_type(recipient_type)
+        exception = disclosure.check_exception_code(exception)
         client_id = Client.id_for(client_ref)
         staff = self.staff_view(by)
         notes: list[VersionedNote] = []
@@ -180,20 +189,32 @@ class ClinicalStore(Store):
                             recipient: str, purpose: str, expires: date | None,
                             expiry_event: str | None, signed_by: str, signed_on: date,
                             representative_authority: str | None, description: str,
-                            discloser: str, at: datetime) -> AuthorizationInfo:
+                            discloser: str, at: datetime,
+                            recipient_type: str | None = None) -> AuthorizationInfo:
+        """Record a signed authorization. A psychotherapy-note authorization must say what
+        kind of recipient it names, and is refused for a payer (a payer never receives a
+        psychotherapy note) or when combined with any other scope (164.508(b)(3)(ii))."""
         at = utc(at)
         client_id = Client.id_for(client_ref)
+        if recipient_type is not None:
+            disclosure.check_recipient_type(recipient_type)
         actor = self._decide_authorizer(by, "authorize", at=at, client_id=client_id)
-        if (problem := compound_problem(scopes)) is not None:
+        problem = compound_problem(scopes)
+        if problem is None and PSYCHOTHERAPY_NOTES in scopes and recipient_type == "payer":
+            problem = "a payer never receives a psychotherapy note, whatever is presented"
+        if problem is not None:
             self._decide_with(self.staff_view(by), by, Decision(False, problem), "authorize",
                               "authorization", at=at, client_id=client_id)
+        if PSYCHOTHERAPY_NOTES in scopes and recipient_type is None:
+            raise BadInput("a psychotherapy-note authorization needs --recipient-type")
         self._check_scopes(scopes)
         if not self.client_exists(client_id):
             raise NotFound(f"client {client_ref} not found")
         with acting_as(actor):
             auth = Authorization.grant(
                 client_id=client_id, scopes=scopes, description=description,
-                discloser=discloser, recipient=recipient, purpose=purpose, expires=expires,
+                discloser=discloser, recipient=recipient, recipient_type=recipient_type,
+                purpose=purpose, expires=expires,
                 expiry_event=expiry_event, signed_by=signed_by, signed_on=signed_on,
                 representative_authority=representative_authority, at=at)
             entry = AuditEntry.record(action="authorize", outcome="granted",
@@ -263,8 +284,9 @@ class ClinicalStore(Store):
                                  client_id=client_id, object_id=object_id)
 
     def _authorizations(self) -> Iterator[Authorization]:
-        for originator_id in self._originators(Authorization.Granted):
-            yield self._get(Authorization, originator_id, "authorization")
+        """Every authorization whose content is still readable (a crypto-shredded client's
+        are skipped, so one purge never breaks the listing for everyone else)."""
+        yield from self._readable(Authorization, Authorization.Granted)
 
     def _authorization_or_none(self, authorization_id: UUID) -> Authorization | None:
         try:
@@ -300,8 +322,23 @@ class ClinicalStore(Store):
 
     # ----- the access history, straight from the log ----------------------------------------
 
-    def access_history(self) -> list[AccessRecord]:
-        """Every access and disclosure event in this store, in log order."""
+    def access_history(self, *, by: str, at: datetime) -> list[AccessRecord]:
+        """Every access and disclosure event in this store, in log order. Reading the log is
+        itself recorded; compliance, supervisors and admins may read it."""
+        at = utc(at)
+        staff = self.staff_view(by)
+        decision = refuse_inactive(staff) or (
+            Decision(True) if staff is not None and staff.role in AUDITORS
+            else Decision(False, f"role {staff.role if staff else 'unknown'} may not read the "
+                                 "access log"))
+        actor = self._decide_with(staff, by, decision, "list", "access-log", at=at)
+        records = self._access_records()
+        with acting_as(actor):
+            self.save(AuditEntry.record(action="list", outcome="granted",
+                                        object_type="access-log", at=at))
+        return records
+
+    def _access_records(self) -> list[AccessRecord]:
         topics = [get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded)]
         found: list[AccessRecord] = []
         start = 1
@@ -335,17 +372,30 @@ class ClinicalStore(Store):
     def _decide_with(self, staff: StaffView | None, by: str, decision: Decision,
                      action: Action, object_type: str, *, at: datetime,
                      purpose: str | None = None, object_id: UUID | None = None,
-                     client_id: UUID | None = None, version: int | None = None) -> Actor:
-        """Return the actor if ``decision`` grants; otherwise record the refusal and raise."""
+                     client_id: UUID | None = None, version: int | None = None,
+                     break_glass_reason: str | None = None) -> Actor:
+        """Return the actor if ``decision`` grants; otherwise record the refusal and raise.
+        A refused break-the-glass attempt is recorded flagged, with the reason given (which
+        stays out of the error message)."""
         actor = actor_for(staff, by)
         if decision.granted:
             return actor
+        recorded = decision.reason if break_glass_reason is None else (
+            f"{decision.reason}; break-the-glass reason given: {break_glass_reason}")
         with acting_as(actor):
             self.save(AuditEntry.record(action=action, outcome="denied", purpose=purpose,
                                         object_type=object_type, object_id=object_id,
                                         client_id=client_id, version=version,
-                                        reason=decision.reason, at=at))
+                                        reason=recorded, break_glass=break_glass_reason
+                                        is not None, at=at))
         raise Refused(f"refused: {decision.reason} (the attempt was recorded)")
+
+    def _readable(self, kind: type[T], created: type) -> Iterator[T]:
+        for originator_id in self._originators(created):
+            try:
+                yield self._get(kind, originator_id, kind.__name__)
+            except ContentShredded:
+                continue
 
     def _originators(self, created: type) -> Iterator[UUID]:
         topic = get_topic(created)
@@ -395,7 +445,8 @@ def _authorization_info(auth: Authorization, at: datetime) -> AuthorizationInfo:
     return AuthorizationInfo(
         authorization_id=auth.id, client_id=auth.client_id, scopes=auth.scopes,
         description=auth.description, discloser=auth.discloser, recipient=auth.recipient,
-        purpose=auth.purpose, expires=auth.expires, expiry_event=auth.expiry_event,
+        recipient_type=auth.recipient_type, purpose=auth.purpose, expires=auth.expires,
+        expiry_event=auth.expiry_event,
         signed_by=auth.signed_by, signed_on=auth.signed_on,
         representative_authority=auth.representative_authority,
         revoked_received=auth.revoked_received, expiry_event_on=auth.expiry_event_on,

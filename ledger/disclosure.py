@@ -12,6 +12,7 @@ misapplied bases are refusals (recorded) rather than input errors.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -23,6 +24,7 @@ from ledger.aggregates.authorization import (
     Authorization,
     same_recipient,
 )
+from ledger.errors import BadInput
 from ledger.policy import PURPOSES, READ_PURPOSES, StaffView
 
 Kind = Literal["progress-note", "psychotherapy-note"]
@@ -120,8 +122,32 @@ RELEASERS = frozenset({"clinician", "supervisor", "compliance"})
 TPO_RECIPIENTS: dict[str, frozenset[str]] = {
     "treatment": frozenset({"provider", "workforce"}),
     "payment": frozenset({"payer", "provider"}),
-    "operations": OUTSIDE - {"individual", "personal-representative"} | {"workforce"},
+    # Operations stay inside the practice, with another covered entity, or with counsel
+    # doing the practice's legal work; a court, police or an agency needs a 164.512 basis.
+    "operations": frozenset({"workforce", "provider", "payer", "attorney"}),
 }
+PN_INTERNAL = frozenset({"workforce"})
+_CODE = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+def check_exception_code(code: str | None) -> str | None:
+    """The canonical spelling of an exception code, matched ignoring case. A well-formed
+    unknown code is returned as given (the guard refuses it, and the refusal is recorded);
+    anything else is malformed input and is never stored."""
+    if code is None:
+        return None
+    if not _CODE.fullmatch(code):
+        raise BadInput("an exception code is letters, digits and underscores, such as "
+                       "CORONER_512g1")
+    known = {c.upper(): c for c in (*PN_EXCEPTIONS, *RECORD_EXCEPTIONS)}
+    return known.get(code.upper(), code)
+
+
+def check_recipient_type(recipient_type: str) -> str:
+    if recipient_type not in RECIPIENT_TYPES:
+        raise BadInput(f"unknown recipient type {recipient_type!r}; use one of "
+                       f"{', '.join(RECIPIENT_TYPES)}")
+    return recipient_type
 AUTHORIZATION_CITATION = "45 CFR 164.508(a)(1)"
 PN_AUTHORIZATION_CITATION = "45 CFR 164.508(a)(2)"
 
@@ -198,6 +224,9 @@ def _authorized(r: Request, covers: frozenset[str], citation: str) -> Ruling:
         return refuse(validity.reason or "the authorization is not valid")
     if not same_recipient(auth.recipient, r.recipient):
         return refuse("the authorization does not name this recipient")
+    if auth.recipient_type is not None and auth.recipient_type != r.recipient_type:
+        return refuse(f"the authorization names {RECIPIENT_TYPES[auth.recipient_type]}, not "
+                      f"{RECIPIENT_TYPES[r.recipient_type]}")
     return Ruling(True, basis="authorization", legal_basis=citation, accountable=False)
 
 
@@ -213,6 +242,9 @@ def _psychotherapy(r: Request) -> Ruling:
         return refuse("a payer never receives a psychotherapy note, whatever is presented")
     if r.actor.role not in RELEASERS:
         return refuse(f"role {r.actor.role} may not use or disclose psychotherapy notes")
+    if not r.is_use and r.recipient_type in PN_INTERNAL:
+        return refuse("a workforce member gets a psychotherapy note only as a use: they read "
+                      "it themselves with ledger pn show, which checks their own basis")
     if r.authorization_id is not None:
         return _authorized(r, frozenset({PSYCHOTHERAPY_NOTES}), PN_AUTHORIZATION_CITATION)
     code = r.exception
@@ -237,7 +269,7 @@ def _psychotherapy(r: Request) -> Ruling:
 
 
 def _exception_conditions(r: Request, code: str) -> str | None:
-    """Who may invoke an exception for an internal use (product choice where not law)."""
+    """Who may invoke an exception (product choice where not law), for a use or a release."""
     assert r.actor is not None
     originator = r.originators == {r.actor.staff_id}
     if code == "ORIGINATOR_TREATMENT":
@@ -245,11 +277,10 @@ def _exception_conditions(r: Request, code: str) -> str | None:
             return "ORIGINATOR_TREATMENT is held only by the note's originator"
         if r.purpose not in TREATMENT:
             return "ORIGINATOR_TREATMENT is a use for treatment (purpose TREAT or ETREAT)"
-    if r.is_use and code == "SUPERVISED_TRAINING" and not (
-            originator or r.actor.role == "supervisor"):
-        return "SUPERVISED_TRAINING use is for the originator and a supervisor"
-    if r.is_use and code == "DEFENSE_OF_ACTION_BY_INDIVIDUAL" and r.actor.role != "compliance":
-        return "DEFENSE_OF_ACTION_BY_INDIVIDUAL use is for compliance staff"
+    if code == "SUPERVISED_TRAINING" and not (originator or r.actor.role == "supervisor"):
+        return "SUPERVISED_TRAINING is invoked by the note's originator or a supervisor"
+    if code == "DEFENSE_OF_ACTION_BY_INDIVIDUAL" and r.actor.role != "compliance":
+        return "DEFENSE_OF_ACTION_BY_INDIVIDUAL is invoked by compliance staff"
     if r.is_use and code not in {"ORIGINATOR_TREATMENT", "SUPERVISED_TRAINING",
                                  "DEFENSE_OF_ACTION_BY_INDIVIDUAL"}:
         return f"{code} permits a disclosure to an outside recipient; use ledger disclose"

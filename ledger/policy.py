@@ -124,10 +124,17 @@ def may_manage_staff(staff: StaffView | None) -> Decision:
     return GRANTED
 
 
-def may_break_glass(staff: StaffView | None) -> Decision:
-    """Break-the-glass (HL7 BTG, regulation.md 3.5): any active staff member may override
-    the purpose rules to read a progress note in an emergency; the access is flagged with
-    its reason. It never applies to psychotherapy notes (see ledger.disclosure)."""
+BREAK_GLASS_PURPOSES = frozenset({"TREAT", "ETREAT", "ERTREAT", "BTG"})
+
+
+def may_break_glass(staff: StaffView | None, purpose: str) -> Decision:
+    """Break-the-glass (HL7 BTG, regulation.md 3.5: "immediately needed health care"): any
+    active staff member may override the role rules to read a progress note for treatment;
+    the access is flagged with its reason. It never applies to psychotherapy notes (see
+    ledger.disclosure)."""
     if (refused := refuse_inactive(staff)) is not None:
         return refused
+    if purpose not in BREAK_GLASS_PURPOSES:
+        return Decision(False, "break-the-glass is for immediately needed treatment "
+                               "(purpose TREAT, ETREAT, ERTREAT or BTG)")
     return GRANTED

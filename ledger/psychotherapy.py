@@ -120,6 +120,9 @@ class PsychotherapyStore(ClinicalStore):
         event (granted or refused) is saved before any content is returned."""
         at = utc(at)
         check_purpose(purpose)
+        exception = disclosure.check_exception_code(exception)
+        if break_glass_reason is not None and not break_glass_reason.strip():
+            raise BadInput("break-the-glass needs a --reason")
         staff = self.staff_view(by)
         try:
             note = self._get_pn(note_id)
@@ -143,7 +146,8 @@ class PsychotherapyStore(ClinicalStore):
                                                                      exception)
         actor = self._decide_with(staff, by, Decision(ruling.granted, ruling.reason), "access",
                                   PN, at=at, purpose=purpose, object_id=note.id,
-                                  client_id=note.client_id, version=chosen.number)
+                                  client_id=note.client_id, version=chosen.number,
+                                  break_glass_reason=break_glass_reason)
         with acting_as(actor):
             self.save(AuditEntry.record(action="access", outcome="granted", purpose=purpose,
                                         object_type=PN, object_id=note.id,
@@ -180,7 +184,11 @@ class PsychotherapyStore(ClinicalStore):
         return self._get(PsychotherapyNote, note_id, f"psychotherapy note {note_id}")
 
     def _notes(self) -> list[PsychotherapyNote]:
-        return [self._get_pn(i) for i in self._originators(PsychotherapyNote.Written)]
+        return list(self._readable(PsychotherapyNote, PsychotherapyNote.Written))
+
+    def has_note(self, note_id: UUID) -> bool:
+        """Whether ``note_id`` names a psychotherapy note (no content is read)."""
+        return bool(self.recorder.select_events(note_id, limit=1))
 
 
 def _may_write(staff: StaffView | None) -> Decision:

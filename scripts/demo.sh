@@ -55,7 +55,7 @@ expect_exit 1 ledger note show "$NOTE" --as dr-lee --purpose NOTACODE
 
 step "Break-the-glass: granted, flagged, listed"
 run ledger note show "$NOTE" --as desk --purpose TREAT --break-glass --reason "client in crisis at the front desk"
-run ledger access-log --break-glass
+run ledger access-log --as comp --break-glass
 
 step "Psychotherapy notes live in the sealed store; only the originator reads them for treatment"
 PN=$(printf 'Explored grief about her father; transference noted.\n' | ledger pn write --client C-1001 --as dr-lee)
@@ -70,7 +70,7 @@ step "Authorizations: a psychotherapy-note authorization may not be compound"
 expect_exit 4 ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes,progress-notes \
     --recipient "Dr. Ray Park" --purpose "continuity of care" --expires 2099-12-31 --signed-by "Jane Roe"
 AUTH=$(ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes \
-    --recipient "Dr. Ray Park" --purpose "continuity of care" --expires 2099-12-31 --signed-by "Jane Roe" | cut -f1)
+    --recipient "Dr. Ray Park" --recipient-type provider --purpose "continuity of care" --expires 2099-12-31 --signed-by "Jane Roe" | cut -f1)
 echo "$ ledger authorize grant --client C-1001 --as comp --scope psychotherapy-notes --recipient \"Dr. Ray Park\" ..."
 echo "$AUTH"
 run ledger authorize list --client C-1001 --as comp
@@ -83,7 +83,7 @@ run ledger disclose --client C-1001 --as comp --to "Dr. Ray Park" --recipient-ty
 rm "$DATA/release.json"
 run ledger disclose --client C-1001 --as billing --to "Acme Health Plan" --recipient-type payer \
     --purpose HPAYMT --note "$NOTE" --recipient-address "PO Box 1, Springfield"
-run ledger access-log --store pn
+run ledger access-log --as comp --store pn
 if grep -a -l -e "grief" -e "sychotherapy" "$DATA"/main.sqlite* 2>/dev/null; then
     echo "demo: psychotherapy-note data found in the main store" >&2; exit 1
 fi

@@ -212,7 +212,7 @@ def test_break_the_glass_grants_and_flags_the_read(memory_app: MainLedger) -> No
     ordinary = memory_app.read_note(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
     assert ordinary.text == "text"
     assert audit_entries(memory_app)[-1].break_glass is False  # type: ignore[attr-defined]
-    flagged = [r for r in memory_app.access_history() if r.break_glass]
+    flagged = [r for r in memory_app.access_history(by="comp", at=AT) if r.break_glass]
     assert [(r.actor_id, r.reason) for r in flagged] == [("desk", "client collapsed")]
 
 
@@ -249,3 +249,18 @@ def test_an_audit_entry_stored_before_break_glass_existed_reads_as_not_flagged(
     assert isinstance(decoded, AuditEntry.Recorded)
     assert decoded.break_glass is False
     assert decoded.action == "access"
+
+
+def test_break_the_glass_is_for_treatment_only(memory_app: MainLedger) -> None:
+    seed(memory_app)
+    note_id = memory_app.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    with pytest.raises(Refused, match=r"^refused: break-the-glass is for immediately needed "
+                                      r"treatment"):
+        memory_app.read_note(note_id, by="bill", purpose="HMARKT", version=None, at=AT,
+                             break_glass_reason="curious")
+    entry = audit_entries(memory_app)[-1]
+    assert (entry.outcome, entry.break_glass) == ("denied", True)  # type: ignore[attr-defined]
+    assert entry.reason.endswith("break-the-glass reason given: curious")  # type: ignore[attr-defined]
+    for purpose in ("TREAT", "ETREAT", "BTG"):
+        memory_app.read_note(note_id, by="bill", purpose=purpose, version=None, at=AT,
+                             break_glass_reason="seizure in the lobby")

@@ -336,7 +336,8 @@ def test_the_main_store_never_holds_psychotherapy_note_markers(
         with pytest.raises(Refused):
             pn.read_note(note_id, by="sup", purpose="TREAT", at=AT)
         auth = pn.grant_authorization(
-            "C-1", (PSYCHOTHERAPY_NOTES,), by="comp", recipient=recipient, purpose="p",
+            "C-1", (PSYCHOTHERAPY_NOTES,), by="comp", recipient=recipient,
+            recipient_type="provider", purpose="p",
             expires=date(2026, 12, 31), expiry_event=None, signed_by="Jane Roe",
             signed_on=AT.date(), representative_authority=None, description="d",
             discloser="this practice", at=AT).authorization_id

@@ -25,7 +25,8 @@ AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def grant(**changes: object) -> Authorization:
     args: dict[str, object] = {
         "client_id": uuid4(), "scopes": (PSYCHOTHERAPY_NOTES,), "description": "notes",
-        "discloser": "this practice", "recipient": "Dr. Park", "purpose": "care",
+        "discloser": "this practice", "recipient": "Dr. Park", "recipient_type": "provider",
+        "purpose": "care",
         "expires": date(2026, 6, 30), "expiry_event": None, "signed_by": "Jane Roe",
         "signed_on": date(2026, 3, 1), "representative_authority": None, "at": AT}
     args.update(changes)

@@ -49,7 +49,8 @@ def test_pn_write_show_list_and_refusals(run) -> None:  # type: ignore[no-untype
     ok(run("pn", "amend", pn_id, "--as", "dr-lee", "--reason", "detail", input="v2\n"))
     listed = json.loads(ok(run("pn", "list", "--client", "C-1", "--as", "dr-lee", "--json")))
     assert [(n["note_id"], n["versions"]) for n in listed] == [(pn_id, 2)]
-    denied = json.loads(ok(run("access-log", "--store", "pn", "--outcome", "denied", "--json")))
+    denied = json.loads(ok(run("access-log", "--as", "comp", "--store", "pn", "--outcome",
+                               "denied", "--json")))
     assert [(d["actor_id"], d["action"], d["object_id"]) for d in denied] == [
         ("sup", "access", pn_id), ("dr-lee", "access", pn_id)]
     assert all(d["store"] == "psychotherapy" for d in denied)
@@ -58,8 +59,8 @@ def test_pn_write_show_list_and_refusals(run) -> None:  # type: ignore[no-untype
 def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, pn_id = practice(run)
     grant = ["authorize", "grant", "--client", "C-1", "--as", "comp", "--recipient",
-             "Dr. Ray Park", "--purpose", "continuity of care", "--signed-by", "Jane Roe",
-             "--expires", "2099-12-31"]
+             "Dr. Ray Park", "--recipient-type", "provider", "--purpose",
+             "continuity of care", "--signed-by", "Jane Roe", "--expires", "2099-12-31"]
     r = run(*grant, "--scope", "psychotherapy-notes", "--scope", "progress-notes")
     assert r.exit_code == 4
     assert r.stderr == ("error: refused: a psychotherapy-note authorization may not be "
@@ -97,7 +98,7 @@ def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: igno
     listed = json.loads(ok(run("authorize", "list", "--client", "C-1", "--as", "comp",
                                "--json")))
     assert [(a["authorization_id"], a["status"]) for a in listed] == [(auth_id, "revoked")]
-    log = json.loads(ok(run("access-log", "--store", "pn", "--json")))
+    log = json.loads(ok(run("access-log", "--as", "comp", "--store", "pn", "--json")))
     disclosures = [(e["outcome"], e["recipient_type"]) for e in log if e["action"] == "disclose"]
     assert disclosures == [("denied", "payer"), ("granted", "provider"),
                            ("denied", "provider")]
@@ -123,10 +124,14 @@ def test_progress_note_release_and_break_the_glass(run) -> None:  # type: ignore
     shown = ok(run("note", "show", note_id, "--as", "desk", "--purpose", "TREAT",
                    "--break-glass", "--reason", "client collapsed in the waiting room"))
     assert "first version" in shown
-    flagged = json.loads(ok(run("access-log", "--break-glass", "--json")))
+    flagged = json.loads(ok(run("access-log", "--as", "comp", "--break-glass", "--json")))
+    denied = run("access-log", "--as", "bill")
+    assert denied.exit_code == 4
+    assert denied.stderr == ("error: refused: role billing may not read the access log (the "
+                             "attempt was recorded)\n")
     assert [(f["actor_id"], f["outcome"], f["reason"], f["store"]) for f in flagged] == [
         ("desk", "granted", "client collapsed in the waiting room", "main")]
-    text = ok(run("access-log", "--break-glass"))
+    text = ok(run("access-log", "--as", "comp", "--break-glass"))
     assert "BREAK-GLASS" in text and len(text.splitlines()) == 1
 
 
@@ -166,6 +171,22 @@ def test_bad_input_is_one_line(run, args: tuple[str, ...], message: str) -> None
     assert r.stderr == message
 
 
+def test_a_pn_id_given_to_a_progress_note_command_stops_before_the_main_store(
+        run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, pn_id = practice(run)
+    db = tmp_path / "data" / "main.sqlite"
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    for args in (("note", "show", pn_id, "--as", "dr-lee", "--purpose", "TREAT"),
+                 ("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
+                  "--recipient-type", "provider", "--purpose", "TREAT", "--note", pn_id)):
+        r = run(*args)
+        assert r.exit_code == 1
+        assert r.stderr == (f"error: {pn_id} is a psychotherapy note; use ledger pn show or "
+                            "ledger disclose --pn\n")
+    after = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    assert before == after
+
+
 def test_release_package_is_not_left_behind_on_refusal(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, pn_id = practice(run)
     out = tmp_path / "nope.json"
@@ -173,5 +194,5 @@ def test_release_package_is_not_left_behind_on_refusal(run, tmp_path: Path) -> N
             "payer", "--purpose", "HPAYMT", "--pn", pn_id, "--out", str(out))
     assert r.exit_code == 4
     assert not out.exists()
-    log = json.loads(ok(run("access-log", "--store", "pn", "--json")))
+    log = json.loads(ok(run("access-log", "--as", "comp", "--store", "pn", "--json")))
     assert [(e["action"], e["outcome"]) for e in log][-1] == ("disclose", "denied")

@@ -33,7 +33,12 @@ ROLES = {"dr-lee": "clinician", "dr-kim": "clinician", "sup": "supervisor", "bil
 RECIPIENTS = [("Dr. Ray Park", "provider"), ("Acme Health Plan", "payer"),
               ("County Coroner", "coroner"), ("OCR Region IX", "hhs"),
               ("State Board", "oversight-agency"), ("Superior Court", "court"),
-              ("P. Smith, Esq.", "attorney"), ("Jane Roe", "individual")]
+              ("P. Smith, Esq.", "attorney"), ("Jane Roe", "individual"),
+              ("dr-kim", "workforce"), ("Training Program", "training-program"),
+              ("Officer Doe", "law-enforcement"), ("County Health", "public-health"),
+              ("Intended Victim", "threat-preventer"), ("Parent", "personal-representative"),
+              ("Someone", "other"), ("Dr. Other Provider", "provider"),
+              ("Dr. Ray Park", "other")]
 PURPOSES = ["TREAT", "ETREAT", "TRAIN", "HLEGAL", "LEGAL", "HPAYMT", "COVERAGE", "HOPERAT",
             "PUBHLTH", "THREAT", "PATRQT"]
 CODES = [*sorted(PN_EXCEPTION_RECIPIENTS), "MADE_UP"]
@@ -43,11 +48,28 @@ TREATMENT = {"TREAT", "ETREAT", "ERTREAT"}
 PAYMENT = {"HPAYMT", "CLMATTCH", "COVERAGE"}
 
 # Biased towards the interesting cases: the authorized recipient, and authorizations.
-recipient = st.one_of(st.just(0), st.integers(0, len(RECIPIENTS) - 1))
+# Index 0 is the prelude's authorized recipient; 8 and 9 are the workforce member and the
+# training program; 15 is another provider (same kind, other name) and 16 the same name as
+# another kind of recipient.
+recipient = st.one_of(st.just(0), st.sampled_from([8, 9, 15, 16]),
+                      st.integers(0, len(RECIPIENTS) - 1))
 basis = st.one_of(st.none(), st.tuples(st.just("auth"), st.integers(0, 5)),
                   st.tuples(st.just("auth"), st.integers(0, 5)),
                   st.tuples(st.just("exc"), st.sampled_from(CODES)))
+# Attempts by people who may release, for purposes that are not payment: the cases where
+# only the authorization or the exception decides. They keep the search dense.
+releaser = st.sampled_from(["dr-lee", "dr-kim", "sup", "comp"])
+not_payment = st.sampled_from([p for p in PURPOSES if p not in {"HPAYMT", "COVERAGE"}])
+pointed = st.one_of(
+    st.tuples(st.just("disclose"), releaser, st.integers(0, 5), recipient, not_payment,
+              st.tuples(st.just("auth"), st.integers(0, 5))),
+    st.tuples(st.just("disclose"), releaser, st.integers(0, 5), recipient, not_payment,
+              st.tuples(st.just("exc"), st.sampled_from(CODES))),
+    st.tuples(st.just("read"), releaser, st.integers(0, 5), not_payment,
+              st.tuples(st.just("exc"), st.sampled_from(CODES))),
+)
 ops = st.one_of(
+    pointed,
     st.tuples(st.just("write"), st.sampled_from(STAFF), st.sampled_from(["C-1", "C-2"])),
     st.tuples(st.just("read"), st.sampled_from(STAFF), st.integers(0, 5),
               st.sampled_from(PURPOSES), basis),
@@ -65,6 +87,7 @@ class Auth:
     id: UUID
     client: str
     recipient: str
+    recipient_type: str
     signed: date
     expires: date
     revoked: date | None = None
@@ -76,10 +99,12 @@ class Model:
     notes: list[tuple[UUID, str, str, str]] = field(default_factory=list)
     auths: list[Auth] = field(default_factory=list)
 
-    def valid_auth(self, auth_id: UUID | None, client: str, recipient: str, day: date) -> bool:
+    def valid_auth(self, auth_id: UUID | None, client: str, recipient: str, rtype: str,
+                   day: date) -> bool:
         for a in self.auths:
             if a.id == auth_id:
                 return (a.client == client and a.recipient.casefold() == recipient.casefold()
+                        and a.recipient_type == rtype
                         and a.signed <= day <= a.expires
                         and (a.revoked is None or day < a.revoked))
         return False
@@ -138,22 +163,23 @@ def run(main: MainLedger, pn: PsychotherapyStore, script: list[tuple[object, ...
                 model.notes.append((note_id, str(client), str(by), text))
         elif kind == "grant":
             _, client, r, days, compound = op
-            name = RECIPIENTS[int(r)][0]  # type: ignore[call-overload]
+            name, rtype = RECIPIENTS[int(r)]  # type: ignore[call-overload]
             scopes = (PSYCHOTHERAPY_NOTES, "progress-notes") if compound else (
                 PSYCHOTHERAPY_NOTES,)
             expires = at.date() + timedelta(days=int(days))  # type: ignore[call-overload]
             try:
                 info = pn.grant_authorization(
-                    str(client), scopes, by="comp", recipient=name, purpose="p",
+                    str(client), scopes, by="comp", recipient=name, recipient_type=rtype,
+                    purpose="p",
                     expires=expires, expiry_event=None, signed_by="Jane Roe",
                     signed_on=at.date(), representative_authority=None, description="d",
                     discloser="this practice", at=at)
             except Refused:
-                assert compound
+                assert compound or rtype == "payer"
             else:
-                assert not compound
-                model.auths.append(Auth(info.authorization_id, str(client), name, at.date(),
-                                        expires))
+                assert not compound and rtype != "payer"
+                model.auths.append(Auth(info.authorization_id, str(client), name, rtype,
+                                        at.date(), expires))
         elif kind == "revoke":
             if not model.auths:
                 continue
@@ -205,16 +231,22 @@ def attempt(pn: PsychotherapyStore, model: Model, op: tuple[object, ...], at: da
     # The property: a release always rests on a basis the model recognises.
     assert rtype != "payer" and purpose not in PAYMENT, "a payer received a psychotherapy note"
     assert ROLES.get(str(by)) in {"clinician", "supervisor", "compliance"}
+    if op[0] == "disclose":
+        assert rtype != "workforce", "a disclosure to the workforce bypasses pn show's checks"
     if auth_id is not None:
-        assert model.valid_auth(auth_id, client, recipient, at.date())
+        assert model.valid_auth(auth_id, client, recipient, rtype, at.date())
     elif exception is not None:
         assert exception in PN_EXCEPTION_RECIPIENTS
-        assert rtype in PN_EXCEPTION_RECIPIENTS[exception] or (
-            op[0] == "read" and exception == "ORIGINATOR_TREATMENT")
         if op[0] == "read":
             assert exception in USE_EXCEPTIONS
+        else:
+            assert rtype in PN_EXCEPTION_RECIPIENTS[exception]
         if exception == "ORIGINATOR_TREATMENT":
             assert by == author and purpose in TREATMENT
+        if exception == "SUPERVISED_TRAINING":
+            assert by == author or ROLES.get(str(by)) == "supervisor"
+        if exception == "DEFENSE_OF_ACTION_BY_INDIVIDUAL":
+            assert ROLES.get(str(by)) == "compliance"
     else:
         assert op[0] == "read" and by == author and purpose in TREATMENT
 

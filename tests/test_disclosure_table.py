@@ -17,7 +17,7 @@ from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
 from ledger.clinical import ClinicalStore, Release
 from ledger.disclosure import RECIPIENT_TYPES
-from ledger.errors import Refused
+from ledger.errors import BadInput, Refused
 from tests.conftest import Stores, all_events, seed
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
@@ -30,9 +30,10 @@ def on(day: str) -> datetime:
 
 # 164.508(a)(2): who may receive a psychotherapy note under each exception.
 PN_EXCEPTION_RECIPIENTS: dict[str, set[str]] = {
+    # A release to a workforce member is never a disclosure: they read it with pn show.
     "ORIGINATOR_TREATMENT": set(),  # a use by the originator, never a disclosure
-    "SUPERVISED_TRAINING": {"workforce", "training-program"},
-    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": {"workforce", "attorney", "court"},
+    "SUPERVISED_TRAINING": {"training-program"},
+    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": {"attorney", "court"},
     "HHS_COMPLIANCE": {"hhs"},
     "REQUIRED_BY_LAW_512a": {"court", "law-enforcement", "oversight-agency", "hhs",
                              "public-health", "other"},
@@ -41,6 +42,9 @@ PN_EXCEPTION_RECIPIENTS: dict[str, set[str]] = {
     "SERIOUS_THREAT_512j1i": {"threat-preventer", "law-enforcement", "provider", "individual",
                               "other"},
 }
+# Who invokes each (product choice): training by the originator or a supervisor, defense
+# by compliance; the others by any role that may release psychotherapy notes.
+PN_EXCEPTION_ACTOR = {"SUPERVISED_TRAINING": "sup"}
 # regulation.md 1.8: the (a)(2)(ii) exceptions are accountable, the (a)(2)(i) ones not.
 PN_ACCOUNTABLE = {"HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_OF_ORIGINATOR_512d",
                   "CORONER_512g1", "SERIOUS_THREAT_512j1i"}
@@ -96,11 +100,12 @@ class World:
 
     def grant(self, store: ClinicalStore | None = None, *, client: str = "C-1",
               scopes: tuple[str, ...] = (PSYCHOTHERAPY_NOTES,), to: str = "Dr. Ray Park",
-              expires: date | None = date(2026, 6, 30), expiry_event: str | None = None,
-              at: datetime = T0) -> UUID:
+              rtype: str | None = "provider", expires: date | None = date(2026, 6, 30),
+              expiry_event: str | None = None, at: datetime = T0) -> UUID:
         store = store or self.pn
         return store.grant_authorization(
-            client, scopes, by="comp", recipient=to, purpose="continuity of care",
+            client, scopes, by="comp", recipient=to, recipient_type=rtype,
+            purpose="continuity of care",
             expires=expires, expiry_event=expiry_event, signed_by="Jane Roe",
             signed_on=at.date(), representative_authority=None,
             description="session process notes", discloser="this practice",
@@ -125,7 +130,8 @@ def test_pn_exception_codes_by_recipient_type(world: World, code: str) -> None:
     mismatches = []
     for rtype in ALL_TYPES:
         granted, result = outcome(lambda rtype=rtype: world.disclose_pn(
-            exception=code, rtype=rtype, purpose="LEGAL"))
+            exception=code, rtype=rtype, purpose="LEGAL",
+            by=PN_EXCEPTION_ACTOR.get(code, "comp")))
         expected = rtype in PN_EXCEPTION_RECIPIENTS[code]
         event = world.last_disclosure(world.pn)
         if granted != expected or event.outcome != ("granted" if expected else "denied"):
@@ -172,13 +178,23 @@ def test_who_may_release_a_pn(world: World, by: str, granted: bool) -> None:
 
 # ----- psychotherapy notes: every authorization state -------------------------------------
 
-def test_valid_authorization_releases_to_every_named_recipient_but_a_payer(
-        world: World) -> None:
-    auth = world.grant()
+@pytest.mark.parametrize("named", ALL_TYPES)
+def test_a_valid_authorization_releases_only_to_the_kind_of_recipient_it_names(
+        world: World, named: str) -> None:
+    if named == "payer":
+        with pytest.raises(Refused, match=r"^refused: a payer never receives a psychotherapy"):
+            world.grant(rtype=named)
+        return
+    auth = world.grant(rtype=named)
     results = {rtype: outcome(lambda rtype=rtype: world.disclose_pn(
         authorization=auth, rtype=rtype, purpose="PATRQT", at=on("2026-03-01")))[0]
         for rtype in ALL_TYPES}
-    assert results == {rtype: rtype != "payer" for rtype in ALL_TYPES}
+    # A workforce member reads it themselves (pn show), never through a disclosure.
+    assert results == {rtype: rtype == named != "workforce" for rtype in ALL_TYPES}
+
+
+def test_an_authorization_release_is_not_accountable(world: World) -> None:
+    auth = world.grant()
     release = world.disclose_pn(authorization=auth, at=on("2026-03-01"))
     assert (release.basis, release.accountable) == ("authorization", False)
     assert release.legal_basis == "45 CFR 164.508(a)(2)"
@@ -261,16 +277,65 @@ def test_wrong_client(world: World) -> None:
 
 
 def test_a_progress_note_authorization_never_covers_a_pn(world: World) -> None:
-    record_auth = world.grant(world.main, scopes=("designated-record-set",))
+    record_auth = world.grant(world.main, scopes=("designated-record-set",), rtype=None)
     with pytest.raises(Refused, match=rf"^refused: authorization {record_auth} not found"):
         world.disclose_pn(authorization=record_auth, at=on("2026-03-01"))
 
 
 def test_an_authorization_presented_to_a_payer_is_still_refused(world: World) -> None:
-    auth = world.grant(to="Acme Health Plan")
+    auth = world.grant(to="Acme Health Plan", rtype="other")
     with pytest.raises(Refused, match=r"^refused: a payer never receives"):
         world.disclose_pn(authorization=auth, to="Acme Health Plan", rtype="payer",
                           purpose="COVERAGE", at=on("2026-03-01"))
+    # Calling the recipient something else at disclosure time does not help: the
+    # authorization names the kind of recipient, and only that kind receives.
+    with pytest.raises(Refused, match=r"^refused: the authorization names another health "
+                                      r"care provider, not any other recipient"):
+        world.disclose_pn(authorization=world.grant(rtype="provider"), rtype="other",
+                          purpose="HOPERAT", at=on("2026-03-01"))
+
+
+def test_a_pn_authorization_must_say_what_kind_of_recipient_it_names(world: World) -> None:
+    with pytest.raises(BadInput, match=r"^a psychotherapy-note authorization needs "
+                                       r"--recipient-type$"):
+        world.grant(rtype=None)
+
+
+def test_a_workforce_member_never_gets_a_pn_through_a_disclosure(world: World) -> None:
+    for code in ("SUPERVISED_TRAINING", "DEFENSE_OF_ACTION_BY_INDIVIDUAL"):
+        with pytest.raises(Refused, match=r"^refused: a workforce member gets a psychotherapy "
+                                          r"note only as a use"):
+            world.disclose_pn(by="dr-kim", to="dr-kim", rtype="workforce", purpose="TRAIN",
+                              exception=code)
+
+
+@pytest.mark.parametrize(("code", "by", "granted"), [
+    ("SUPERVISED_TRAINING", "dr-lee", True), ("SUPERVISED_TRAINING", "sup", True),
+    ("SUPERVISED_TRAINING", "dr-kim", False), ("SUPERVISED_TRAINING", "comp", False),
+    ("DEFENSE_OF_ACTION_BY_INDIVIDUAL", "comp", True),
+    ("DEFENSE_OF_ACTION_BY_INDIVIDUAL", "sup", False),
+    ("DEFENSE_OF_ACTION_BY_INDIVIDUAL", "dr-lee", False),
+])
+def test_who_invokes_the_training_and_defense_exceptions(world: World, code: str, by: str,
+                                                         granted: bool) -> None:
+    rtype = "training-program" if code == "SUPERVISED_TRAINING" else "attorney"
+    ok, _ = outcome(lambda: world.disclose_pn(by=by, rtype=rtype, purpose="LEGAL",
+                                              exception=code))
+    assert ok == granted
+
+
+@pytest.mark.parametrize(("given", "stored"), [("coroner_512G1", "CORONER_512g1"),
+                                                ("Coroner_512g1", "CORONER_512g1")])
+def test_exception_codes_match_ignoring_case(world: World, given: str, stored: str) -> None:
+    world.disclose_pn(exception=given, rtype="coroner", purpose="PUBHLTH")
+    assert world.last_disclosure(world.pn).exception == stored
+
+
+def test_a_malformed_exception_code_is_bad_input_and_never_stored(world: World) -> None:
+    before = len(all_events(world.pn))
+    with pytest.raises(BadInput, match=r"^an exception code is letters, digits and "):
+        world.disclose_pn(exception="Jane Roe's subpoena", rtype="court", purpose="LEGAL")
+    assert len(all_events(world.pn)) == before
 
 
 def test_authorization_and_exception_together_are_refused(world: World) -> None:
@@ -304,6 +369,8 @@ def test_record_exception_codes_by_recipient_type(world: World, code: str) -> No
     ("CLMATTCH", "bill", "payer", "payment"),
     ("HPAYMT", "dr-lee", "payer", None),
     ("HOPERAT", "comp", "attorney", "operations"),
+    ("HOPERAT", "comp", "law-enforcement", None),
+    ("HOPERAT", "comp", "court", None),
     ("HOPERAT", "comp", "individual", None),
     ("PATRQT", "dr-lee", "individual", "individual"),
     ("PWATRNY", "comp", "personal-representative", "individual"),
@@ -324,7 +391,8 @@ def test_progress_notes_without_authorization(world: World, purpose: str, by: st
 
 
 def test_progress_notes_under_an_authorization(world: World) -> None:
-    auth = world.grant(world.main, scopes=("progress-notes",), to="Law Office of P. Smith")
+    auth = world.grant(world.main, scopes=("progress-notes",), to="Law Office of P. Smith",
+                       rtype=None)
     release = world.disclose_note(authorization=auth, to="Law Office of P. Smith",
                                   rtype="attorney", purpose="LEGAL", at=on("2026-03-01"))
     assert (release.basis, release.accountable) == ("authorization", False)

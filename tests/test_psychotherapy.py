@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
 
 from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
+from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.bootstrap import open_main, open_pn, verify_one
 from ledger.errors import BadInput, KeyMaterialError, NotFound, Refused
@@ -207,3 +209,45 @@ def test_verify_names_the_damaged_store(settings: Settings, stores: Stores) -> N
     assert not report.ok
     assert report.store == "psychotherapy"
     assert report.damage is not None and report.damage.position == 2
+
+
+def test_a_refused_break_the_glass_attempt_is_flagged_with_its_reason(
+        memory_stores: Stores) -> None:
+    _, pn = memory_stores
+    note_id = pn_written(memory_stores)
+    with pytest.raises(Refused) as refused:
+        pn.read_note(note_id, by="sup", purpose="TREAT", break_glass_reason="client at risk",
+                     at=AT)
+    assert "client at risk" not in str(refused.value)
+    entry = last_entry(pn)
+    assert (entry.outcome, entry.break_glass) == ("denied", True)
+    assert entry.reason == ("break-the-glass never opens a psychotherapy note; "
+                            "break-the-glass reason given: client at risk")
+    with pytest.raises(BadInput, match=r"^break-the-glass needs a --reason$"):
+        pn.read_note(note_id, by="sup", purpose="TREAT", break_glass_reason=" ", at=AT)
+
+
+def test_one_shredded_client_does_not_break_listings_for_the_others(
+        settings: Settings, stores: Stores) -> None:
+    main, pn = stores
+    seed(main)
+    main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
+    for client in ("C-1", "C-2"):
+        pn.write_note(client, "text", by="dr-lee", session_date=None, at=AT)
+        pn.grant_authorization(client, (PSYCHOTHERAPY_NOTES,), by="comp", recipient="R",
+                               recipient_type="provider", purpose="p",
+                               expires=date(2027, 1, 1), expiry_event=None, signed_by="S",
+                               signed_on=AT.date(), representative_authority=None,
+                               description="d", discloser="this practice", at=AT)
+    keys = sa.Table("psychotherapy_keys", sa.MetaData(), autoload_with=pn.engine,
+                    schema=settings.pn.schema)
+    with pn.engine.begin() as conn:  # what the retention purge will do: destroy the key
+        conn.execute(sa.update(keys).where(keys.c.subject == f"subject:{Client.id_for('C-1')}")
+                     .values(wrapped=None))
+    fresh = open_pn(settings, main)
+    try:
+        assert len(fresh.list_notes("C-2", by="sup", at=AT)) == 1
+        assert len(fresh.list_authorizations("C-2", by="comp", at=AT)) == 1
+        assert fresh.list_notes("C-1", by="sup", at=AT) == []
+    finally:
+        fresh.close()

@@ -74,6 +74,7 @@ class Authorization(Aggregate):
         description: str
         discloser: str
         recipient: str
+        recipient_type: str | None
         purpose: str
         expires: str | None
         expiry_event: str | None
@@ -100,13 +101,15 @@ class Authorization(Aggregate):
             aggregate.expiry_event_on = date.fromisoformat(self.occurred)
 
     def __init__(self, client_id: UUID, scopes: list[str], description: str, discloser: str,
-                 recipient: str, purpose: str, expires: str | None, expiry_event: str | None,
-                 signed_by: str, signed_on: str, representative_authority: str | None) -> None:
+                 recipient: str, recipient_type: str | None, purpose: str,
+                 expires: str | None, expiry_event: str | None, signed_by: str,
+                 signed_on: str, representative_authority: str | None) -> None:
         self.client_id = client_id
         self.scopes = tuple(scopes)
         self.description = description
         self.discloser = discloser
         self.recipient = recipient
+        self.recipient_type = recipient_type
         self.purpose = purpose
         self.expires = date.fromisoformat(expires) if expires else None
         self.expiry_event = expiry_event
@@ -118,7 +121,8 @@ class Authorization(Aggregate):
 
     @classmethod
     def grant(cls, *, client_id: UUID, scopes: tuple[str, ...], description: str,
-              discloser: str, recipient: str, purpose: str, expires: date | None,
+              discloser: str, recipient: str, recipient_type: str | None, purpose: str,
+              expires: date | None,
               expiry_event: str | None, signed_by: str, signed_on: date,
               representative_authority: str | None, at: datetime) -> Authorization:
         required = {"--recipient": recipient, "--purpose": purpose, "--signed-by": signed_by,
@@ -140,7 +144,8 @@ class Authorization(Aggregate):
         return cls._create(
             cls.Granted, id=uuid4(), client_id=client_id, scopes=list(scopes),
             description=description, discloser=discloser, recipient=recipient,
-            purpose=purpose, expires=expires.isoformat() if expires else None,
+            recipient_type=recipient_type, purpose=purpose,
+            expires=expires.isoformat() if expires else None,
             expiry_event=expiry_event or None, signed_by=signed_by,
             signed_on=signed_on.isoformat(), representative_authority=representative_authority,
             timestamp=at)
