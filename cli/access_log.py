@@ -7,7 +7,7 @@ import click
 from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
 from ledger import access_log
 from ledger.aggregates.client import Client
-from ledger.clinical import AccessRecord
+from ledger.views import AccessRecord
 
 
 @click.command("access-log")

@@ -23,9 +23,10 @@ from cli.context import (
     pass_state,
 )
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES, SCOPES, parse_scopes
-from ledger.clinical import AuthorizationInfo, ClinicalStore
+from ledger.clinical import ClinicalStore
 from ledger.disclosure import RECIPIENT_TYPES
 from ledger.errors import BadInput, NotFound
+from ledger.views import AuthorizationInfo
 
 DEFAULT_DISCLOSER = "this practice"
 

@@ -14,10 +14,10 @@ import click
 from ledger import settings as settings_module
 from ledger.application import MainLedger
 from ledger.bootstrap import open_main, open_pn, remember_head
-from ledger.clinical import NoteContent
 from ledger.errors import BadInput
 from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
+from ledger.views import NoteContent
 
 
 def now() -> datetime:

@@ -19,9 +19,10 @@ from cli.context import (
     parse_uuid,
     pass_state,
 )
-from ledger.clinical import ClinicalStore, Release
+from ledger.clinical import ClinicalStore
 from ledger.disclosure import PN_EXCEPTIONS, RECIPIENT_TYPES, RECORD_EXCEPTIONS
 from ledger.errors import BadInput
+from ledger.views import Release
 
 
 @click.command()

@@ -11,8 +11,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 from uuid import UUID
 
-from ledger.clinical import AccessRecord
 from ledger.errors import BadInput
+from ledger.views import AccessRecord
 
 SORT_FIELDS = tuple(f.name for f in fields(AccessRecord))
 

@@ -23,8 +23,6 @@ from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.clinical import (
     ClinicalStore,
-    NoteContent,
-    NoteSummary,
     actor_for,
     note_content,
     note_summary,
@@ -32,6 +30,7 @@ from ledger.clinical import (
 )
 from ledger.errors import BadInput, NotFound
 from ledger.policy import StaffView
+from ledger.views import NoteContent, NoteSummary
 
 BOOTSTRAP = Actor(id="bootstrap", role="system")
 

@@ -26,8 +26,6 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.clinical import (
     ClinicalStore,
-    NoteContent,
-    NoteSummary,
     actor_for,
     note_content,
     note_summary,
@@ -36,6 +34,7 @@ from ledger.clinical import (
 from ledger.errors import BadInput, NotFound
 from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
 from ledger.settings import StoreSettings
+from ledger.views import NoteContent, NoteSummary
 
 PN: Literal["psychotherapy-note"] = "psychotherapy-note"
 # Product choice: mental-health professionals write them; compliance and supervisors may

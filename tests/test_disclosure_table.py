@@ -15,9 +15,10 @@ import pytest
 
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
-from ledger.clinical import ClinicalStore, Release
+from ledger.clinical import ClinicalStore
 from ledger.disclosure import RECIPIENT_TYPES
 from ledger.errors import BadInput, Refused
+from ledger.views import Release
 from tests.conftest import Stores, all_events, seed
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
