@@ -23,11 +23,15 @@ from ledger.views import AccessRecord
               show_default=True, help="Which store's events (pn: psychotherapy notes).")
 @click.option("--sort", "sort", default="at", show_default=True,
               type=click.Choice(list(access_log.SORT_FIELDS)), help="Sort by this field.")
+@click.option("--from-log", is_flag=True,
+              help="Re-derive the answer straight from the event log instead of the indexed "
+                   "read model (the two agree).")
 @json_option
 @pass_state
 def access_log_command(state: State, actor: str, client_ref: str | None, staff_id: str | None,
                        since: str | None, until: str | None, outcome: str | None,
-                       break_glass: bool, which: str, sort: str, as_json: bool) -> None:
+                       break_glass: bool, which: str, sort: str, from_log: bool,
+                       as_json: bool) -> None:
     """List access and disclosure events, read straight from the logs. Reading them is
     recorded too (compliance, supervisors and admins only).
 
@@ -41,12 +45,14 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
     at = now()
     try:
         if which in ("main", "all"):
-            records += state.app.access_history(by=actor, at=at)
+            records += state.app.access_history(by=actor, at=at, query=query,
+                                                from_log=from_log)
         if which in ("pn", "all"):
-            records += state.pn.access_history(by=actor, at=at)
+            records += state.pn.access_history(by=actor, at=at, query=query,
+                                               from_log=from_log)
     finally:
         state.wrote(at)
-    chosen = access_log.select(records, query)
+    chosen = access_log.select(records, query)  # one order across both stores
     if as_json:
         emit_json(chosen)
         return

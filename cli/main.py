@@ -60,6 +60,7 @@ def _register() -> None:
         notes,
         people,
         pn,
+        reports,
     )
 
     ledger.add_command(init.init)
@@ -70,6 +71,10 @@ def _register() -> None:
     ledger.add_command(authorize.authorize)
     ledger.add_command(disclose.disclose)
     ledger.add_command(access_log.access_log_command)
+    ledger.add_command(reports.record_set)
+    ledger.add_command(reports.export)
+    ledger.add_command(reports.accounting)
+    ledger.add_command(reports.projections)
     ledger.add_command(integrity.verify)
 
 

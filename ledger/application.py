@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -30,9 +30,18 @@ from ledger.clinical import (
 )
 from ledger.errors import BadInput, NotFound
 from ledger.policy import StaffView
-from ledger.views import NoteContent, NoteSummary
+from ledger.projections.record_set import NoteVersionsProjection
+from ledger.views import (
+    AccessRequestExport,
+    NoteContent,
+    NoteSummary,
+    RecordSet,
+    RecordSetNote,
+    VersionInfo,
+)
 
 BOOTSTRAP = Actor(id="bootstrap", role="system")
+ACCESS_DAYS = 30  # 164.524(b)(2): act within 30 days; one extension of at most 30 more
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class MainLedger(ClinicalStore):
     name = "Ledger"
     AUTHORIZERS = frozenset({"clinician", "supervisor", "compliance", "front-desk"})
     NOTE_KIND = "progress-note"
+    _record_set_projection: NoteVersionsProjection | None = None
 
     # ----- staff -------------------------------------------------------------------------
 
@@ -201,6 +211,73 @@ class MainLedger(ClinicalStore):
             self.save(AuditEntry.record(action="list", outcome="granted",
                                         object_type="progress-note", client_id=client.id, at=at))
         return [note_summary(n) for n in notes]
+
+    # ----- the designated record set -----------------------------------------------------
+
+    @property
+    def record_set_projection(self) -> NoteVersionsProjection:
+        if self._record_set_projection is None:
+            self._record_set_projection = NoteVersionsProjection(self)
+        return self._record_set_projection
+
+    def record_set(self, client_ref: str, *, by: str, purpose: str, at: datetime,
+                   as_of: datetime | None = None) -> RecordSet:
+        """The client's designated record set as it stood at ``as_of`` (default: now):
+        each progress note's then-current version with its amendment history. Never a
+        psychotherapy note (this store holds none). Reading it is an access event."""
+        at = utc(at)
+        policy.check_purpose(purpose)
+        client_id = Client.id_for(client_ref)
+        staff = self._staff(by)
+        actor = self._decide_with(staff, by, policy.may_read(staff, purpose), "access",
+                                  "record-set", at=at, purpose=purpose, client_id=client_id)
+        record_set = self._record_set(client_ref, at, as_of)
+        with acting_as(actor):
+            self.save(AuditEntry.record(action="access", outcome="granted", purpose=purpose,
+                                        object_type="record-set", client_id=client_id,
+                                        reason=f"as of {record_set.as_of.isoformat()}", at=at))
+        return record_set
+
+    def export_access_request(self, client_ref: str, *, by: str, received: date,
+                              at: datetime) -> AccessRequestExport:
+        """The record set for a right-of-access request received on ``received``, with its
+        30-day deadline (164.524(b)(2)). Recorded as an export for purpose PATRQT."""
+        at = utc(at)
+        if received > at.date():
+            raise BadInput("the request's received date is in the future")
+        client_id = Client.id_for(client_ref)
+        staff = self._staff(by)
+        actor = self._decide_with(staff, by, policy.may_handle_access_requests(staff),
+                                  "export", "record-set", at=at, purpose="PATRQT",
+                                  client_id=client_id)
+        record_set = self._record_set(client_ref, at, None)
+        due = received + timedelta(days=ACCESS_DAYS)
+        with acting_as(actor):
+            self.save(AuditEntry.record(
+                action="export", outcome="granted", purpose="PATRQT",
+                object_type="record-set", client_id=client_id,
+                reason=f"right-of-access request received {received.isoformat()}, due "
+                       f"{due.isoformat()}", at=at))
+        return AccessRequestExport(record_set=record_set, received_on=received, due_on=due,
+                                   latest_extended_due_on=due + timedelta(days=ACCESS_DAYS))
+
+    def _record_set(self, client_ref: str, at: datetime, as_of: datetime | None) -> RecordSet:
+        moment = utc(as_of) if as_of is not None else at
+        if moment > at:
+            raise BadInput("--as-of is in the future")
+        client_id = Client.id_for(client_ref)
+        if not self.client_exists(client_id):
+            raise NotFound(f"client {client_ref} not found")
+        self.record_set_projection.catch_up()
+        notes = []
+        for note_id, number in self.record_set_projection.as_of(client_id, moment).items():
+            note = self._get_note(note_id)
+            history = tuple(VersionInfo(v.number, v.author_id, v.written_at, v.reason)
+                            for v in note.versions[:number])
+            notes.append(RecordSetNote(note_id=note.id, session_date=note.session_date,
+                                       current=note_content(note, number), history=history))
+        notes.sort(key=lambda n: (n.history[0].written_at, str(n.note_id)))
+        return RecordSet(client_id=client_id, as_of=moment, notes=tuple(notes))
 
     # ----- helpers -----------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from ledger import disclosure
+from ledger import access_log, disclosure
+from ledger.accounting import six_years_before
 from ledger.aggregates.audit import Action, AuditEntry
 from ledger.aggregates.authorization import (
     PSYCHOTHERAPY_NOTES,
@@ -33,8 +34,16 @@ from ledger.aggregates.note import VersionedNote
 from ledger.errors import BadInput, Busy, NotFound, Refused
 from ledger.mapper import ContentShredded
 from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
+from ledger.projections.access import AccessProjection
 from ledger.store import Store
-from ledger.views import AccessRecord, AuthorizationInfo, NoteContent, NoteSummary, Release
+from ledger.views import (
+    AccessRecord,
+    AccountingEntry,
+    AuthorizationInfo,
+    NoteContent,
+    NoteSummary,
+    Release,
+)
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 20
@@ -46,6 +55,8 @@ class ClinicalStore(Store):
     AUTHORIZERS: ClassVar[frozenset[str]]
     # The kind of note this store holds and releases.
     NOTE_KIND: ClassVar[disclosure.Kind]
+
+    _access_projection: AccessProjection | None = None
 
     def staff_view(self, staff_id: str) -> StaffView | None:
         raise NotImplementedError
@@ -241,21 +252,68 @@ class ClinicalStore(Store):
 
     # ----- the access history, straight from the log ----------------------------------------
 
-    def access_history(self, *, by: str, at: datetime) -> list[AccessRecord]:
-        """Every access and disclosure event in this store, in log order. Reading the log is
-        itself recorded; compliance, supervisors and admins may read it."""
+    @property
+    def access_projection(self) -> AccessProjection:
+        if self._access_projection is None:
+            self._access_projection = AccessProjection(self)
+        return self._access_projection
+
+    def access_history(self, *, by: str, at: datetime, query: access_log.Query | None = None,
+                       from_log: bool = False) -> list[AccessRecord]:
+        """Access and disclosure events matching ``query``, sorted as it asks. Answered
+        from the indexed projection (caught up first), or with ``from_log`` straight from
+        the event log, for an auditor who does not trust a read model; both give the same
+        answer. Reading is itself recorded; compliance, supervisors and admins may read."""
         at = utc(at)
+        query = query or access_log.Query()
+        actor = self._decide_auditor(by, "access-log", at)
+        if from_log:
+            records = self._access_records()
+        else:
+            self.access_projection.catch_up()
+            positions = self.access_projection.positions(
+                client_id=str(query.client_id) if query.client_id else None,
+                staff_id=query.staff_id, since=query.since, until=query.until,
+                outcome=query.outcome, break_glass=query.break_glass)
+            records = [self._access_record(p, self._event_at(p)) for p in positions]
+        with acting_as(actor):
+            self.save(AuditEntry.record(action="list", outcome="granted",
+                                        object_type="access-log", at=at))
+        return access_log.select(records, query)
+
+    def accounting(self, client_ref: str, *, by: str, at: datetime,
+                   requested_on: date | None = None) -> list[AccountingEntry]:
+        """This store's accountable disclosures about the client in the six years before
+        the request (164.528(a)(1)), from the indexed projection. Recorded as a reading."""
+        at = utc(at)
+        requested_on = requested_on or at.date()
+        if requested_on > at.date():
+            raise BadInput("the accounting's request date is in the future")
+        client_id = Client.id_for(client_ref)
+        actor = self._decide_auditor(by, "accounting", at, client_id=client_id)
+        self.access_projection.catch_up()
+        positions = self.access_projection.positions(
+            client_id=str(client_id), since=six_years_before(requested_on), until=requested_on,
+            accountable_disclosures=True)
+        entries = [_accounting_entry(self.settings.name, self._event_at(p)) for p in positions]
+        with acting_as(actor):
+            self.save(AuditEntry.record(action="list", outcome="granted",
+                                        object_type="accounting", client_id=client_id, at=at))
+        return entries
+
+    def _decide_auditor(self, by: str, what: str, at: datetime,
+                        client_id: UUID | None = None) -> Actor:
         staff = self.staff_view(by)
         decision = refuse_inactive(staff) or (
             Decision(True) if staff is not None and staff.role in AUDITORS
             else Decision(False, f"role {staff.role if staff else 'unknown'} may not read the "
-                                 "access log"))
-        actor = self._decide_with(staff, by, decision, "list", "access-log", at=at)
-        records = self._access_records()
-        with acting_as(actor):
-            self.save(AuditEntry.record(action="list", outcome="granted",
-                                        object_type="access-log", at=at))
-        return records
+                                 f"{what.replace('-', ' ')}"))
+        return self._decide_with(staff, by, decision, "list", what, at=at, client_id=client_id)
+
+    def _event_at(self, position: int) -> object:
+        (notification,) = self.recorder.select_notifications(position, 1)
+        assert notification.id == position
+        return self.mapper.to_domain_event(notification)
 
     def _access_records(self) -> list[AccessRecord]:
         topics = [get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded)]
@@ -336,6 +394,15 @@ class ClinicalStore(Store):
 
 def actor_for(staff: StaffView | None, by: str) -> Actor:
     return Actor(id=by, role=staff.role if staff else "unknown")
+
+
+def _accounting_entry(store: str, event: object) -> AccountingEntry:
+    assert isinstance(event, Disclosure.Recorded)
+    return AccountingEntry(store=store, disclosure_id=event.originator_id,
+                           disclosed_at=event.timestamp, recipient=event.recipient,
+                           recipient_address=event.recipient_address,
+                           description=event.description, purpose=event.purpose,
+                           legal_basis=event.legal_basis)
 
 
 def note_content(note: VersionedNote, version: int | None) -> NoteContent:

@@ -35,6 +35,8 @@ READ_PURPOSES: dict[str, frozenset[str]] = {
 WRITERS = frozenset({"clinician", "supervisor"})
 REGISTRARS = frozenset({"front-desk", "clinician", "supervisor", "admin"})
 STAFF_ADMINS = frozenset({"admin"})
+# Who handles a client's right-of-access request (164.524) and produces the export.
+ACCESS_REQUEST_HANDLERS = frozenset({"compliance", "supervisor"})
 
 
 def check_purpose(code: str) -> str:
@@ -137,4 +139,13 @@ def may_break_glass(staff: StaffView | None, purpose: str) -> Decision:
     if purpose not in BREAK_GLASS_PURPOSES:
         return Decision(False, "break-the-glass is for immediately needed treatment "
                                "(purpose TREAT, ETREAT, ERTREAT or BTG)")
+    return GRANTED
+
+
+def may_handle_access_requests(staff: StaffView | None) -> Decision:
+    if (refused := refuse_inactive(staff)) is not None:
+        return refused
+    assert staff is not None
+    if staff.role not in ACCESS_REQUEST_HANDLERS:
+        return Decision(False, f"role {staff.role} may not handle right-of-access requests")
     return GRANTED

@@ -86,3 +86,54 @@ class AccessRecord:
     recipient_type: str | None = None
     legal_basis: str | None = None
     accountable: bool | None = None
+
+
+@dataclass(frozen=True)
+class AccountingEntry:
+    """One accountable disclosure, with the 164.528(b)(2) fields."""
+
+    store: str
+    disclosure_id: UUID
+    disclosed_at: datetime
+    recipient: str
+    recipient_address: str | None
+    description: str
+    purpose: str
+    legal_basis: str | None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    author_id: str
+    written_at: datetime
+    amendment_reason: str | None
+
+
+@dataclass(frozen=True)
+class RecordSetNote:
+    """A progress note as it stood at a moment: its then-current text, and every version
+    up to then (the amendment history, linked by note id and version)."""
+
+    note_id: UUID
+    session_date: str | None
+    current: NoteContent
+    history: tuple[VersionInfo, ...]
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    client_id: UUID
+    as_of: datetime
+    notes: tuple[RecordSetNote, ...]
+
+
+@dataclass(frozen=True)
+class AccessRequestExport:
+    """What the client receives under the right of access (164.524), and its clock: act
+    within 30 days of receipt, with at most one 30-day extension (164.524(b)(2))."""
+
+    record_set: RecordSet
+    received_on: date
+    due_on: date
+    latest_extended_due_on: date

@@ -1,0 +1,218 @@
+"""Compliance reports: the record set, the right-of-access export, the accounting of
+disclosures, and the projections behind them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    json_default,
+    json_option,
+    now,
+    parse_date,
+    pass_state,
+)
+from ledger import accounting as accounting_module
+from ledger.aggregates.client import Client
+from ledger.errors import BadInput
+from ledger.projections.base import Projection
+from ledger.views import RecordSet
+
+
+def parse_moment(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{what} must be a date or time like 2026-03-31 or "
+                       f"2026-03-31T17:00:00+00:00, not {value!r}") from None
+    if moment.tzinfo is None:
+        if len(value) > 10:
+            raise BadInput(f"{what} needs a UTC offset, like 2026-03-31T17:00:00+00:00")
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999, tzinfo=UTC)
+    return moment
+
+
+@click.command("record-set")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--as-of", metavar="DATETIME",
+              help="The record set as it stood then (a date means the end of that day).")
+@click.option("--purpose", default="HOPERAT", show_default=True, metavar="CODE",
+              help="HL7 PurposeOfUse code for this reading.")
+@json_option
+@pass_state
+def record_set(state: State, client_ref: str, actor: str, as_of: str | None, purpose: str,
+               as_json: bool) -> None:
+    """The designated record set: each progress note's current version and its amendment
+    history, as of now or any moment in the past. Never a psychotherapy note. Recorded.
+
+    Example: ledger record-set C-1001 --as comp --as-of 2026-06-30
+    """
+    moment = parse_moment(as_of, "--as-of")
+    at = now()
+    try:
+        result = state.app.record_set(client_ref, by=actor, purpose=purpose.upper(), at=at,
+                                      as_of=moment)
+    finally:
+        state.wrote(at)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(_record_set_text(result), nl=False)
+
+
+def _record_set_text(rs: RecordSet) -> str:
+    lines = [f"Designated record set as of {rs.as_of.isoformat()}: {len(rs.notes)} progress "
+             f"note{'s' if len(rs.notes) != 1 else ''}", ""]
+    for n in rs.notes:
+        c = n.current
+        lines.append(f"Progress note {n.note_id}, version {c.version}"
+                     + (f", session {n.session_date}" if n.session_date else ""))
+        for v in n.history:
+            lines.append(f"  version {v.version}: {v.written_at.isoformat()} by {v.author_id}"
+                         + (f" (amended: {v.amendment_reason})" if v.amendment_reason else ""))
+        lines.append("")
+        lines.extend(c.text.rstrip("\n").splitlines())
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+@click.group("export")
+def export() -> None:
+    """Exports for people outside the practice.
+
+    Example: ledger export access-request C-1001 --as comp --out ./request-C-1001
+    """
+
+
+@export.command("access-request")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--out", "out", required=True, metavar="DIR", type=click.Path(file_okay=False),
+              help="A new directory for the client's copy (created, mode 0700).")
+@click.option("--received", metavar="DATE", help="Date the request was received (default today).")
+@json_option
+@pass_state
+def access_request(state: State, client_ref: str, actor: str, out: str, received: str | None,
+                   as_json: bool) -> None:
+    """What the client receives under the right of access (164.524): the record set as
+    readable text and as JSON, and the 30-day deadline (one 30-day extension at most).
+
+    Example: ledger export access-request C-1001 --as comp --out ./request-C-1001
+    """
+    directory = Path(out)
+    if directory.exists() and any(directory.iterdir()):
+        raise BadInput(f"{out} exists and is not empty; give a new directory")
+    at = now()
+    received_on = parse_date(received, "--received") or at.date()
+    try:
+        result = state.app.export_access_request(client_ref, by=actor, received=received_on,
+                                                 at=at)
+    finally:
+        state.wrote(at)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write(directory / "record-set.txt", _record_set_text(result.record_set))
+    _write(directory / "record-set.json",
+           json.dumps(asdict(result), default=json_default, sort_keys=True, indent=2) + "\n")
+    summary = {"out": str(directory), "notes": len(result.record_set.notes),
+               "received_on": result.received_on, "due_on": result.due_on,
+               "latest_extended_due_on": result.latest_extended_due_on}
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"wrote {len(result.record_set.notes)} notes to {directory} "
+               "(record-set.txt, record-set.json)")
+    click.echo(f"request received {result.received_on.isoformat()}: act by "
+               f"{result.due_on.isoformat()} (45 CFR 164.524(b)(2)); one extension, with a "
+               f"written reason sent by then, to {result.latest_extended_due_on.isoformat()} "
+               "at the latest")
+
+
+def _write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+@click.command()
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--at", "requested", metavar="DATE",
+              help="Date of the request (default today); the six years before it are listed.")
+@json_option
+@pass_state
+def accounting(state: State, client_ref: str, actor: str, requested: str | None,
+               as_json: bool) -> None:
+    """The accounting of disclosures (164.528) of both stores, as a letter or as JSON.
+
+    Example: ledger accounting C-1001 --as comp --at 2026-12-01
+    """
+    at = now()
+    requested_on = parse_date(requested, "--at") or at.date()
+    try:
+        entries = [*state.app.accounting(client_ref, by=actor, at=at, requested_on=requested_on),
+                   *state.pn.accounting(client_ref, by=actor, at=at, requested_on=requested_on)]
+    finally:
+        state.wrote(at)
+    result = accounting_module.summarise(str(Client.id_for(client_ref)), requested_on, entries)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(accounting_module.letter(result), nl=False)
+
+
+@click.group()
+def projections() -> None:
+    """The read models: how far behind each is, and rebuilding one from the log.
+
+    Example: ledger projections status
+    """
+
+
+def _projections(state: State) -> dict[str, Projection]:
+    return {"access-main": state.app.access_projection,
+            "access-pn": state.pn.access_projection,
+            "record-set": state.app.record_set_projection}
+
+
+@projections.command("status")
+@json_option
+@pass_state
+def projections_status(state: State, as_json: bool) -> None:
+    """Each projection's position in its store's log and how many events it has not applied.
+
+    Example: ledger projections status --json
+    """
+    rows = {name: p.status() for name, p in _projections(state).items()}
+    if as_json:
+        emit_json({name: asdict(s) for name, s in rows.items()})
+        return
+    for name, s in rows.items():
+        click.echo(f"{name}\tstore {s.store}\tposition {s.position}\tbehind {s.behind}")
+
+
+@projections.command("rebuild")
+@click.argument("name", type=click.Choice(["access-main", "access-pn", "record-set"]))
+@pass_state
+def projections_rebuild(state: State, name: str) -> None:
+    """Empty one projection and replay its store's whole log into it, with progress.
+
+    Example: ledger projections rebuild access-main
+    """
+    projection = _projections(state)[name]
+    total = projection.count()
+    with click.progressbar(length=total, label=f"rebuilding {name}", file=sys.stderr) as bar:
+        applied = projection.rebuild(progress=bar.update)
+    click.echo(f"{name}: rebuilt from {applied} events, position {projection.position()}")

@@ -1,0 +1,1 @@
+"""Read models that follow a store's notification log with tracking."""

@@ -1,0 +1,313 @@
+"""Read models: the record set through time, access history and accounting from indexed
+projections that equal a rebuild from scratch, resume after a kill, and agree with the log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import access_log
+from ledger.accounting import letter, six_years_before, summarise
+from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.client import Client
+from ledger.application import MainLedger
+from ledger.bootstrap import open_main
+from ledger.errors import BadInput, Refused
+from ledger.settings import Settings
+from tests.conftest import AT, Stores, all_events, seed
+from tests.test_disclosure_properties import open_stores
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def days(n: float) -> datetime:
+    return AT + timedelta(days=n)
+
+
+# ----- the designated record set, through time ---------------------------------------------
+
+def test_record_set_as_of_before_and_after_an_amendment(stores: Stores) -> None:
+    main, pn = stores
+    seed(main)
+    note = main.write_note("C-1", "first", by="dr-lee", session_date=date(2026, 1, 14),
+                           at=days(0))
+    main.amend_note(note, "second", "corrected", by="dr-lee", at=days(10))
+    later = main.write_note("C-1", "another", by="dr-kim", session_date=None, at=days(20))
+    pn.write_note("C-1", "sealed process note", by="dr-lee", session_date=None, at=days(1))
+
+    def shown(as_of: datetime) -> list[tuple[str, int, str]]:
+        rs = main.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30), as_of=as_of)
+        return [(str(n.note_id), n.current.version, n.current.text) for n in rs.notes]
+
+    assert shown(days(-1)) == []
+    assert shown(days(5)) == [(str(note), 1, "first")]
+    assert shown(days(10)) == [(str(note), 2, "second")]
+    assert shown(days(25)) == [(str(note), 2, "second"), (str(later), 1, "another")]
+    now = main.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30))
+    assert [(v.version, v.amendment_reason) for v in now.notes[0].history] == [
+        (1, None), (2, "corrected")]
+    assert all("sealed" not in n.current.text for n in now.notes)
+    entry = [e for e in all_events(main) if isinstance(e, AuditEntry.Recorded)][-1]
+    assert (entry.action, entry.object_type, entry.outcome, entry.purpose) == (
+        "access", "record-set", "granted", "HOPERAT")
+
+
+def test_record_set_is_refused_and_recorded_for_the_wrong_purpose(
+        memory_stores: Stores) -> None:
+    main, _ = memory_stores
+    seed(main)
+    with pytest.raises(Refused, match=r"^refused: role billing may not read notes for "
+                                      r"purpose HOPERAT"):
+        main.record_set("C-1", by="bill", purpose="HOPERAT", at=AT)
+    entry = [e for e in all_events(main) if isinstance(e, AuditEntry.Recorded)][-1]
+    assert (entry.object_type, entry.outcome) == ("record-set", "denied")
+    with pytest.raises(BadInput, match=r"^--as-of is in the future$"):
+        main.record_set("C-1", by="comp", purpose="HOPERAT", at=AT, as_of=days(1))
+
+
+def test_access_request_export_has_the_30_day_clock(memory_stores: Stores) -> None:
+    main, _ = memory_stores
+    seed(main)
+    main.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    result = main.export_access_request("C-1", by="comp", received=date(2026, 1, 10), at=AT)
+    assert (result.due_on, result.latest_extended_due_on) == (date(2026, 2, 9),
+                                                              date(2026, 3, 11))
+    assert [n.current.text for n in result.record_set.notes] == ["text"]
+    with pytest.raises(Refused, match=r"^refused: role billing may not handle "
+                                      r"right-of-access requests"):
+        main.export_access_request("C-1", by="bill", received=date(2026, 1, 10), at=AT)
+    with pytest.raises(BadInput, match=r"received date is in the future"):
+        main.export_access_request("C-1", by="comp", received=date(2026, 2, 1), at=AT)
+
+
+# ----- accounting of disclosures -----------------------------------------------------------
+
+def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
+        memory_stores: Stores) -> None:
+    main, pn = memory_stores
+    seed(main, days(-3000))
+    note = main.write_note("C-1", "text", by="dr-lee", session_date=None, at=days(-3000))
+    pn_note = pn.write_note("C-1", "pn", by="dr-lee", session_date=None, at=days(-3000))
+
+    def coroner(at: datetime, to: str = "County Coroner") -> None:
+        main.disclose_notes("C-1", [note], by="comp", recipient=to,
+                            recipient_address="1 Main St", recipient_type="coroner",
+                            purpose="PUBHLTH", exception="CORONER_512g1", at=at)
+
+    coroner(days(-6 * 365 - 10))                       # before the lookback
+    coroner(days(-100))
+    coroner(days(-50), to="county  CORONER")             # repeat: same recipient, purpose
+    main.disclose_notes("C-1", [note], by="bill", recipient="Acme", recipient_type="payer",
+                        purpose="HPAYMT", at=days(-40))   # payment: not accountable
+    main.disclose_notes("C-1", [note], by="dr-lee", recipient="Jane Roe",
+                        recipient_type="individual", purpose="PATRQT", at=days(-30))
+    pn.disclose_notes("C-1", [pn_note], by="comp", recipient="State Board",
+                      recipient_type="oversight-agency", purpose="HCOMPL",
+                      exception="OVERSIGHT_OF_ORIGINATOR_512d", at=days(-20))
+    entries = [*main.accounting("C-1", by="comp", at=AT),
+               *pn.accounting("C-1", by="comp", at=AT)]
+    assert sorted((e.store, e.recipient) for e in entries) == [
+        ("main", "County Coroner"), ("main", "county  CORONER"),
+        ("psychotherapy", "State Board")]
+    result = summarise(str(Client.id_for("C-1")), AT.date(), entries)
+    assert [(line.first.recipient, line.count, line.last_at) for line in result.lines] == [
+        ("County Coroner", 2, days(-50)), ("State Board", 1, days(-20))]
+    text = letter(result)
+    assert "Repeated: 2 disclosures to this recipient for this purpose; the last on" in text
+    assert "1 Main St" in text and "45 CFR 164.512(g)(1)" in text
+    assert result.period_start == date(2020, 1, 15)
+    # An earlier request date moves the window (and takes in the oldest disclosure).
+    early = main.accounting("C-1", by="comp", at=AT, requested_on=days(-60).date())
+    assert [e.disclosed_at for e in early] == [days(-6 * 365 - 10), days(-100)]
+    with pytest.raises(Refused, match=r"^refused: role billing may not read the accounting"):
+        main.accounting("C-1", by="bill", at=AT)
+
+
+def test_six_years_before_a_leap_day() -> None:
+    assert six_years_before(date(2028, 2, 29)) == date(2022, 2, 28)
+    assert six_years_before(date(2026, 11, 27)) == date(2020, 11, 27)
+
+
+# ----- projections equal a rebuild and agree with the log ----------------------------------
+
+OPS = st.lists(st.tuples(
+    st.sampled_from(["write", "amend", "read", "deny", "glass", "disclose", "catch-up"]),
+    st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=25)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(OPS, st.integers(1, 4))
+def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
+        ops: list[tuple[str, int, int]], batch: int) -> None:
+    main, pn = open_stores()
+    try:
+        seed(main, AT)
+        main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
+        notes: list[tuple[object, str]] = []
+        for step, (kind, a, b) in enumerate(ops):
+            at = days(step * 40)  # spans years, so the six-year window matters
+            client = ("C-1", "C-2")[a % 2]
+            if kind == "write" or not notes:
+                notes.append((main.write_note(client, "t", by="dr-lee", session_date=None,
+                                              at=at), client))
+                continue
+            note, note_client = notes[b % len(notes)]
+            if kind == "amend":
+                main.amend_note(note, "t2", "r", by="dr-lee", at=at)  # type: ignore[arg-type]
+            elif kind == "read":
+                main.read_note(note, by="dr-kim", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
+            elif kind == "deny":
+                with pytest.raises(Refused):
+                    main.read_note(note, by="desk", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
+            elif kind == "glass":
+                main.read_note(note, by="desk", purpose="ETREAT", version=None, at=at,  # type: ignore[arg-type]
+                               break_glass_reason="collapse")
+            elif kind == "disclose":
+                main.disclose_notes(note_client, [note], by="comp", recipient=f"Coroner {a}",  # type: ignore[list-item]
+                                    recipient_type="coroner", purpose="PUBHLTH",
+                                    exception="CORONER_512g1", at=at)
+            else:
+                main.access_projection.catch_up(batch=batch)
+                main.record_set_projection.catch_up(batch=batch)
+        end = days(len(ops) * 40 + 1)
+        for projection in (main.access_projection, main.record_set_projection):
+            projection.catch_up(batch=batch)
+            incremental = projection.rows()  # type: ignore[attr-defined]
+            projection.rebuild(batch=7)
+            assert projection.rows() == incremental  # type: ignore[attr-defined]
+            assert projection.behind() == 0
+        for query in (access_log.Query(),
+                      access_log.Query(client_id=Client.id_for("C-2")),
+                      access_log.Query(staff_id="desk", outcome="granted"),
+                      access_log.Query(break_glass=True, sort="actor_id"),
+                      access_log.Query(since=days(200).date(), until=days(600).date())):
+            indexed = main.access_history(by="comp", at=end, query=query)
+            logged = main.access_history(by="comp", at=end, query=query, from_log=True)
+            # The second reading adds its own "list" entry: compare what both could see.
+            assert logged[:len(indexed)] == indexed or logged == indexed, query
+            assert [r for r in logged if r.object_type != "access-log"] == [
+                r for r in indexed if r.object_type != "access-log"]
+        for client in ("C-1", "C-2"):
+            from_index = main.accounting(client, by="comp", at=end)
+            expected = [r for r in main.access_history(by="comp", at=end, from_log=True)
+                        if r.action == "disclose" and r.accountable
+                        and r.client_id == Client.id_for(client)
+                        and r.at.date() >= six_years_before(end.date())]
+            assert [e.disclosed_at for e in from_index] == [r.at for r in expected]
+    finally:
+        pn.close()
+        main.close()
+
+
+def test_two_processes_catching_up_at_once_apply_each_event_once(settings: Settings) -> None:
+    app = open_main(settings)
+    try:
+        seed(app)
+        note = app.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+        for i in range(40):
+            app.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
+    finally:
+        app.close()
+    apps = [open_main(settings) for _ in range(3)]
+    try:
+        threads = [threading.Thread(target=a.access_projection.catch_up, kwargs={"batch": 3})
+                   for a in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows = apps[0].access_projection.rows()
+        assert len(rows) == len({r[0] for r in rows}) == apps[0].access_projection.count()
+    finally:
+        for a in apps:
+            a.close()
+
+
+KILLER = """
+import sys
+from ledger import settings as sm
+from ledger.bootstrap import open_main
+app = open_main(sm.load(sys.argv[1]))
+def progress(n):
+    print("batch", flush=True)
+app.access_projection.catch_up(batch=1, progress=progress)
+print("done", flush=True)
+"""
+
+
+def test_a_projection_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) -> None:
+    from ledger.bootstrap import initialise
+    settings_ = _sqlite_settings(tmp_path)
+    initialise(settings_, AT)
+    app = open_main(settings_)
+    try:
+        seed(app)
+        note = app.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+        for i in range(60):
+            app.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
+        total = app.access_projection.count()
+    finally:
+        app.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    for kill_after in (3, 17):
+        proc = subprocess.Popen([sys.executable, "-c", KILLER, str(settings_.data_dir)],
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        assert proc.stdout is not None
+        for _ in range(kill_after):
+            assert proc.stdout.readline() == "batch\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        app = open_main(settings_)
+        try:
+            position = app.access_projection.position()
+            assert len(app.access_projection.rows()) == app.access_projection.count(
+                after=0) - app.access_projection.behind()
+            assert position > 0
+        finally:
+            app.close()
+    app = open_main(settings_)
+    try:
+        app.access_projection.catch_up()
+        resumed = app.access_projection.rows()
+        assert len(resumed) == total
+        app.access_projection.rebuild()
+        assert app.access_projection.rows() == resumed
+    finally:
+        app.close()
+
+
+def _sqlite_settings(tmp_path: Path) -> Settings:
+    from ledger import settings as settings_module
+    return settings_module.load(str(tmp_path / "data"), environ={})
+
+
+def test_a_read_model_holds_no_reason_or_recipient(memory_stores: Stores) -> None:
+    main, _ = memory_stores
+    seed(main)
+    note = main.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+    main.read_note(note, by="desk", purpose="TREAT", version=None, at=AT,
+                   break_glass_reason="reason-marker-7f3a")
+    main.disclose_notes("C-1", [note], by="comp", recipient="recipient-marker-9c1d",
+                        recipient_type="coroner", purpose="PUBHLTH",
+                        exception="CORONER_512g1", at=AT)
+    main.access_projection.catch_up()
+    flat = repr(main.access_projection.rows())
+    assert "marker" not in flat
+    records = main.access_history(by="comp", at=AT)
+    assert {"reason-marker-7f3a", "recipient-marker-9c1d"} <= {
+        v for r in records for v in (r.reason, r.recipient) if v}
+
+
+def test_main_ledger_type_is_what_the_fixture_opens(memory_stores: Stores) -> None:
+    assert isinstance(memory_stores[0], MainLedger)
+    assert datetime.now(UTC) > AT
