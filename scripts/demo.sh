@@ -88,6 +88,18 @@ if grep -a -l -e "grief" -e "sychotherapy" "$DATA"/main.sqlite* 2>/dev/null; the
     echo "demo: psychotherapy-note data found in the main store" >&2; exit 1
 fi
 echo "nothing of the psychotherapy note in any main-store file"
+step "Compliance reports: the record set through time, the accounting, the projections"
+run ledger record-set C-1001 --as comp
+run ledger record-set C-1001 --as comp --as-of 2000-01-01
+run ledger disclose --client C-1001 --as comp --to "County Coroner" --recipient-type coroner \
+    --purpose PUBHLTH --note "$NOTE" --exception CORONER_512g1 --recipient-address "1 Main St"
+run ledger accounting C-1001 --as comp
+run ledger export access-request C-1001 --as comp --out "$DATA/request-C-1001"
+run ls -l "$DATA/request-C-1001"
+run ledger access-log --as comp --client C-1001 --outcome denied
+run ledger access-log --as comp --client C-1001 --outcome denied --from-log
+run ledger projections status
+
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
 
