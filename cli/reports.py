@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +62,10 @@ def record_set(state: State, client_ref: str, actor: str, as_of: str | None, pur
 
     Example: ledger record-set C-1001 --as comp --as-of 2026-06-30
     """
-    moment = parse_moment(as_of, "--as-of")
     at = now()
+    moment = parse_moment(as_of, "--as-of")
+    if moment is not None and as_of is not None and len(as_of) == 10:
+        moment = min(moment, at)  # "as of today" means as of now
     try:
         result = state.app.record_set(client_ref, by=actor, purpose=purpose.upper(), at=at,
                                       as_of=moment)
@@ -113,8 +117,10 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
     Example: ledger export access-request C-1001 --as comp --out ./request-C-1001
     """
     directory = Path(out)
-    if directory.exists() and any(directory.iterdir()):
-        raise BadInput(f"{out} exists and is not empty; give a new directory")
+    if directory.exists():
+        raise BadInput(f"{out} already exists; give a new directory")
+    if not directory.absolute().parent.is_dir():
+        raise BadInput(f"cannot write {out}: its parent directory does not exist")
     at = now()
     received_on = parse_date(received, "--received") or at.date()
     try:
@@ -122,10 +128,10 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
                                                  at=at)
     finally:
         state.wrote(at)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write(directory / "record-set.txt", _record_set_text(result.record_set))
-    _write(directory / "record-set.json",
-           json.dumps(asdict(result), default=json_default, sort_keys=True, indent=2) + "\n")
+    _write_export(directory, {
+        "record-set.txt": _record_set_text(result.record_set),
+        "record-set.json": json.dumps(asdict(result), default=json_default, sort_keys=True,
+                                      indent=2) + "\n"})
     summary = {"out": str(directory), "notes": len(result.record_set.notes),
                "received_on": result.received_on, "due_on": result.due_on,
                "latest_extended_due_on": result.latest_extended_due_on}
@@ -140,10 +146,23 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
                "at the latest")
 
 
-def _write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+def _write_export(directory: Path, files: dict[str, str]) -> None:
+    """Write every file into a private sibling directory, then move it into place in one
+    step: the client's copy is either complete or absent."""
+    parent = directory.absolute().parent
+    staging: Path | None = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
+        for name, text in files.items():
+            fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        staging.rename(directory)
+    except OSError as e:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise BadInput(f"cannot write {directory}: {e.strerror}; the export was recorded, "
+                       "run it again with a new --out") from None
 
 
 @click.command()

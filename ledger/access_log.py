@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from ledger.errors import BadInput
@@ -48,7 +48,12 @@ def _matches(r: AccessRecord, q: Query) -> bool:
             and (not q.break_glass or r.break_glass))
 
 
-def _sort_key(value: object) -> tuple[int, str]:
-    """None sorts first; everything else by its text (ISO times sort correctly)."""
-    return (0, "") if value is None else (1, value.isoformat() if hasattr(value, "isoformat")
-                                          else str(value))
+def _sort_key(value: object) -> tuple[int, float, str]:
+    """None first; numbers and flags by value; times by their ISO text; the rest as text."""
+    if value is None:
+        return (0, 0.0, "")
+    if isinstance(value, bool | int | float):
+        return (1, float(value), "")
+    if isinstance(value, datetime | date):
+        return (2, 0.0, value.isoformat())
+    return (2, 0.0, str(value))

@@ -231,7 +231,14 @@ class MainLedger(ClinicalStore):
         staff = self._staff(by)
         actor = self._decide_with(staff, by, policy.may_read(staff, purpose), "access",
                                   "record-set", at=at, purpose=purpose, client_id=client_id)
-        record_set = self._record_set(client_ref, at, as_of)
+        try:
+            record_set = self._record_set(client_ref, at, as_of)
+        except NotFound:
+            with acting_as(actor):
+                self.save(AuditEntry.record(action="access", outcome="not-found",
+                                            purpose=purpose, object_type="record-set",
+                                            client_id=client_id, at=at))
+            raise
         with acting_as(actor):
             self.save(AuditEntry.record(action="access", outcome="granted", purpose=purpose,
                                         object_type="record-set", client_id=client_id,

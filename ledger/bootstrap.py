@@ -37,6 +37,8 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
             for opened in (app, pn):
                 opened.keyring.check_kek(at)
                 opened.keyring.ensure_key(AUDIT_SUBJECT, at)
+                opened.access_projection.status()  # creates its read tables now
+            app.record_set_projection.status()
         finally:
             pn.close()
     finally:

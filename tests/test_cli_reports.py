@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.test_cli import setup_practice
@@ -24,6 +25,8 @@ def test_record_set_now_and_in_the_past(run) -> None:  # type: ignore[no-untyped
     assert r.exit_code == 4
     assert r.stderr == ("error: refused: role billing may not read notes for purpose "
                         "HOPERAT (the attempt was recorded)\n")
+    today = datetime.now(UTC).date().isoformat()
+    assert "version 2" in ok(run("record-set", "C-1", "--as", "comp", "--as-of", today))
     bad = run("record-set", "C-1", "--as", "comp", "--as-of", "2026-13-01")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: --as-of must be a date or ")
     assert pn_id
@@ -44,7 +47,8 @@ def test_export_access_request(run, tmp_path: Path) -> None:  # type: ignore[no-
     assert [n["current"]["text"] for n in data["record_set"]["notes"]] == ["first version\n"]
     again = run("export", "access-request", "C-1", "--as", "comp", "--out", str(out))
     assert again.exit_code == 1
-    assert again.stderr == f"error: {out} exists and is not empty; give a new directory\n"
+    assert again.stderr == f"error: {out} already exists; give a new directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "request"]  # no staging
     log = json.loads(ok(run("access-log", "--as", "comp", "--client", "C-1", "--json")))
     assert ("export", "record-set", "PATRQT") in {
         (e["action"], e["object_type"], e["purpose"]) for e in log}
@@ -80,6 +84,22 @@ def test_access_log_from_the_read_model_and_from_the_log_agree(run) -> None:  # 
     indexed = json.loads(ok(run(*args)))
     logged = json.loads(ok(run(*args, "--from-log")))
     assert indexed == logged and len(indexed) == 1
+
+
+def test_access_log_sorts_numbers_as_numbers(run) -> None:  # type: ignore[no-untyped-def]
+    note_id, _ = practice(run)
+    for _ in range(10):
+        ok(run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT"))
+    log = json.loads(ok(run("access-log", "--as", "comp", "--store", "main", "--sort",
+                            "position", "--json")))
+    positions = [e["position"] for e in log]
+    assert positions == sorted(positions) and max(positions) >= 10
+
+
+def test_accounting_of_an_unknown_client_is_not_found(run) -> None:  # type: ignore[no-untyped-def]
+    practice(run)
+    r = run("accounting", "C-999", "--as", "comp")
+    assert r.exit_code == 1 and r.stderr == "error: client C-999 not found\n"
 
 
 def test_projections_status_and_rebuild(run) -> None:  # type: ignore[no-untyped-def]

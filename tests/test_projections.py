@@ -132,6 +132,17 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
         main.accounting("C-1", by="bill", at=AT)
 
 
+def test_an_amendment_is_never_dated_before_what_it_amends(memory_stores: Stores) -> None:
+    main, pn = memory_stores
+    seed(main)
+    note = main.write_note("C-1", "t", by="dr-lee", session_date=None, at=days(5))
+    pn_note = pn.write_note("C-1", "p", by="dr-lee", session_date=None, at=days(5))
+    with pytest.raises(BadInput, match=r"^an amendment cannot be dated before the version"):
+        main.amend_note(note, "t2", "r", by="dr-lee", at=days(4))
+    with pytest.raises(BadInput, match=r"^an amendment cannot be dated before the version"):
+        pn.amend_note(pn_note, "p2", "r", by="dr-lee", at=days(4))
+
+
 def test_six_years_before_a_leap_day() -> None:
     assert six_years_before(date(2028, 2, 29)) == date(2022, 2, 28)
     assert six_years_before(date(2026, 11, 27)) == date(2020, 11, 27)
@@ -140,7 +151,8 @@ def test_six_years_before_a_leap_day() -> None:
 # ----- projections equal a rebuild and agree with the log ----------------------------------
 
 OPS = st.lists(st.tuples(
-    st.sampled_from(["write", "amend", "read", "deny", "glass", "disclose", "catch-up"]),
+    st.sampled_from(["write", "amend", "read", "deny", "glass", "disclose", "catch-up",
+                     "pn-write", "pn-read", "pn-deny"]),
     st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=25)
 
 
@@ -154,16 +166,35 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
         seed(main, AT)
         main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
         notes: list[tuple[object, str]] = []
+        pn_notes: list[object] = []
+        # The model for the record set: each note's versions as (time, text).
+        versions: dict[object, list[tuple[datetime, str]]] = {}
         for step, (kind, a, b) in enumerate(ops):
             at = days(step * 40)  # spans years, so the six-year window matters
             client = ("C-1", "C-2")[a % 2]
+            if kind.startswith("pn-"):
+                if kind == "pn-write" or not pn_notes:
+                    pn_notes.append(pn.write_note(client, "p", by="dr-lee", session_date=None,
+                                                  at=at))
+                elif kind == "pn-read":
+                    pn.read_note(pn_notes[b % len(pn_notes)], by="dr-lee", purpose="TREAT",  # type: ignore[arg-type]
+                                 at=at)
+                else:
+                    with pytest.raises(Refused):
+                        pn.read_note(pn_notes[b % len(pn_notes)], by="sup", purpose="TREAT",  # type: ignore[arg-type]
+                                     at=at)
+                continue
             if kind == "write" or not notes:
-                notes.append((main.write_note(client, "t", by="dr-lee", session_date=None,
+                text = f"note {len(notes)} v1"
+                notes.append((main.write_note(client, text, by="dr-lee", session_date=None,
                                               at=at), client))
+                versions[notes[-1][0]] = [(at, text)]
                 continue
             note, note_client = notes[b % len(notes)]
             if kind == "amend":
-                main.amend_note(note, "t2", "r", by="dr-lee", at=at)  # type: ignore[arg-type]
+                text = f"{versions[note][0][1][:-3]} v{len(versions[note]) + 1}"
+                main.amend_note(note, text, "r", by="dr-lee", at=at)  # type: ignore[arg-type]
+                versions[note].append((at, text))
             elif kind == "read":
                 main.read_note(note, by="dr-kim", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
             elif kind == "deny":
@@ -179,13 +210,34 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             else:
                 main.access_projection.catch_up(batch=batch)
                 main.record_set_projection.catch_up(batch=batch)
+                pn.access_projection.catch_up(batch=batch)
         end = days(len(ops) * 40 + 1)
-        for projection in (main.access_projection, main.record_set_projection):
+        # The record set at every moment a version was written, and just before it,
+        # against the model.
+        moments = sorted({t + d for vs in versions.values() for t, _ in vs
+                          for d in (timedelta(0), timedelta(seconds=-1))})
+        for moment in moments:
+            for client in ("C-1", "C-2"):
+                shown = {n.note_id: (n.current.version, n.current.text)
+                         for n in main.record_set(client, by="comp", purpose="HOPERAT",
+                                                  at=end, as_of=moment).notes}
+                expected = {}
+                for note, note_client in notes:
+                    upto = [text for t, text in versions[note] if t <= moment]
+                    if note_client == client and upto:
+                        expected[note] = (len(upto), upto[-1])
+                assert shown == expected, (client, moment)
+        for projection in (main.access_projection, main.record_set_projection,
+                           pn.access_projection):
             projection.catch_up(batch=batch)
             incremental = projection.rows()  # type: ignore[attr-defined]
             projection.rebuild(batch=7)
             assert projection.rows() == incremental  # type: ignore[attr-defined]
             assert projection.behind() == 0
+        pn_indexed = pn.access_history(by="comp", at=end)
+        pn_logged = pn.access_history(by="comp", at=end, from_log=True)
+        assert [r for r in pn_logged if r.object_type != "access-log"] == [
+            r for r in pn_indexed if r.object_type != "access-log"]
         for query in (access_log.Query(),
                       access_log.Query(client_id=Client.id_for("C-2")),
                       access_log.Query(staff_id="desk", outcome="granted"),
@@ -311,3 +363,29 @@ def test_a_read_model_holds_no_reason_or_recipient(memory_stores: Stores) -> Non
 def test_main_ledger_type_is_what_the_fixture_opens(memory_stores: Stores) -> None:
     assert isinstance(memory_stores[0], MainLedger)
     assert datetime.now(UTC) > AT
+
+
+def test_several_processes_may_open_the_projections_at_once(settings: Settings) -> None:
+    """First use creates the read tables; racing creators must not fail."""
+    apps = [open_main(settings) for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(apps))
+
+    def first_use(app: MainLedger) -> None:
+        try:
+            barrier.wait()
+            app.access_projection.catch_up()
+            app.record_set_projection.catch_up()
+        except BaseException as e:
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=first_use, args=(a,)) for a in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    finally:
+        for a in apps:
+            a.close()

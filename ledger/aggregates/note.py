@@ -54,6 +54,12 @@ class VersionedNote(Aggregate):
         self.session_date = session_date
         self.versions = [NoteVersion(1, actor_id, text, timestamp, None)]
 
+    def check_amendment_time(self, at: datetime) -> None:
+        """Versions are in time order: an amendment is never dated before what it amends
+        (the record set as of a moment depends on it)."""
+        if at < self.versions[-1].written_at:
+            raise BadInput("an amendment cannot be dated before the version it amends")
+
     def _append_version(self, actor_id: str, text: str, timestamp: datetime,
                         reason: str) -> None:
         self.versions.append(NoteVersion(len(self.versions) + 1, actor_id, text, timestamp,

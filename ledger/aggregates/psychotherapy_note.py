@@ -43,5 +43,6 @@ class PsychotherapyNote(VersionedNote):
                            timestamp=at)
 
     def amend(self, text: str, reason: str, at: datetime) -> None:
+        self.check_amendment_time(at)
         self.trigger_event(self.Amended, client_id=self.client_id, text=check_text(text),
                            reason=check_reason(reason), timestamp=at)

@@ -15,6 +15,7 @@ projections are pulled: each report catches up before it answers, and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from ledger.store import Store
 
 BATCH = 500
+CREATE_ATTEMPTS = 8
 Progress = Callable[[int], None]
 
 
@@ -66,7 +69,19 @@ class Projection:
             Column("position", BigInteger, nullable=False))
         self.tables: list[Table] = self.define(self.metadata)
         self.topics = [get_topic(cls) for cls in self.reads]
-        self.metadata.create_all(store.engine, checkfirst=True)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        """Create the read tables if missing. Processes opening a new store at the same
+        moment race between the check and the CREATE; the loser looks again."""
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                self.metadata.create_all(self.store.engine, checkfirst=True)
+                return
+            except (IntegrityError, ProgrammingError, OperationalError):
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     # ----- what a projection defines --------------------------------------------------------
 
@@ -117,9 +132,11 @@ class Projection:
     def rebuild(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
         """Empty the read tables and replay the whole log, from position 0."""
         with self.store.engine.begin() as conn:
+            # The tracking row first: it waits for (and then excludes) a batch in flight,
+            # so no rows of that batch survive the emptying below.
+            conn.execute(self.tracking.delete().where(self.tracking.c.name == self.name))
             for table in reversed(self.tables):
                 conn.execute(table.delete())
-            conn.execute(self.tracking.delete().where(self.tracking.c.name == self.name))
         return self.catch_up(batch=batch, progress=progress)
 
     def _apply_batch(self, start: int, page: Sequence[Notification]) -> bool:
