@@ -61,6 +61,7 @@ def _register() -> None:
         people,
         pn,
         reports,
+        retention,
     )
 
     ledger.add_command(init.init)
@@ -75,6 +76,8 @@ def _register() -> None:
     ledger.add_command(reports.export)
     ledger.add_command(reports.accounting)
     ledger.add_command(reports.projections)
+    ledger.add_command(retention.hold)
+    ledger.add_command(retention.retention)
     ledger.add_command(integrity.verify)
 
 

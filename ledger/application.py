@@ -19,6 +19,7 @@ from ledger.aggregates.audit import Action, AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
+from ledger.aggregates.hold import Hold
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.clinical import (
@@ -31,8 +32,12 @@ from ledger.clinical import (
 from ledger.errors import BadInput, NotFound
 from ledger.policy import StaffView
 from ledger.projections.record_set import NoteVersionsProjection
+from ledger.retention.engine import Episode
+from ledger.retention.engine import Facts as RetentionFacts
+from ledger.retention.rules import FACILITIES, LICENSES
 from ledger.views import (
     AccessRequestExport,
+    HoldInfo,
     NoteContent,
     NoteSummary,
     RecordSet,
@@ -111,7 +116,7 @@ class MainLedger(ClinicalStore):
     def register_client(self, client_ref: str, name: str, dob: date, jurisdiction: str, *,
                         by: str, at: datetime) -> UUID:
         at = utc(at)
-        actor = self._decide(by, policy.may_register_client, "register", "client",
+        actor = self.decide(by, policy.may_register_client, "register", "client",
                              at=at, client_id=Client.id_for(client_ref))
         if self._client_or_none(client_ref) is not None:
             raise BadInput(f"client {client_ref} already exists")
@@ -128,7 +133,7 @@ class MainLedger(ClinicalStore):
                    at: datetime) -> UUID:
         at = utc(at)
         client_id = Client.id_for(client_ref)
-        actor = self._decide(by, policy.may_write, "originate", "progress-note", at=at,
+        actor = self.decide(by, policy.may_write, "originate", "progress-note", at=at,
                              client_id=client_id)
 
         def attempt() -> UUID:
@@ -203,7 +208,7 @@ class MainLedger(ClinicalStore):
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
         at = utc(at)
         client_id = Client.id_for(client_ref)
-        actor = self._decide(by, policy.may_list, "list", "progress-note", at=at,
+        actor = self.decide(by, policy.may_list, "list", "progress-note", at=at,
                              client_id=client_id)
         client = self._get_client(client_ref)
         notes = [self._get_note(i) for i in client.note_ids]
@@ -211,6 +216,96 @@ class MainLedger(ClinicalStore):
             self.save(AuditEntry.record(action="list", outcome="granted",
                                         object_type="progress-note", client_id=client.id, at=at))
         return [note_summary(n) for n in notes]
+
+    # ----- retention facts and legal holds -------------------------------------------------
+
+    def open_episode(self, client_ref: str, *, license: str, facility: str | None,
+                     start: date, by: str, at: datetime) -> None:
+        """An episode of care began (the license and facility decide the retention rules)."""
+        if license not in LICENSES:
+            raise BadInput(f"unknown license {license!r}; use one of {', '.join(LICENSES)}")
+        if facility is not None and facility not in FACILITIES:
+            raise BadInput(f"unknown facility {facility!r}; use one of {', '.join(FACILITIES)}")
+        self._change_client(client_ref, by, at,
+                            lambda c, t: c.open_episode(license, facility, start, t))
+
+    def close_episode(self, client_ref: str, *, end: date, kind: str, by: str,
+                      at: datetime) -> None:
+        self._change_client(client_ref, by, at, lambda c, t: c.close_episode(end, kind, t))
+
+    def record_contact(self, client_ref: str, *, on: date, by: str, at: datetime) -> None:
+        self._change_client(client_ref, by, at, lambda c, t: c.record_contact(on, t))
+
+    def retention_facts(self, client_id: UUID) -> RetentionFacts:
+        """What the retention rules need to know of a client (no access event: nothing of
+        it leaves the ledger except through a recorded explain or plan)."""
+        client = self._get(Client, client_id, "client")
+        episodes = tuple(Episode(license=str(e["license"]), facility=e["facility"],
+                                 start=date.fromisoformat(str(e["start"])),
+                                 end=date.fromisoformat(e["end"]) if e["end"] else None,
+                                 end_kind=e["end_kind"]) for e in client.episodes)
+        return RetentionFacts(
+            jurisdiction=client.jurisdiction, dob=date.fromisoformat(client.dob),
+            episodes=episodes,
+            last_contact=date.fromisoformat(client.last_contact) if client.last_contact
+            else None,
+            last_entry=self.record_set_projection.last_written(client_id))
+
+    def client_ids(self) -> list[UUID]:
+        return list(self._originators(Client.Registered))
+
+    def place_hold(self, client_refs: list[str], *, matter: str | None, reason: str, by: str,
+                   at: datetime) -> HoldInfo:
+        at = utc(at)
+        client_ids = [Client.id_for(ref) for ref in client_refs]
+        actor = self.decide(by, policy.may_manage_holds, "register", "hold", at=at)
+        for ref, client_id in zip(client_refs, client_ids, strict=True):
+            if not self.client_exists(client_id):
+                raise NotFound(f"client {ref} not found")
+        with acting_as(actor):
+            hold = Hold.place(matter=matter, client_ids=client_ids, reason=reason, at=at)
+            self.save(hold)
+        return _hold_info(hold)
+
+    def release_hold(self, hold_id: UUID, *, reason: str, by: str, at: datetime) -> HoldInfo:
+        at = utc(at)
+
+        def attempt() -> HoldInfo:
+            hold = self._get(Hold, hold_id, f"hold {hold_id}")
+            actor = self.decide(by, policy.may_manage_holds, "amend", "hold", at=at)
+            with acting_as(actor):
+                hold.release(reason, at)
+                self.save(hold)
+            return _hold_info(hold)
+
+        return retry_on_conflict(attempt)
+
+    def holds(self) -> list[HoldInfo]:
+        return sorted((_hold_info(self._get(Hold, i, "hold"))
+                       for i in self._originators(Hold.Placed)),
+                      key=lambda h: (h.placed_at, str(h.hold_id)))
+
+    def holds_on(self, client_id: UUID, at: datetime) -> list[HoldInfo]:
+        return [h for h in self.holds() if client_id in h.client_ids
+                and h.placed_at <= at and (h.released_at is None or at < h.released_at)]
+
+    def _change_client(self, client_ref: str, by: str, at: datetime,
+                       change: Callable[[Client, datetime], None]) -> None:
+        at = utc(at)
+        client_id = Client.id_for(client_ref)
+
+        def attempt() -> None:
+            actor = self.decide(by, policy.may_register_client, "amend", "client-facts",
+                                 at=at, client_id=client_id)
+            client = self._get_client(client_ref)
+            with acting_as(actor):
+                change(client, at)
+                entry = AuditEntry.record(action="amend", outcome="granted",
+                                          object_type="client-facts", object_id=client_id,
+                                          client_id=client_id, at=at)
+                self.save(client, entry)
+
+        retry_on_conflict(attempt)
 
     # ----- the designated record set -----------------------------------------------------
 
@@ -301,7 +396,7 @@ class MainLedger(ClinicalStore):
         if PSYCHOTHERAPY_NOTES in scopes:
             raise BadInput("psychotherapy-note authorizations are kept in the sealed store")
 
-    def _decide(self, by: str, rule: Callable[[StaffView | None], policy.Decision],
+    def decide(self, by: str, rule: Callable[[StaffView | None], policy.Decision],
                 action: Action, object_type: str, *, at: datetime,
                 client_id: UUID | None = None) -> Actor:
         staff = self._staff(by)
@@ -346,3 +441,9 @@ class MainLedger(ClinicalStore):
 def _staff_info(member: StaffMember) -> StaffInfo:
     return StaffInfo(member.staff_id, member.name, member.role, member.active)
 
+
+
+def _hold_info(hold: Hold) -> HoldInfo:
+    return HoldInfo(hold_id=hold.id, matter=hold.matter, client_ids=tuple(hold.client_ids),
+                    reason=hold.reason, placed_by=hold.placed_by, placed_at=hold.placed_at,
+                    released_at=hold.released_at, release_reason=hold.release_reason)

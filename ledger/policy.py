@@ -35,6 +35,8 @@ READ_PURPOSES: dict[str, frozenset[str]] = {
 WRITERS = frozenset({"clinician", "supervisor"})
 REGISTRARS = frozenset({"front-desk", "clinician", "supervisor", "admin"})
 STAFF_ADMINS = frozenset({"admin"})
+# Who places and releases legal holds and reads retention schedules.
+RETENTION_OFFICERS = frozenset({"compliance", "admin"})
 # Who handles a client's right-of-access request (164.524) and produces the export.
 ACCESS_REQUEST_HANDLERS = frozenset({"compliance", "supervisor"})
 
@@ -148,4 +150,14 @@ def may_handle_access_requests(staff: StaffView | None) -> Decision:
     assert staff is not None
     if staff.role not in ACCESS_REQUEST_HANDLERS:
         return Decision(False, f"role {staff.role} may not handle right-of-access requests")
+    return GRANTED
+
+
+def may_manage_holds(staff: StaffView | None) -> Decision:
+    """Legal holds and retention schedules: compliance and admins (product choice)."""
+    if (refused := refuse_inactive(staff)) is not None:
+        return refused
+    assert staff is not None
+    if staff.role not in RETENTION_OFFICERS:
+        return Decision(False, f"role {staff.role} may not manage retention or legal holds")
     return GRANTED

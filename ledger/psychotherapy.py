@@ -185,6 +185,13 @@ class PsychotherapyStore(ClinicalStore):
     def _notes(self) -> list[PsychotherapyNote]:
         return list(self._readable(PsychotherapyNote, PsychotherapyNote.Written))
 
+    def last_entry(self, client_id: UUID) -> date | None:
+        """The day the client's latest psychotherapy-note version was written (for the
+        retention rules anchored on the last entry; no content leaves the store)."""
+        days = [n.versions[-1].written_at.date() for n in self._notes()
+                if n.client_id == client_id]
+        return max(days, default=None)
+
     def has_note(self, note_id: UUID) -> bool:
         """Whether ``note_id`` names a psychotherapy note (no content is read)."""
         return bool(self.recorder.select_events(note_id, limit=1))

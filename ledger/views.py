@@ -137,3 +137,15 @@ class AccessRequestExport:
     received_on: date
     due_on: date
     latest_extended_due_on: date
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    hold_id: UUID
+    matter: str | None
+    client_ids: tuple[UUID, ...]
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    released_at: datetime | None
+    release_reason: str | None

@@ -34,12 +34,46 @@ class Client(Aggregate):
             assert isinstance(aggregate, Client)
             aggregate.note_ids.append(self.note_id)
 
+    class EpisodeOpened(LedgerEvent):
+        """An episode of care began, with the license (and facility) that served it: the
+        facts the state retention rules turn on."""
+
+        sealed_under: ClassVar[str] = "originator_id"
+        license: str
+        facility: str | None
+        start: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Client)
+            aggregate.episodes.append({"license": self.license, "facility": self.facility,
+                                       "start": self.start, "end": None, "end_kind": None})
+
+    class EpisodeClosed(LedgerEvent):
+        sealed_under: ClassVar[str] = "originator_id"
+        end: str
+        end_kind: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Client)
+            aggregate.episodes[-1] |= {"end": self.end, "end_kind": self.end_kind}
+
+    class ContactRecorded(LedgerEvent):
+        sealed_under: ClassVar[str] = "originator_id"
+        on: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Client)
+            if aggregate.last_contact is None or self.on > aggregate.last_contact:
+                aggregate.last_contact = self.on
+
     def __init__(self, client_ref: str, name: str, dob: str, jurisdiction: str) -> None:
         self.client_ref = client_ref
         self.name = name
         self.dob = dob
         self.jurisdiction = jurisdiction
         self.note_ids: list[UUID] = []
+        self.episodes: list[dict[str, str | None]] = []
+        self.last_contact: str | None = None
 
     @staticmethod
     def id_for(client_ref: str) -> UUID:
@@ -60,3 +94,33 @@ class Client(Aggregate):
 
     def attach_note(self, note_id: UUID, at: datetime) -> None:
         self.trigger_event(self.NoteAttached, note_id=note_id, timestamp=at)
+
+    def open_episode(self, license: str, facility: str | None, start: date,
+                     at: datetime) -> None:
+        if self.episodes and self.episodes[-1]["end"] is None:
+            raise BadInput("an episode of care is already open; close it first")
+        if start > at.date():
+            raise BadInput("the episode's start date is in the future")
+        if start < date.fromisoformat(self.dob):
+            raise BadInput("the episode starts before the date of birth")
+        self.trigger_event(self.EpisodeOpened, license=license, facility=facility,
+                           start=start.isoformat(), timestamp=at)
+
+    def close_episode(self, end: date, end_kind: str, at: datetime) -> None:
+        if not self.episodes or self.episodes[-1]["end"] is not None:
+            raise BadInput("no episode of care is open")
+        if end_kind not in ("discharge", "termination"):
+            raise BadInput("an episode ends by discharge or termination")
+        start = self.episodes[-1]["start"]
+        assert start is not None
+        if end > at.date() or end < date.fromisoformat(start):
+            raise BadInput("the episode's end date must lie between its start and today")
+        self.trigger_event(self.EpisodeClosed, end=end.isoformat(), end_kind=end_kind,
+                           timestamp=at)
+
+    def record_contact(self, on: date, at: datetime) -> None:
+        if on > at.date():
+            raise BadInput("the contact date is in the future")
+        if on < date.fromisoformat(self.dob):
+            raise BadInput("the contact date is before the date of birth")
+        self.trigger_event(self.ContactRecorded, on=on.isoformat(), timestamp=at)

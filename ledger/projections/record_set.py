@@ -7,7 +7,7 @@ and cannot import, anything of the psychotherapy-note store.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -66,6 +66,15 @@ class NoteVersionsProjection(Projection):
                  .group_by(t.c.note_id))
         with self.store.engine.connect() as conn:
             return {UUID(note_id): int(version) for note_id, version in conn.execute(query)}
+
+    def last_written(self, client_id: UUID) -> date | None:
+        """The day the client's latest progress-note version was written."""
+        self.catch_up()
+        t = self.table
+        with self.store.engine.connect() as conn:
+            latest = conn.execute(select(func.max(t.c.written_at)).where(
+                t.c.client_id == str(client_id))).scalar()
+        return latest.date() if latest is not None else None
 
     def rows(self) -> list[tuple[Any, ...]]:
         with self.store.engine.connect() as conn:

@@ -1,0 +1,276 @@
+"""Retention: the facts the state rules need, legal holds, and the schedule."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, time
+from typing import Any
+
+import click
+
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    json_option,
+    now,
+    parse_date,
+    parse_uuid,
+    pass_state,
+)
+from cli.people import client
+from ledger.errors import BadInput
+from ledger.retention.desk import RetentionDesk, Schedule
+from ledger.retention.rules import FACILITIES, LICENSES
+from ledger.views import HoldInfo
+
+
+def _required_date(value: str, what: str) -> Any:
+    parsed = parse_date(value, what)
+    if parsed is None:
+        raise BadInput(f"{what} is required")
+    return parsed
+
+
+@client.group("episode")
+def episode() -> None:
+    """Episodes of care: when services began and ended, and which license served them.
+
+    Example: ledger client episode open C-1001 --as desk --license lmft --start 2026-01-05
+    """
+
+
+@episode.command("open")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--license", "license_", required=True, type=click.Choice(LICENSES),
+              help="License type of the treating professional.")
+@click.option("--facility", type=click.Choice(FACILITIES), help="Facility type, if any.")
+@click.option("--start", required=True, metavar="DATE", help="First day of services.")
+@pass_state
+def episode_open(state: State, client_ref: str, actor: str, license_: str,
+                 facility: str | None, start: str) -> None:
+    """Record that an episode of care began.
+
+    Example: ledger client episode open C-1001 --as desk --license psychologist --start 2026-01-05
+    """
+    at = now()
+    state.app.open_episode(client_ref, license=license_, facility=facility,
+                           start=_required_date(start, "--start"), by=actor, at=at)
+    state.wrote(at)
+    click.echo(f"{client_ref}: episode opened")
+
+
+@episode.command("close")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--end", required=True, metavar="DATE", help="Day of discharge or termination.")
+@click.option("--kind", required=True, type=click.Choice(["discharge", "termination"]))
+@pass_state
+def episode_close(state: State, client_ref: str, actor: str, end: str, kind: str) -> None:
+    """Record that the open episode of care ended.
+
+    Example: ledger client episode close C-1001 --as desk --end 2026-06-30 --kind termination
+    """
+    at = now()
+    state.app.close_episode(client_ref, end=_required_date(end, "--end"), kind=kind, by=actor,
+                            at=at)
+    state.wrote(at)
+    click.echo(f"{client_ref}: episode closed")
+
+
+@client.command("contact")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--on", "on", required=True, metavar="DATE", help="Day of the contact.")
+@pass_state
+def contact(state: State, client_ref: str, actor: str, on: str) -> None:
+    """Record a professional contact with the client (some rules run from the last one).
+
+    Example: ledger client contact C-1001 --as desk --on 2026-07-14
+    """
+    at = now()
+    state.app.record_contact(client_ref, on=_required_date(on, "--on"), by=actor, at=at)
+    state.wrote(at)
+    click.echo(f"{client_ref}: contact on {on} recorded")
+
+
+@click.group()
+def hold() -> None:
+    """Legal holds: a held client is never purged; release re-enters the schedule.
+
+    Example: ledger hold list
+    """
+
+
+@hold.command("place")
+@click.option("--client", "client_ref", help="The one client to hold.")
+@click.option("--matter", help="The matter (litigation, investigation) the hold is for.")
+@click.option("--clients", "clients", help="With --matter: client ids, comma-separated.")
+@as_option
+@click.option("--reason", required=True, help="Why the hold is placed.")
+@json_option
+@pass_state
+def hold_place(state: State, client_ref: str | None, matter: str | None,
+               clients: str | None, actor: str, reason: str, as_json: bool) -> None:
+    """Place a legal hold on one client, or on several under a matter.
+
+    Example: ledger hold place --matter "Roe v. Clinic" --clients C-1,C-2 --as comp --reason suit
+    """
+    if (client_ref is None) == (clients is None):
+        raise BadInput("give --client ID, or --matter NAME with --clients ID,...")
+    if clients is not None and matter is None:
+        raise BadInput("--clients goes with --matter NAME")
+    refs = [client_ref] if client_ref else [c.strip() for c in (clients or "").split(",")
+                                            if c.strip()]
+    at = now()
+    info = state.app.place_hold(refs, matter=matter, reason=reason, by=actor, at=at)
+    state.wrote(at)
+    _show_hold(info, as_json)
+
+
+@hold.command("release")
+@click.argument("hold_id", metavar="HOLD")
+@as_option
+@click.option("--reason", required=True, help="Why the hold ends.")
+@json_option
+@pass_state
+def hold_release(state: State, hold_id: str, actor: str, reason: str, as_json: bool) -> None:
+    """Release a legal hold; its clients re-enter the retention schedule.
+
+    Example: ledger hold release 2c9e... --as comp --reason "case settled"
+    """
+    at = now()
+    info = state.app.release_hold(parse_uuid(hold_id, "HOLD"), reason=reason, by=actor, at=at)
+    state.wrote(at)
+    _show_hold(info, as_json)
+
+
+@hold.command("list")
+@json_option
+@pass_state
+def hold_list(state: State, as_json: bool) -> None:
+    """Every hold, active and released (matters and derived client ids only).
+
+    Example: ledger hold list --json
+    """
+    holds = state.app.holds()
+    if as_json:
+        emit_json(holds)
+        return
+    for h in holds:
+        _show_hold(h, False)
+
+
+def _show_hold(h: HoldInfo, as_json: bool) -> None:
+    if as_json:
+        emit_json(h)
+        return
+    released = (f"released {h.released_at.isoformat()} ({h.release_reason})" if h.released_at
+                else "active")
+    click.echo(f"{h.hold_id}\t{released}\t{h.matter or '-'}\t{len(h.client_ids)} client(s)\t"
+               f"placed {h.placed_at.isoformat()} by {h.placed_by}: {h.reason}")
+
+
+@click.group()
+def retention() -> None:
+    """State retention rules: a client's schedule, and the plan for the purge.
+
+    Example: ledger retention explain C-1001 --as comp
+    """
+
+
+def _moment(value: str | None) -> datetime | None:
+    day = parse_date(value, "--at")
+    return None if day is None else datetime.combine(day, time(12), UTC)
+
+
+@retention.command("explain")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--at", "at", metavar="DATE", help="Explain as of this day (default today).")
+@json_option
+@pass_state
+def retention_explain(state: State, client_ref: str, actor: str, at: str | None,
+                      as_json: bool) -> None:
+    """Every rule that governs the client, its dates, the winner, the destruction date,
+    open preconditions and holds. Recorded as a reading.
+
+    Example: ledger retention explain C-1001 --as comp --at 2034-01-01
+    """
+    current = now()
+    schedule = _desk(state).explain(client_ref, by=actor, at=current, as_of=_moment(at))
+    state.wrote(current)
+    if as_json:
+        emit_json(_schedule_json(client_ref, schedule))
+        return
+    click.echo(_schedule_text(client_ref, schedule), nl=False)
+
+
+@retention.command("plan")
+@as_option
+@click.option("--at", "at", metavar="DATE", help="Plan as of this day (default today).")
+@json_option
+@pass_state
+def retention_plan(state: State, actor: str, at: str | None, as_json: bool) -> None:
+    """What would be destroyed, what is blocked and why, for every client.
+
+    Example: ledger retention plan --as comp --at 2040-01-01
+    """
+    current = now()
+    schedules = _desk(state).plan(by=actor, at=current, as_of=_moment(at))
+    state.wrote(current)
+    if as_json:
+        emit_json([_schedule_json(None, s) for s in schedules])
+        return
+    for s in schedules:
+        click.echo(f"{s.client_id}\t{s.status}\t{s.why}")
+
+
+def _desk(state: State) -> RetentionDesk:
+    return RetentionDesk(state.app, state.pn)
+
+
+def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
+    e = s.explanation
+    return {
+        "client": client_ref, "client_id": s.client_id, "at": s.at, "status": s.status,
+        "why": s.why, "destroy_on": e.destroy_on, "capped": e.capped, "blocked": e.blocked,
+        "winner": e.winner.rule.id if e.winner else None,
+        "rules": [{"id": r.rule.id, "citation": r.rule.citation, "source": r.rule.source,
+                   "note": r.rule.note, "anchor": r.rule.anchor, "anchor_date": r.anchor,
+                   "adult_until": r.adult_until, "minor_until": r.minor_until,
+                   "keep_until": r.keep_until, "cap_until": r.cap_until}
+                  for r in e.rules],
+        "skipped": [{"id": r.id, "why": why} for r, why in e.skipped],
+        "preconditions": [{"rule": r.id, "what": p.describe()} for r, p in e.preconditions],
+        "holds": [asdict(h) for h in s.holds],
+    }
+
+
+def _schedule_text(client_ref: str, s: Schedule) -> str:
+    e = s.explanation
+    lines = [f"Retention of client {client_ref} as of {s.at.isoformat()}: {s.status} "
+             f"({s.why})", ""]
+    for r in e.rules:
+        mark = " <- longest" if e.winner is r else ""
+        lines.append(f"{r.rule.id}{mark}: {r.rule.citation}")
+        lines.append(f"  {r.rule.anchor} {r.anchor.isoformat()} + {r.rule.adult_years} years"
+                     f" = {r.adult_until.isoformat()}"
+                     + (f"; as a minor until {r.minor_until.isoformat()}" if r.minor_until
+                        else "")
+                     + f"; keep until {r.keep_until.isoformat()}"
+                     + (f"; cap {r.cap_until.isoformat()}" if r.cap_until else ""))
+        if r.rule.note:
+            lines.append(f"  note: {r.rule.note}")
+    for rule, why in e.skipped:
+        lines.append(f"{rule.id}: no date ({why})")
+    if e.destroy_on:
+        lines.append("")
+        lines.append(f"Destruction date: {e.destroy_on.isoformat()}"
+                     + (" (a cap binds: destruction is due by then)" if e.capped else ""))
+    for rule, p in e.preconditions:
+        lines.append(f"Precondition ({rule.id}): {p.describe()}")
+    for h in s.holds:
+        lines.append(f"Legal hold {h.hold_id}: {h.matter or '-'}: {h.reason}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Retention: state rules as data, the dates they give a client, holds and the purge."""
