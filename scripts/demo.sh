@@ -100,6 +100,17 @@ run ledger access-log --as comp --client C-1001 --outcome denied
 run ledger access-log --as comp --client C-1001 --outcome denied --from-log
 run ledger projections status
 
+step "Retention: state rules as data, episodes of care, legal holds"
+run ledger client episode open C-1002 --as desk --license psychologist --start 2024-01-08
+run ledger client episode close C-1002 --as desk --end 2025-05-30 --kind termination
+run ledger retention explain C-1002 --as comp
+HOLD=$(ledger hold place --client C-1002 --as comp --reason "records requested in a custody matter" --json \
+    | python -c 'import json, sys; print(json.load(sys.stdin)["hold_id"])')
+echo "$ ledger hold place --client C-1002 --as comp --reason \"records requested in a custody matter\""
+run ledger retention plan --as comp --at 2045-01-01
+run ledger hold release "$HOLD" --as comp --reason "matter closed"
+run ledger retention plan --as comp --at 2045-01-01
+
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
 

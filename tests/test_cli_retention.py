@@ -1,0 +1,46 @@
+"""Retention facts, schedules and holds from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from tests.test_cli_sealed import ok, practice
+
+
+def test_episode_explain_plan_and_holds(run) -> None:  # type: ignore[no-untyped-def]
+    practice(run)
+    ok(run("client", "episode", "open", "C-1", "--as", "desk", "--license", "psychologist",
+           "--start", "2020-01-05"))
+    r = run("client", "episode", "open", "C-1", "--as", "desk", "--license", "psychologist",
+            "--start", "2020-01-05")
+    assert r.exit_code == 1
+    assert r.stderr == "error: an episode of care is already open; close it first\n"
+    ok(run("client", "episode", "close", "C-1", "--as", "desk", "--end", "2021-03-01",
+           "--kind", "discharge"))
+    ok(run("client", "contact", "C-1", "--as", "desk", "--on", "2021-03-02"))
+    text = ok(run("retention", "explain", "C-1", "--as", "comp"))
+    assert "CA-psychologist <- longest: Cal. Bus. & Prof. Code §2919" in text
+    assert "discharge 2021-03-01 + 7 years = 2028-03-01" in text
+    assert "Destruction date: 2028-03-01" in text
+    later = json.loads(ok(run("retention", "explain", "C-1", "--as", "comp", "--at",
+                              "2030-01-01", "--json")))
+    assert (later["status"], later["winner"], later["destroy_on"]) == (
+        "due", "CA-psychologist", "2028-03-01")
+    hold = json.loads(ok(run("hold", "place", "--client", "C-1", "--as", "comp", "--reason",
+                             "subpoena expected", "--json")))
+    plan = ok(run("retention", "plan", "--as", "comp", "--at", "2030-01-01"))
+    assert "\theld\tlegal hold: subpoena expected" in plan
+    ok(run("hold", "release", hold["hold_id"], "--as", "comp", "--reason", "withdrawn"))
+    plan = json.loads(ok(run("retention", "plan", "--as", "comp", "--at", "2030-01-01",
+                             "--json")))
+    assert [p["status"] for p in plan] == ["due"]
+    listed = ok(run("hold", "list"))
+    assert "released" in listed and "(withdrawn)" in listed
+    refused = run("retention", "plan", "--as", "bill")
+    assert refused.exit_code == 4
+    assert refused.stderr == ("error: refused: role billing may not manage retention or legal "
+                              "holds (the attempt was recorded)\n")
+    both = run("hold", "place", "--client", "C-1", "--clients", "C-1", "--as", "comp",
+               "--reason", "r")
+    assert both.exit_code == 1
+    assert both.stderr == "error: give --client ID, or --matter NAME with --clients ID,...\n"

@@ -1,0 +1,186 @@
+"""Retention rules as data: every verified reference row is encoded with its citation; a
+malformed rule is a one-line error naming its line; the schedule follows the rule shapes."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.retention import engine, rules
+from ledger.retention.engine import Episode, Facts, add_years
+from ledger.retention.rules import RuleError, parse
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "state_retention.csv"
+RULES = rules.load()
+BY_ID = {r.id: r for r in RULES}
+
+
+def test_every_verified_reference_row_is_encoded_with_its_citation() -> None:
+    if not REFERENCE.exists():
+        pytest.skip("the shared reference table is not beside this checkout")
+    with REFERENCE.open(encoding="utf-8") as f:
+        verified = [row for row in csv.DictReader(f) if row["verified"] == "yes"]
+    encoded_sources = {r.source for r in RULES}
+    missing = [row["citation"] for row in verified if row["source_url"] not in encoded_sources]
+    assert missing == []
+    assert len(RULES) == len(verified)
+    # And nothing unverified slipped in: every rule's source is a verified row's.
+    assert encoded_sources <= {row["source_url"] for row in verified}
+
+
+def test_the_fallback_is_the_apa_guideline_and_says_so() -> None:
+    (fallback,) = [r for r in RULES if r.is_fallback]
+    assert fallback.id == "APA-guideline" and "guideline, not law" in (fallback.note or "")
+
+
+GOOD = """
+[[rule]]
+id = "X-1"
+jurisdiction = "CA"
+licenses = ["psychologist"]
+anchor = "discharge"
+adult_years = 7
+citation = "c"
+source = "s"
+
+[[rule]]
+id = "APA"
+jurisdiction = "*"
+licenses = ["any"]
+anchor = "last-service"
+adult_years = 7
+citation = "c"
+source = "s"
+"""
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('anchor = "discharge"', 'anchor = "whenever"'),
+     r"^rules.toml line 2: unknown anchor 'whenever'; use one of discharge, "),
+    (("adult_years = 7\ncitation", "adult_years = -1\ncitation"),
+     r"^rules.toml line 2: adult_years must be a whole number from 1 to 100$"),
+    (('id = "APA"', 'id = "X-1"'), r"^rules.toml line 11: rule id 'X-1' already used on line 2$"),
+    (('jurisdiction = "CA"', 'jurisdiction = "ZZ"'), r"^rules.toml line 2: unknown jurisdiction"),
+    (('licenses = ["psychologist"]', 'licenses = ["shaman"]'),
+     r"^rules.toml line 2: unknown license 'shaman'"),
+    (('citation = "c"\nsource = "s"\n\n', 'citation = "c"\nsource = "s"\ncolour = "red"\n\n'),
+     r"^rules.toml line 2: unknown field 'colour'$"),
+    (('adult_years = 7\ncitation = "c"\nsource = "s"\n\n',
+      'adult_years = 7\nminor = { kind = "someday", years = 1 }\ncitation = "c"\n'
+      'source = "s"\n\n'), r"^rules.toml line 2: minor.kind must be "),
+    (('jurisdiction = "*"', 'jurisdiction = "NY"'), r"^rules.toml: no fallback rule"),
+    (("[[rule]]\nid = \"X-1\"", "[[rule]\nid = \"X-1\""), r"^rules.toml: not valid TOML: "),
+    (('citation = "c"\nsource = "s"\n\n', 'citation = ""\nsource = "s"\n\n'),
+     r"^rules.toml line 2: citation must be a non-empty string$"),
+])
+def test_a_malformed_rule_is_one_line_naming_its_line(change: tuple[str, str],
+                                                      message: str) -> None:
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(RuleError, match=message):
+        parse(GOOD.replace(old, new, 1))
+    assert len(parse(GOOD)) == 2
+
+
+# ----- the engine ----------------------------------------------------------------------------
+
+def facts(state: str, dob: str, license: str, end: str | None, *, facility: str | None = None,
+          contact: str | None = None, entry: str | None = None, start: str = "2000-01-01"
+          ) -> Facts:
+    return Facts(jurisdiction=state, dob=date.fromisoformat(dob),
+                 episodes=(Episode(license, facility, date.fromisoformat(start),
+                                   date.fromisoformat(end) if end else None,
+                                   "discharge" if end else None),),
+                 last_contact=date.fromisoformat(contact) if contact else None,
+                 last_entry=date.fromisoformat(entry) if entry else None)
+
+
+@pytest.mark.parametrize(("case", "f", "winner", "destroy_on"), [
+    ("CA psychologist, adult: discharge + 7",
+     facts("CA", "1980-05-01", "psychologist", "2020-03-01"), "CA-psychologist", "2027-03-01"),
+    ("CA psychologist, minor: age 18 + 7 is later",
+     facts("CA", "2010-05-01", "psychologist", "2020-03-01"), "CA-psychologist", "2035-05-01"),
+    ("CA BBS governs only terminations from 2015: the guideline applies before",
+     facts("CA", "1980-05-01", "lmft", "2014-06-30"), "APA-guideline", "2021-06-30"),
+    ("NY: 6 years and until age 22, both",
+     facts("NY", "2008-01-10", "lcsw", "2019-01-01", entry="2019-02-01"), "NY-education-law",
+     "2030-01-10"),
+    ("WA psychologist: 8 years or to 22, the longer",
+     facts("WA", "2015-07-04", "psychologist", "2020-01-01", contact="2020-02-01"),
+     "WA-psychologist", "2037-07-04"),
+    ("CO LPC minor: the 12-year cap binds",
+     facts("CO", "2015-01-01", "lpc", "2020-06-01"), "CO-lpc", "2032-06-01"),
+    ("NJ LMFT minor: until 25",
+     facts("NJ", "2005-03-03", "lmft", "2012-01-01", entry="2012-01-02"), "NJ-lmft",
+     "2030-03-03"),
+    ("AZ any licensee: 6 years or 3 after 18",
+     facts("AZ", "2000-09-09", "lpc", "2010-01-01"), "AZ-health-care-providers",
+     "2021-09-09"),
+    ("IL has no rule: the APA guideline",
+     facts("IL", "1970-01-01", "psychologist", "2020-01-01"), "APA-guideline", "2027-01-01"),
+    ("TX LPC with no TX psychologist rule: the LPC rule",
+     facts("TX", "1990-01-01", "lpc", "2020-01-01"), "TX-lpc", "2027-01-01"),
+    ("MA c.123 facility: 20 years",
+     facts("MA", "1990-01-01", "lmhc", "2020-01-01", facility="mh-facility"),
+     "MA-c123-facility", "2040-01-01"),
+    ("MI: 7 years from the last date of service",
+     facts("MI", "1990-01-01", "lpc", "2020-01-01", entry="2020-03-15"), "MI-article-15",
+     "2027-03-15"),
+    ("born on 29 February",
+     facts("CA", "2008-02-29", "psychologist", "2015-01-01"), "CA-psychologist",
+     "2033-02-28"),
+])
+def test_the_schedule_of_each_rule_shape(case: str, f: Facts, winner: str,
+                                          destroy_on: str) -> None:
+    e = engine.explain(RULES, f)
+    assert e.winner is not None, (case, e.blocked)
+    assert (e.winner.rule.id, e.destroy_on) == (winner, date.fromisoformat(destroy_on)), case
+
+
+def test_the_longest_rule_wins_across_licenses_and_facilities() -> None:
+    f = Facts("MA", date(1990, 1, 1), (
+        Episode("lmhc", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
+        Episode("lmhc", "mh-facility", date(2015, 1, 1), date(2016, 1, 1), "discharge")),
+        last_contact=date(2016, 2, 1), last_entry=None)
+    e = engine.explain(RULES, f)
+    assert {r.rule.id for r in e.rules} == {"MA-allied-mh", "MA-c123-facility"}
+    assert e.winner is not None and e.winner.rule.id == "MA-c123-facility"
+    assert e.destroy_on == date(2036, 2, 1)
+    assert [p.describe() for _, p in e.preconditions] == [
+        "notify Massachusetts Department of Public Health before destroying"]
+
+
+def test_no_date_while_an_episode_is_open_or_none_recorded() -> None:
+    assert engine.explain(RULES, facts("CA", "1980-01-01", "psychologist", None)).blocked == (
+        "an episode of care is still open")
+    empty = Facts("CA", date(1980, 1, 1), (), None, None)
+    assert engine.explain(RULES, empty).blocked == "no episode of care recorded"
+
+
+@given(st.sampled_from(sorted({r.jurisdiction for r in RULES} - {"*"} | {"IL", "OH"})),
+       st.sampled_from(sorted(rules.LICENSES)), st.dates(date(1930, 1, 1), date(2020, 1, 1)),
+       st.integers(0, 30 * 365), st.integers(0, 400))
+def test_destruction_dates_follow_the_rules(state: str, license: str, dob: date,
+                                            served_after_birth: int, later_days: int) -> None:
+    end = dob + timedelta(days=served_after_birth)
+    f = facts(state, dob.isoformat(), license, end.isoformat())
+    e = engine.explain(RULES, f)
+    assert e.destroy_on is not None and e.winner is not None
+    assert all(r.rule.jurisdiction in (state, "*") for r in e.rules)
+    # Never before any governing rule's minimum, unless a cap of a governing rule binds.
+    if e.capped:
+        assert e.destroy_on == min(r.cap_until for r in e.rules if r.cap_until)
+    else:
+        assert all(e.destroy_on >= r.keep_until for r in e.rules)
+        assert e.destroy_on == max(r.keep_until for r in e.rules)
+    assert e.destroy_on >= add_years(end, min(r.rule.adult_years for r in e.rules)) or e.capped
+    # A later end of services never brings destruction forward.
+    later = engine.explain(RULES, facts(state, dob.isoformat(), license,
+                                        (end + timedelta(
+                                            days=later_days)).isoformat()))
+    assert later.destroy_on is not None and later.destroy_on >= e.destroy_on
