@@ -19,6 +19,7 @@ from cli.context import (
     pass_state,
 )
 from cli.people import client
+from jobs.retention import sweep
 from ledger.errors import BadInput
 from ledger.retention.desk import RetentionDesk, Schedule
 from ledger.retention.rules import FACILITIES, LICENSES
@@ -227,12 +228,48 @@ def retention_plan(state: State, actor: str, at: str | None, as_json: bool) -> N
         click.echo(f"{s.client_id}\t{s.status}\t{s.why}")
 
 
+@retention.command("run")
+@as_option
+@click.option("--at", "at", metavar="DATE",
+              help="With --dry-run: plan as of this day. Without: only today or a past day "
+                   "(to catch up a missed run); never a future one.")
+@click.option("--dry-run", is_flag=True, help="Show what would be destroyed; change nothing.")
+@json_option
+@pass_state
+def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
+                  as_json: bool) -> None:
+    """Destroy (crypto-shred) every client due and not held, in both stores, each with a
+    receipt naming the rule, citation, anchor and dates. Safe to rerun after a crash.
+
+    Example: ledger retention run --as comp --dry-run
+    """
+    current = now()
+    moment = _moment(at) or current
+    if not dry_run and moment.date() > current.date():
+        raise BadInput("a purge never runs ahead of today; use --dry-run to look ahead")
+    moment = moment if dry_run else min(moment, current)
+    state.close()  # the sweep opens the stores itself
+    done = sweep(state.settings, moment, by=actor, dry_run=dry_run)
+    if as_json:
+        emit_json([{"client_id": s.client_id, "status": s.status, "why": s.why}
+                   for s in done])
+        return
+    verb = "would destroy" if dry_run else "destroyed"
+    for s in done:
+        click.echo(f"{s.client_id}\t{verb}\t{s.why}")
+    click.echo(f"{len(done)} client(s) {verb}")
+
+
 def _desk(state: State) -> RetentionDesk:
     return RetentionDesk(state.app, state.pn)
 
 
 def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
     e = s.explanation
+    if e is None:  # destroyed: only the tombstone remains
+        return {"client": client_ref, "client_id": s.client_id, "at": s.at,
+                "status": s.status, "why": s.why,
+                "holds": [asdict(h) for h in s.holds]}
     return {
         "client": client_ref, "client_id": s.client_id, "at": s.at, "status": s.status,
         "why": s.why, "destroy_on": e.destroy_on, "capped": e.capped, "blocked": e.blocked,
@@ -252,6 +289,8 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
     e = s.explanation
     lines = [f"Retention of client {client_ref} as of {s.at.isoformat()}: {s.status} "
              f"({s.why})", ""]
+    if e is None:
+        return lines[0] + "\n"
     for r in e.rules:
         mark = " <- longest" if e.winner is r else ""
         lines.append(f"{r.rule.id}{mark}: {r.rule.citation}")

@@ -29,7 +29,7 @@ from ledger.clinical import (
     note_summary,
     retry_on_conflict,
 )
-from ledger.errors import BadInput, NotFound
+from ledger.errors import BadInput, ContentDestroyed, NotFound
 from ledger.policy import StaffView
 from ledger.projections.record_set import NoteVersionsProjection
 from ledger.retention.engine import Episode
@@ -186,11 +186,12 @@ class MainLedger(ClinicalStore):
         try:
             note = self._get_note(note_id)
             chosen = note.version_of(version)
-        except NotFound:
+        except (NotFound, ContentDestroyed) as e:
             with acting_as(actor):
-                self.save(AuditEntry.record(action="access", outcome="not-found",
-                                            object_type="progress-note", object_id=note_id,
-                                            purpose=purpose, version=version, at=at))
+                self.save(AuditEntry.record(
+                    action="access", outcome="not-found", object_type="progress-note",
+                    object_id=note_id, purpose=purpose, version=version, at=at,
+                    reason="content destroyed" if isinstance(e, ContentDestroyed) else None))
             raise
         decision = (policy.may_break_glass(staff, purpose) if break_glass_reason is not None
                     else policy.may_read(staff, purpose))
@@ -370,6 +371,11 @@ class MainLedger(ClinicalStore):
         client_id = Client.id_for(client_ref)
         if not self.client_exists(client_id):
             raise NotFound(f"client {client_ref} not found")
+        if self.is_shredded(client_id):
+            receipt = self.receipt_for(client_id)
+            return RecordSet(client_id=client_id, as_of=moment, notes=(), destroyed=(
+                f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
+                f"{receipt.rule_id} ({receipt.citation})" if receipt else "destroyed"))
         self.record_set_projection.catch_up()
         notes = []
         for note_id, number in self.record_set_projection.as_of(client_id, moment).items():
@@ -390,7 +396,10 @@ class MainLedger(ClinicalStore):
         return self._get_note(note_id)
 
     def client_exists(self, client_id: UUID) -> bool:
-        return self._client_or_none_by_id(client_id) is not None
+        """Whether the client was ever registered (read from the log, without decrypting:
+        true after a purge too, so audit records stay answerable)."""
+        events = self.recorder.select_events(client_id, limit=1)
+        return bool(events) and events[0].topic == get_topic(Client.Registered)
 
     def _check_scopes(self, scopes: tuple[str, ...]) -> None:
         if PSYCHOTHERAPY_NOTES in scopes:

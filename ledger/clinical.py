@@ -29,9 +29,10 @@ from ledger.aggregates.authorization import (
 )
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
+from ledger.aggregates.destruction import Destruction
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
-from ledger.errors import BadInput, Busy, NotFound, Refused
+from ledger.errors import BadInput, Busy, ContentDestroyed, NotFound, Refused
 from ledger.mapper import ContentShredded
 from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
 from ledger.projections.access import AccessProjection
@@ -251,6 +252,42 @@ class ClinicalStore(Store):
                        description=description,
                        notes=tuple(note_content(n, None) for n in notes))
 
+    # ----- crypto-shredding -------------------------------------------------------------------
+
+    def receipt_for(self, client_id: UUID) -> Destruction.Recorded | None:
+        """This store's destruction receipt for the client, if any."""
+        topic = get_topic(Destruction.Recorded)
+        start = 1
+        while page := self.recorder.select_notifications(start, 500, topics=[topic]):
+            for n in page:
+                event = self.mapper.to_domain_event(n)
+                assert isinstance(event, Destruction.Recorded)
+                if event.client_id == client_id:
+                    return event
+            start = page[-1].id + 1
+        return None
+
+    def shred_client(self, client_id: UUID, *, rule_id: str, citation: str, anchor: str,
+                     anchor_date: date, destroy_on: date, actor: Actor,
+                     at: datetime) -> bool:
+        """Destroy the client's data key in this store, after writing the receipt (once).
+        Idempotent: a rerun writes no second receipt and destroys nothing twice. Returns
+        whether a key was destroyed by this call."""
+        at = utc(at)
+        subject = f"subject:{client_id}"
+        if self.receipt_for(client_id) is None:
+            with acting_as(actor):
+                self.save(Destruction.record(
+                    client_id=client_id, rule_id=rule_id, citation=citation, anchor=anchor,
+                    anchor_date=anchor_date.isoformat(), destroy_on=destroy_on.isoformat(),
+                    key_id=self.keyring.key_id_for(subject), at=at))
+        destroyed = self.keyring.destroy(subject, at)
+        self.scrub()
+        return destroyed is not None
+
+    def is_shredded(self, client_id: UUID) -> bool:
+        return self.keyring.is_destroyed(f"subject:{client_id}")
+
     # ----- the access history, straight from the log ----------------------------------------
 
     @property
@@ -387,7 +424,7 @@ class ClinicalStore(Store):
         for originator_id in self._originators(created):
             try:
                 yield self._get(kind, originator_id, kind.__name__)
-            except ContentShredded:
+            except ContentDestroyed:
                 continue
 
     def _originators(self, created: type) -> Iterator[UUID]:
@@ -403,6 +440,9 @@ class ClinicalStore(Store):
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{label} not found") from None
+        except ContentShredded:
+            raise ContentDestroyed(f"{label} was destroyed under the retention schedule "
+                                   "(its content key no longer exists)") from None
         if not isinstance(aggregate, kind):
             raise NotFound(f"{label} not found")
         return aggregate

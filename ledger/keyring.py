@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     insert,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -121,6 +122,42 @@ class KeyRing:
         with self._lock:
             self._sealers[key_id] = sealer
         return sealer
+
+    def destroy(self, subject: str, at: datetime) -> UUID | None:
+        """Crypto-shred ``subject``: drop its wrapped key (the row and its id stay, so the id
+        is never reissued and the subject can never get a new key). Returns the key id if
+        this call destroyed it; None if there was no key or it was already destroyed."""
+        if subject == AUDIT_SUBJECT:
+            raise KeyMaterialError("the audit key is never destroyed")
+        t = self.table.c
+        with self._engine.begin() as conn:
+            found = conn.execute(update(self.table).where(
+                t.subject == subject, t.wrapped.is_not(None)
+            ).values(wrapped=None, destroyed_at=at).returning(t.key_id)).scalar()
+        if found is None and self.key_id_for(subject) is None:
+            # The subject never had a key here: record a destroyed one, so that it can
+            # never get a key (nothing new can be written for a purged client).
+            row = {"key_id": uuid4().hex, "subject": subject, "wrapped": None,
+                   "created_at": at, "destroyed_at": at}
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(self.table), [row])
+            except IntegrityError:
+                pass  # a writer created a key meanwhile: destroy that one
+            else:
+                return None
+            return self.destroy(subject, at)
+        with self._lock:
+            key_id = self._by_subject.get(subject)
+            if key_id is not None:
+                self._sealers.pop(key_id, None)
+        return UUID(hex=found) if found is not None else None
+
+    def is_destroyed(self, subject: str) -> bool:
+        t = self.table.c
+        with self._engine.connect() as conn:
+            row = conn.execute(select(t.wrapped.is_(None)).where(t.subject == subject)).first()
+        return bool(row is not None and row[0])
 
     def check_kek(self, at: datetime) -> None:
         """Fail early, with a clear message, if the KEK is not the one this store was made with."""

@@ -31,7 +31,7 @@ from ledger.clinical import (
     note_summary,
     retry_on_conflict,
 )
-from ledger.errors import BadInput, NotFound
+from ledger.errors import BadInput, ContentDestroyed, NotFound
 from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
 from ledger.settings import StoreSettings
 from ledger.views import NoteContent, NoteSummary
@@ -126,11 +126,12 @@ class PsychotherapyStore(ClinicalStore):
         try:
             note = self._get_pn(note_id)
             chosen = note.version_of(version)
-        except NotFound:
+        except (NotFound, ContentDestroyed) as e:
             with acting_as(actor_for(staff, by)):
-                self.save(AuditEntry.record(action="access", outcome="not-found",
-                                            object_type=PN, object_id=note_id,
-                                            purpose=purpose, version=version, at=at))
+                self.save(AuditEntry.record(
+                    action="access", outcome="not-found", object_type=PN, object_id=note_id,
+                    purpose=purpose, version=version, at=at,
+                    reason="content destroyed" if isinstance(e, ContentDestroyed) else None))
             raise
         request = disclosure.Request(
             actor=staff, kind=PN, client_id=note.client_id,

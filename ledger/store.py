@@ -64,5 +64,21 @@ class Store(Application[UUID]):
     def chained_recorder(self) -> ChainedRecorder:
         return cast(ChainedRecorder, self.recorder)
 
+    def scrub(self) -> None:
+        """Leave no recoverable copy of destroyed key bytes in the store's files.
+
+        SQLite runs with secure_delete on (freed space is zeroed); a TRUNCATE checkpoint
+        then copies the zeroed pages into the database file and empties the WAL, which
+        held the old page images. PostgreSQL: VACUUM the keys table so the old row
+        versions are reclaimed; its WAL and backups are outside this process (README)."""
+        table = self.keyring.table
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql(f"VACUUM {name}")
+
     def close(self) -> None:
         self.engine.dispose()

@@ -126,6 +126,7 @@ class RecordSet:
     client_id: UUID
     as_of: datetime
     notes: tuple[RecordSetNote, ...]
+    destroyed: str | None = None  # the tombstone of a purged client
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,8 @@ echo "$ ledger hold place --client C-1002 --as comp --reason \"records requested
 run ledger retention plan --as comp --at 2045-01-01
 run ledger hold release "$HOLD" --as comp --reason "matter closed"
 run ledger retention plan --as comp --at 2045-01-01
+run ledger retention run --as comp --dry-run --at 2045-01-01
+run ledger retention run --as comp
 
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT

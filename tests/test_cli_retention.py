@@ -44,3 +44,28 @@ def test_episode_explain_plan_and_holds(run) -> None:  # type: ignore[no-untyped
                "--reason", "r")
     assert both.exit_code == 1
     assert both.stderr == "error: give --client ID, or --matter NAME with --clients ID,...\n"
+
+
+def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
+    note_id, _ = practice(run)
+    ok(run("client", "episode", "open", "C-1", "--as", "desk", "--license", "psychologist",
+           "--start", "2001-01-05"))
+    ok(run("client", "episode", "close", "C-1", "--as", "desk", "--end", "2002-03-01",
+           "--kind", "discharge"))
+    ahead = run("retention", "run", "--as", "comp", "--at", "2999-01-01")
+    assert ahead.exit_code == 1
+    assert ahead.stderr == ("error: a purge never runs ahead of today; use --dry-run to look "
+                            "ahead\n")
+    dry = ok(run("retention", "run", "--as", "comp", "--dry-run"))
+    assert "would destroy" in dry and dry.endswith("1 client(s) would destroy\n")
+    assert "first version" in ok(run("note", "show", note_id, "--as", "dr-lee", "--purpose",
+                                     "TREAT"))
+    done = ok(run("retention", "run", "--as", "comp"))
+    assert done.endswith("1 client(s) destroyed\n")
+    gone = run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
+    assert gone.exit_code == 1
+    assert gone.stderr == (f"error: note {note_id} was destroyed under the retention schedule "
+                           "(its content key no longer exists)\n")
+    assert "destroyed on " in ok(run("retention", "explain", "C-1", "--as", "comp"))
+    assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
+    assert ok(run("verify")).count("intact") == 2

@@ -7,6 +7,7 @@ Every explanation and plan is recorded as a reading in the main store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -26,13 +27,17 @@ from ledger.views import HoldInfo
 class Schedule:
     client_id: UUID
     at: date
-    facts: engine.Facts
-    explanation: engine.Explanation
+    facts: engine.Facts | None  # None once the client was destroyed
+    explanation: engine.Explanation | None
     holds: tuple[HoldInfo, ...]
+    destroyed: str | None = None  # the tombstone: "destroyed on X under rule Y"
 
     @property
     def status(self) -> str:
+        if self.destroyed is not None:
+            return "destroyed"
         e = self.explanation
+        assert e is not None
         if e.destroy_on is None:
             return "no date"
         if e.destroy_on > self.at:
@@ -45,7 +50,10 @@ class Schedule:
 
     @property
     def why(self) -> str:
+        if self.destroyed is not None:
+            return self.destroyed
         e = self.explanation
+        assert e is not None
         if e.destroy_on is None:
             return e.blocked or "no date"
         if e.destroy_on > self.at:
@@ -66,14 +74,19 @@ class RetentionDesk:
 
     def schedule(self, client_id: UUID, at: datetime) -> Schedule:
         """The schedule of one client at ``at`` (no access record: see explain)."""
+        holds = tuple(self.main.holds_on(client_id, at))
+        if self.main.is_shredded(client_id):
+            receipt = self.main.receipt_for(client_id)
+            tombstone = (f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
+                         f"{receipt.rule_id} ({receipt.citation})" if receipt else "destroyed")
+            return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone)
         facts = self.main.retention_facts(client_id)
         pn_entry = self.pn.last_entry(client_id)
         if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
             facts = engine.Facts(facts.jurisdiction, facts.dob, facts.episodes,
                                  facts.last_contact, pn_entry)
         return Schedule(client_id=client_id, at=at.date(), facts=facts,
-                        explanation=engine.explain(self.rules, facts),
-                        holds=tuple(self.main.holds_on(client_id, at)))
+                        explanation=engine.explain(self.rules, facts), holds=holds)
 
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:
@@ -101,5 +114,44 @@ class RetentionDesk:
         with acting_as(actor):
             self.main.save(AuditEntry.record(action="list", outcome="granted",
                                              object_type="retention", at=at))
-        return sorted(schedules, key=lambda s: (s.explanation.destroy_on or date.max,
-                                                str(s.client_id)))
+        return sorted(schedules, key=_order)
+
+    def run(self, *, by: str, at: datetime, dry_run: bool = False,
+            progress: Callable[[Schedule], None] | None = None) -> list[Schedule]:
+        """Destroy every client due at ``at`` and not held: in the sealed store first, then
+        the main store, each writing its receipt before destroying its key. Crash-safe and
+        idempotent: a rerun completes an interrupted client and repeats nothing."""
+        at = utc(at)
+        actor = self.main.decide(by, policy.may_manage_holds, "destroy", "retention", at=at)
+        done: list[Schedule] = []
+        for client_id in self.main.client_ids():
+            schedule = self.schedule(client_id, at)
+            receipt = self.main.receipt_for(client_id)
+            if schedule.status == "due":
+                e = schedule.explanation
+                assert e is not None and e.winner is not None and e.destroy_on is not None
+                basis = (e.winner.rule.id, e.winner.rule.citation, e.winner.rule.anchor,
+                         e.winner.anchor, e.destroy_on)
+            elif receipt is not None and not self.main.is_shredded(client_id):
+                # Interrupted after the main receipt: finish with what it recorded.
+                basis = (receipt.rule_id, receipt.citation, receipt.anchor,
+                         date.fromisoformat(receipt.anchor_date),
+                         date.fromisoformat(receipt.destroy_on))
+            else:
+                continue
+            if not dry_run:
+                rule_id, citation, anchor, anchor_date, destroy_on = basis
+                for store in (self.pn, self.main):
+                    store.shred_client(client_id, rule_id=rule_id, citation=citation,
+                                       anchor=anchor, anchor_date=anchor_date,
+                                       destroy_on=destroy_on, actor=actor, at=at)
+                schedule = self.schedule(client_id, at)
+            done.append(schedule)
+            if progress is not None:
+                progress(schedule)
+        return done
+
+
+def _order(s: Schedule) -> tuple[date, str]:
+    destroy_on = s.explanation.destroy_on if s.explanation else None
+    return (destroy_on or date.max, str(s.client_id))

@@ -1,0 +1,216 @@
+"""The purge: crypto-shredding with a receipt, no recoverable key bytes left in any file,
+the chain still verifying, tombstones, idempotence, and a rerun after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from eventsourcing.utils import get_topic
+from sqlalchemy import select
+
+from jobs.retention import sweep
+from ledger import settings as settings_module
+from ledger.aggregates.client import Client
+from ledger.aggregates.destruction import Destruction
+from ledger.bootstrap import initialise, open_main, open_pn, verify_one
+from ledger.errors import ContentDestroyed
+from ledger.settings import Settings
+from ledger.store import Store
+from tests.conftest import seed
+from tests.test_at_rest import files_under, scan
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime.fromisoformat("2010-03-01T12:00:00+00:00")
+DUE = datetime.fromisoformat("2020-01-01T12:00:00+00:00")
+
+
+def practice(settings: Settings, clients: int = 2) -> dict[str, tuple[object, object]]:
+    """Clients seen in 2010 by a CA psychologist, discharged 2010-06-01 (due 2017-06-01),
+    each with a progress note, a psychotherapy note and an accountable disclosure."""
+    initialise(settings, T0)
+    main = open_main(settings)
+    pn = open_pn(settings, main)
+    made = {}
+    try:
+        seed(main, T0)
+        for i in range(clients):
+            ref = f"P-{i}"
+            main.register_client(ref, f"Name {i}", date(1970, 1, 1), "CA", by="desk", at=T0)
+            main.open_episode(ref, license="psychologist", facility=None,
+                              start=date(2010, 3, 1), by="desk", at=T0)
+            note = main.write_note(ref, f"progress {i}", by="dr-lee", session_date=None, at=T0)
+            pn_note = pn.write_note(ref, f"process {i}", by="dr-lee", session_date=None, at=T0)
+            main.disclose_notes(ref, [note], by="comp", recipient="County Coroner",
+                                recipient_type="coroner", purpose="PUBHLTH",
+                                exception="CORONER_512g1", at=T0)
+            main.close_episode(ref, end=date(2010, 6, 1), kind="discharge", by="desk",
+                               at=datetime.fromisoformat("2010-06-01T12:00:00+00:00"))
+            made[ref] = (note, pn_note)
+    finally:
+        pn.close()
+        main.close()
+    return made
+
+
+def wrapped_keys(settings: Settings) -> dict[str, bytes]:
+    found = {}
+    main = open_main(settings)
+    pn = open_pn(settings, main)
+    try:
+        for store in (main, pn):
+            t = store.keyring.table
+            with store.engine.connect() as conn:
+                for subject, wrapped in conn.execute(select(t.c.subject, t.c.wrapped)):
+                    if subject.startswith("subject:") and wrapped is not None:
+                        found[f"{store.settings.name} {subject}"] = bytes(wrapped)
+    finally:
+        pn.close()
+        main.close()
+    return found
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return settings_module.load(str(tmp_path / "data"), environ={})
+
+
+def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Settings) -> None:
+    s = sqlite_settings
+    made = practice(s, clients=1)
+    keys = wrapped_keys(s)
+    client_id = Client.id_for("P-0")
+    assert {f"main subject:{client_id}", f"psychotherapy subject:{client_id}"} <= set(keys)
+    assert set(scan(s.data_dir, keys)) == set(keys)  # positive control: found before
+
+    assert sweep(s, datetime.fromisoformat("2017-05-31T12:00:00+00:00"), by="comp") == []
+    done = sweep(s, DUE, by="comp")
+    assert [(d.client_id, d.status) for d in done] == [(client_id, "destroyed")]
+
+    names = {str(p.relative_to(s.data_dir)) for p in files_under(s.data_dir)}
+    assert {"main.sqlite", "psychotherapy.sqlite"} <= names
+    client_keys = {k: v for k, v in keys.items() if str(client_id) in k}
+    assert scan(s.data_dir, client_keys) == {}  # database, WAL and journal included
+
+    main = open_main(s)
+    pn = open_pn(s, main)
+    try:
+        assert verify_one(s, main, use_known_head=False).ok
+        assert verify_one(s, pn, use_known_head=False).ok
+        note, pn_note = made["P-0"]
+        with pytest.raises(ContentDestroyed, match=r"^note .* was destroyed under the "
+                                                   r"retention schedule"):
+            main.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=DUE)  # type: ignore[arg-type]
+        with pytest.raises(ContentDestroyed, match=r"^psychotherapy note .* was destroyed"):
+            pn.read_note(pn_note, by="dr-lee", purpose="TREAT", at=DUE)  # type: ignore[arg-type]
+        rs = main.record_set("P-0", by="comp", purpose="HOPERAT", at=DUE)
+        assert rs.notes == () and rs.destroyed is not None
+        assert rs.destroyed.startswith("destroyed on 2020-01-01 under rule CA-psychologist")
+        # Audit metadata and the accounting outlive the purge.
+        assert [e.recipient for e in main.accounting(
+            "P-0", by="comp", at=DUE, requested_on=date(2015, 1, 1))] == ["County Coroner"]
+        assert any(r.action == "disclose" for r in main.access_history(by="comp", at=DUE))
+        receipts = [e for store in (main, pn) for e in receipt_events(store)]
+        assert [(r.rule_id, r.anchor, r.anchor_date, r.destroy_on) for r in receipts] == [
+            ("CA-psychologist", "discharge", "2010-06-01", "2017-06-01")] * 2
+        assert all(r.citation.startswith("Cal. Bus. & Prof. Code §2919") for r in receipts)
+        # The key id is never reissued, and nothing new can be sealed for the client.
+        subject = f"subject:{client_id}"
+        key_id = main.keyring.key_id_for(subject)
+        assert main.keyring.ensure_key(subject, DUE) == key_id
+        with pytest.raises(ContentDestroyed):
+            main.keyring.sealer(key_id)  # type: ignore[arg-type]
+    finally:
+        pn.close()
+        main.close()
+
+
+def test_a_rerun_repeats_nothing(sqlite_settings: Settings) -> None:
+    practice(sqlite_settings, clients=2)
+    assert len(sweep(sqlite_settings, DUE, by="comp")) == 2
+    assert sweep(sqlite_settings, DUE, by="comp") == []
+    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
+                                         for store in ("main", "psychotherapy")
+                                         for i in range(2)}
+
+
+def test_a_dry_run_changes_nothing_and_a_hold_blocks(sqlite_settings: Settings) -> None:
+    practice(sqlite_settings, clients=2)
+    main = open_main(sqlite_settings)
+    try:
+        main.place_hold(["P-1"], matter=None, reason="litigation", by="comp", at=T0)
+    finally:
+        main.close()
+    dry = sweep(sqlite_settings, DUE, by="comp", dry_run=True)
+    assert [d.status for d in dry] == ["due"]
+    assert receipts(sqlite_settings) == {}
+    done = sweep(sqlite_settings, DUE, by="comp")
+    assert [d.client_id for d in done] == [Client.id_for("P-0")]
+
+
+def receipt_events(store: Store) -> list[Destruction.Recorded]:
+    """The receipts (audit key, always readable; other events may be shredded)."""
+    topic = get_topic(Destruction.Recorded)
+    found = []
+    for n in store.recorder.select_notifications(1, 100_000, topics=[topic]):
+        event = store.mapper.to_domain_event(n)
+        assert isinstance(event, Destruction.Recorded)
+        found.append(event)
+    return found
+
+
+def receipts(settings: Settings) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    main = open_main(settings)
+    pn = open_pn(settings, main)
+    try:
+        for store in (main, pn):
+            for e in receipt_events(store):
+                key = f"{store.settings.name} {e.client_id}"
+                counts[key] = counts.get(key, 0) + 1
+    finally:
+        pn.close()
+        main.close()
+    return counts
+
+
+KILLER = """
+import sys
+from datetime import datetime
+from jobs.retention import sweep
+from ledger import settings as sm
+def progress(schedule):
+    print("client", flush=True)
+sweep(sm.load(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), by="comp",
+      progress=progress)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0, 1, 3])
+def test_a_killed_purge_completes_on_rerun(sqlite_settings: Settings, kill_after: int) -> None:
+    """Killed after K clients (0: before the first finished), at whatever step it was in;
+    the rerun completes, destroys nothing twice and misses nothing due."""
+    practice(sqlite_settings, clients=6)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(sqlite_settings.data_dir),
+                             DUE.isoformat()], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env=env)
+    assert proc.stdout is not None
+    for _ in range(kill_after):
+        assert proc.stdout.readline() == "client\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    sweep(sqlite_settings, DUE, by="comp")
+    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
+                                         for store in ("main", "psychotherapy")
+                                         for i in range(6)}
+    due = {str(Client.id_for(f"P-{i}")) for i in range(6)}
+    assert [k for k in wrapped_keys(sqlite_settings) if k.split(":")[1] in due] == []
+    assert sweep(sqlite_settings, DUE, by="comp") == []
