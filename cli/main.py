@@ -57,6 +57,7 @@ def _register() -> None:
         disclose,
         init,
         integrity,
+        jobs_cmd,
         notes,
         people,
         pn,
@@ -79,6 +80,7 @@ def _register() -> None:
     ledger.add_command(retention.hold)
     ledger.add_command(retention.retention)
     ledger.add_command(integrity.verify)
+    ledger.add_command(jobs_cmd.jobs_group)
 
 
 _register()

@@ -52,6 +52,16 @@ def test_only_crypto_module_imports_hazmat() -> None:
     assert importers == {"ledger/crypto.py"}
 
 
+def test_only_the_scheduler_module_imports_apscheduler() -> None:
+    importers = {
+        str(path.relative_to(ROOT))
+        for package in FORBIDDEN
+        for path in python_files(package)
+        if any(name.startswith("apscheduler") for name in imported_modules(path))
+    }
+    assert importers == {"jobs/scheduler.py"}
+
+
 def test_domain_never_reads_the_clock() -> None:
     """Only cli/ and jobs/ read the clock (invariant 7)."""
     offences = []

@@ -1,0 +1,43 @@
+"""``ledger jobs run``: the scheduler."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from cli.context import State, as_option, pass_state
+from ledger.errors import BadInput
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs (APScheduler, persistent job store in the ledger database).
+
+    Example: ledger jobs run --as comp
+    """
+
+
+@jobs_group.command("run")
+@as_option
+@click.option("--sweep-hour", type=click.IntRange(0, 23), default=2, show_default=True,
+              help="Hour (UTC) of the daily retention sweep.")
+@click.option("--verify-minutes", type=click.IntRange(1, 1440), default=60, show_default=True,
+              help="Minutes between verifications of both stores.")
+@pass_state
+def jobs_run(state: State, actor: str, sweep_hour: int, verify_minutes: int) -> None:
+    """Run the retention sweep daily (as the staff member given) and verification
+    periodically, until interrupted; one log line per run on stderr.
+
+    Example: ledger jobs run --as comp --sweep-hour 3
+    """
+    from jobs.scheduler import run_forever  # noqa: PLC0415 (only this command needs it)
+
+    staff = state.app.staff_view(actor)
+    if staff is None or not staff.active or staff.role not in {"compliance", "admin"}:
+        raise BadInput(f"{actor} must be an active compliance officer or admin to run the "
+                       "retention sweep")
+    data_dir = str(state.settings.data_dir)
+    state.close()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    run_forever(data_dir, actor=actor, sweep_hour=sweep_hour, verify_minutes=verify_minutes)

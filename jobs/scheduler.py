@@ -1,0 +1,83 @@
+"""The scheduled jobs, on APScheduler 3.x (the one module that imports it).
+
+Jobs live in a persistent SQLAlchemy job store in the main ledger database (table
+``ledger_scheduled_jobs``), so a restarted scheduler knows what ran. Each job coalesces
+missed runs into one, runs one instance at a time, tolerates a misfire of up to an hour,
+and logs one line per run (counts and positions, never client data). The jobs are the
+plain functions of jobs/ also run from the CLI; they read the clock here, not deeper.
+
+Jobs: the retention sweep (daily) and verification of both stores (hourly by default).
+Checkpoint export joins when the proofs are built.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from jobs.retention import sweep
+from jobs.verification import verify_all
+from ledger import settings as settings_module
+
+log = logging.getLogger("ledger.jobs")
+JOB_TABLE = "ledger_scheduled_jobs"
+MISFIRE_GRACE_SECONDS = 3600
+
+
+def retention_sweep(data_dir: str, actor: str) -> int:
+    """The daily purge, run as ``actor`` (a compliance officer or admin)."""
+    settings = settings_module.load(data_dir)
+    at = datetime.now(UTC)
+    done = sweep(settings, at, by=actor)
+    log.info("retention sweep at %s as %s: %d client(s) destroyed", at.isoformat(), actor,
+             len(done))
+    return len(done)
+
+
+def verification(data_dir: str) -> bool:
+    settings = settings_module.load(data_dir)
+    at = datetime.now(UTC)
+    reports = verify_all(settings, at)
+    for r in reports:
+        state = "intact" if r.ok else f"DAMAGED at {r.damage.describe() if r.damage else '?'}"
+        log.info("verification at %s: %s: %s, %d events", at.isoformat(), r.store, state,
+                 r.events)
+    return all(r.ok for r in reports)
+
+
+def configure(scheduler: BaseScheduler, data_dir: str, *, actor: str, sweep_hour: int = 2,
+              verify_minutes: int = 60) -> None:
+    """Add (or replace) the ledger's jobs on ``scheduler``."""
+    scheduler.add_job(retention_sweep, "cron", hour=sweep_hour, minute=0,
+                      id="retention-sweep", replace_existing=True,
+                      kwargs={"data_dir": data_dir, "actor": actor})
+    scheduler.add_job(verification, "interval", minutes=verify_minutes, id="verification",
+                      replace_existing=True, kwargs={"data_dir": data_dir})
+
+
+def scheduler_options(url: str, schema: str | None) -> dict[str, Any]:
+    return {
+        "jobstores": {"default": SQLAlchemyJobStore(url=url, tablename=JOB_TABLE,
+                                                    tableschema=schema)},
+        "executors": {"default": ThreadPoolExecutor(1)},
+        "job_defaults": {"coalesce": True, "max_instances": 1,
+                         "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        "timezone": UTC,
+    }
+
+
+def run_forever(data_dir: str, *, actor: str, sweep_hour: int, verify_minutes: int) -> None:
+    """Block, running the jobs, until interrupted."""
+    settings = settings_module.load(data_dir)
+    scheduler = BlockingScheduler(**scheduler_options(settings.main.url, settings.main.schema))
+    configure(scheduler, data_dir, actor=actor, sweep_hour=sweep_hour,
+              verify_minutes=verify_minutes)
+    log.info("scheduler started: retention sweep daily at %02d:00 UTC, verification every "
+             "%d minutes", sweep_hour, verify_minutes)
+    scheduler.start()

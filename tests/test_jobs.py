@@ -1,0 +1,74 @@
+"""The scheduled jobs: plain functions, and the real APScheduler briefly."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from jobs import scheduler as jobs_scheduler
+from ledger import settings as settings_module
+from ledger.aggregates.client import Client
+from ledger.bootstrap import open_main
+from ledger.settings import Settings
+from tests.test_purge import practice
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for var in ("LEDGER_URL", "LEDGER_PN_URL", "LEDGER_SCHEMA", "LEDGER_PN_SCHEMA",
+                "LEDGER_KEK", "LEDGER_PN_KEK", "LEDGER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    s = settings_module.load(str(tmp_path / "data"), environ={})
+    practice(s, clients=1)  # one client due since 2017
+    return s
+
+
+def test_the_jobs_are_plain_functions(settings: Settings,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.jobs")
+    assert jobs_scheduler.verification(str(settings.data_dir)) is True
+    assert jobs_scheduler.retention_sweep(str(settings.data_dir), "comp") == 1
+    assert jobs_scheduler.retention_sweep(str(settings.data_dir), "comp") == 0
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.endswith("as comp: 1 client(s) destroyed") for line in lines)
+    assert any(": main: intact, " in line for line in lines)
+    assert "P-0" not in "\n".join(lines) and "Name 0" not in "\n".join(lines)
+
+
+def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.jobs")
+    options = jobs_scheduler.scheduler_options(settings.main.url, settings.main.schema)
+    scheduler = BackgroundScheduler(**options)
+    jobs_scheduler.configure(scheduler, str(settings.data_dir), actor="comp")
+    scheduler.start()
+    try:
+        for job_id in ("retention-sweep", "verification"):
+            scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            messages = [r.getMessage() for r in caplog.records]
+            if (any("client(s) destroyed" in m for m in messages)
+                    and any("verification at" in m for m in messages)):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the jobs did not run: {[r.getMessage() for r in caplog.records]}")
+    finally:
+        scheduler.shutdown(wait=True)
+    app = open_main(settings)
+    try:
+        assert app.is_shredded(Client.id_for("P-0"))
+    finally:
+        app.close()
+    engine = sa.create_engine(settings.main.url)
+    with engine.connect() as conn:
+        ids = set(conn.execute(sa.text("SELECT id FROM ledger_scheduled_jobs")).scalars())
+    engine.dispose()
+    assert ids == {"retention-sweep", "verification"}  # persisted, for the next start
