@@ -10,6 +10,7 @@ import click
 
 from cli.context import State
 from ledger.errors import LedgerError
+from ledger.retention.rules import load as load_rules
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -45,6 +46,7 @@ def ledger(ctx: click.Context, data_dir: str | None) -> None:
 
     Example: ledger --data-dir ./ledger-data verify
     """
+    load_rules()  # the retention rules are validated at start: a malformed one stops here
     state = State(data_dir)
     ctx.obj = state
     ctx.call_on_close(state.close)

@@ -228,6 +228,31 @@ def retention_plan(state: State, actor: str, at: str | None, as_json: bool) -> N
         click.echo(f"{s.client_id}\t{s.status}\t{s.why}")
 
 
+@retention.command("precondition")
+@click.argument("client_ref", metavar="CLIENT")
+@as_option
+@click.option("--rule", "rule_id", required=True, help="The rule whose precondition was met.")
+@click.option("--kind", required=True, type=click.Choice(["notify-agency",
+                                                        "keep-destruction-list"]))
+@click.option("--on", "on", required=True, metavar="DATE", help="When it was done.")
+@click.option("--note", required=True, help="What was done (a reference, no client names).")
+@pass_state
+def retention_precondition(state: State, client_ref: str, actor: str, rule_id: str,
+                           kind: str, on: str, note: str) -> None:
+    """Record that a destruction precondition was met (e.g. the agency was notified);
+    a waiting period, if the rule has one, runs from that day.
+
+    Example: ledger retention precondition C-1 --as comp --rule MA-c123-facility
+    --kind notify-agency --on 2041-01-02 --note "DPH letter 41-7"
+    """
+    at = now()
+    state.app.record_precondition(client_ref, rule_id=rule_id, kind=kind,
+                                  done_on=_required_date(on, "--on"), note=note, by=actor,
+                                  at=at)
+    state.wrote(at)
+    click.echo(f"{client_ref}: {rule_id} {kind} recorded as done on {on}")
+
+
 @retention.command("run")
 @as_option
 @click.option("--at", "at", metavar="DATE",
@@ -280,7 +305,9 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
                    "keep_until": r.keep_until, "cap_until": r.cap_until}
                   for r in e.rules],
         "skipped": [{"id": r.id, "why": why} for r, why in e.skipped],
-        "preconditions": [{"rule": r.id, "what": p.describe()} for r, p in e.preconditions],
+        "preconditions": [{"rule": r.id, "what": p.describe(),
+                           "open": (r, p) in s.open_preconditions}
+                          for r, p in e.preconditions],
         "holds": [asdict(h) for h in s.holds],
     }
 
@@ -309,7 +336,8 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
         lines.append(f"Destruction date: {e.destroy_on.isoformat()}"
                      + (" (a cap binds: destruction is due by then)" if e.capped else ""))
     for rule, p in e.preconditions:
-        lines.append(f"Precondition ({rule.id}): {p.describe()}")
+        state = "open" if (rule, p) in s.open_preconditions else "met"
+        lines.append(f"Precondition ({rule.id}, {state}): {p.describe()}")
     for h in s.holds:
         lines.append(f"Legal hold {h.hold_id}: {h.matter or '-'}: {h.reason}")
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.hold import Hold
+from ledger.aggregates.precondition import PreconditionMet
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.clinical import (
@@ -35,6 +36,7 @@ from ledger.projections.record_set import NoteVersionsProjection
 from ledger.retention.engine import Episode
 from ledger.retention.engine import Facts as RetentionFacts
 from ledger.retention.rules import FACILITIES, LICENSES
+from ledger.retention.rules import load as load_rules
 from ledger.views import (
     AccessRequestExport,
     HoldInfo,
@@ -289,6 +291,33 @@ class MainLedger(ClinicalStore):
     def holds_on(self, client_id: UUID, at: datetime) -> list[HoldInfo]:
         return [h for h in self.holds() if client_id in h.client_ids
                 and h.placed_at <= at and (h.released_at is None or at < h.released_at)]
+
+    def record_precondition(self, client_ref: str, *, rule_id: str, kind: str, done_on: date,
+                            note: str, by: str, at: datetime) -> None:
+        """Record that a destruction precondition of a rule was met for the client."""
+        at = utc(at)
+        rule = {r.id: r for r in load_rules()}.get(rule_id)
+        if rule is None:
+            raise BadInput(f"unknown retention rule {rule_id!r}")
+        if kind not in {p.kind for p in rule.preconditions}:
+            raise BadInput(f"rule {rule_id} has no {kind} precondition")
+        client_id = Client.id_for(client_ref)
+        actor = self.decide(by, policy.may_manage_holds, "register", "precondition", at=at,
+                            client_id=client_id)
+        if not self.client_exists(client_id):
+            raise NotFound(f"client {client_ref} not found")
+        with acting_as(actor):
+            self.save(PreconditionMet.record(client_id=client_id, rule_id=rule_id, kind=kind,
+                                             done_on=done_on, note=note, at=at))
+
+    def preconditions_met(self, client_id: UUID) -> list[tuple[str, str, date]]:
+        """(rule id, kind, done on) of every precondition recorded as met for the client."""
+        found = []
+        for i in self._originators(PreconditionMet.Recorded):
+            met = self._get(PreconditionMet, i, "precondition")
+            if met.client_id == client_id:
+                found.append((met.rule_id, met.kind, met.done_on))
+        return found
 
     def _change_client(self, client_ref: str, by: str, at: datetime,
                        change: Callable[[Client, datetime], None]) -> None:

@@ -125,3 +125,46 @@ def test_holds(memory_stores: Stores) -> None:
         main.release_hold(held.hold_id, reason="again", by="comp",
                           at=datetime(2026, 2, 2, tzinfo=UTC))
     assert main.holds_on(Client.id_for("C-2"), datetime(2026, 3, 1, tzinfo=UTC)) == []
+
+
+def test_a_precondition_blocks_until_recorded_then_its_waiting_period(
+        memory_stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MA c.123 facilities: notify DPH before destroying (M.G.L. c.123 §36). A waiting
+    period, as a rule may give one, runs from the notice."""
+    main, pn = memory_stores
+    t0 = on("2000-01-10")
+    seed(main, t0)
+    register(main, "MA-1", "1970-01-01", "MA", t0)
+    main.open_episode("MA-1", license="lmhc", facility="mh-facility",
+                      start=date(2000, 2, 1), by="desk", at=on("2000-02-01"))
+    main.close_episode("MA-1", end=date(2001, 1, 1), kind="discharge", by="desk",
+                       at=on("2001-01-01"))
+    desk = RetentionDesk(main, pn)
+    client_id = Client.id_for("MA-1")
+    schedule = desk.schedule(client_id, on("2030-01-01"))
+    assert schedule.explanation is not None
+    assert schedule.explanation.destroy_on == date(2021, 1, 1)
+    assert (schedule.status, schedule.why) == (
+        "blocked", "open precondition: MA-c123-facility: notify Massachusetts Department of "
+                   "Public Health before destroying")
+    assert desk.run(by="comp", at=on("2030-01-01")) == []
+    with pytest.raises(BadInput, match=r"^rule MA-allied-mh has no notify-agency"):
+        main.record_precondition("MA-1", rule_id="MA-allied-mh", kind="notify-agency",
+                                 done_on=date(2029, 12, 1), note="x", by="comp",
+                                 at=on("2030-01-01"))
+    main.record_precondition("MA-1", rule_id="MA-c123-facility", kind="notify-agency",
+                             done_on=date(2029, 12, 1), note="DPH letter 29-4", by="comp",
+                             at=on("2030-01-01"))
+    assert desk.schedule(client_id, on("2030-01-01")).status == "due"
+    # The same rule with a 30-day waiting period: due 30 days after the notice.
+    from ledger.retention import rules as rules_module
+    waiting = tuple(
+        r if r.id != "MA-c123-facility" else type(r)(**{
+            **r.__dict__, "preconditions": (rules_module.Precondition(
+                "notify-agency", agency="DPH", waiting_days=30),)})
+        for r in desk.rules)
+    monkeypatch.setattr(desk, "rules", waiting)
+    assert desk.schedule(client_id, on("2029-12-30")).status == "blocked"
+    assert desk.schedule(client_id, on("2029-12-31")).status == "due"
+    assert len(desk.run(by="comp", at=on("2030-01-01"))) == 1
+    assert desk.schedule(client_id, on("2030-01-02")).status == "destroyed"

@@ -191,3 +191,15 @@ def test_destruction_dates_follow_the_rules(state: str, license: str, dob: date,
                                         (end + timedelta(
                                             days=later_days)).isoformat()))
     assert later.destroy_on is not None and later.destroy_on >= e.destroy_on
+
+
+def test_a_whichever_first_minor_rule_takes_the_earlier_date() -> None:
+    """A.R.S. §32-2936 (regulation.md 2.2.4) has this shape; no verified row in the table
+    uses it, so it is checked on a rule written here."""
+    text = GOOD.replace('adult_years = 7\ncitation = "c"',
+                        'adult_years = 7\nminor = { kind = "majority-plus", years = 3, '
+                        'combine = "earlier" }\ncitation = "c"', 1)
+    parsed = parse(text)
+    e = engine.explain(parsed, facts("CA", "2010-01-01", "psychologist", "2015-01-01"))
+    assert e.winner is not None and e.winner.minor_until == date(2031, 1, 1)
+    assert e.destroy_on == date(2022, 1, 1)  # 7 years after discharge comes first

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from ledger import policy
@@ -31,6 +31,8 @@ class Schedule:
     explanation: engine.Explanation | None
     holds: tuple[HoldInfo, ...]
     destroyed: str | None = None  # the tombstone: "destroyed on X under rule Y"
+    # Preconditions still open at ``at`` (recorded ones, and waiting periods, removed).
+    open_preconditions: tuple[tuple[rules.Rule, rules.Precondition], ...] = ()
 
     @property
     def status(self) -> str:
@@ -44,7 +46,7 @@ class Schedule:
             return "retained"
         if self.holds:
             return "held"
-        if e.preconditions:
+        if self.open_preconditions:
             return "blocked"
         return "due"
 
@@ -60,8 +62,9 @@ class Schedule:
             return f"kept until {e.destroy_on.isoformat()}"
         if self.holds:
             return "legal hold: " + "; ".join(h.matter or h.reason for h in self.holds)
-        if e.preconditions:
-            return "open precondition: " + "; ".join(p.describe() for _, p in e.preconditions)
+        if self.open_preconditions:
+            return "open precondition: " + "; ".join(
+                f"{r.id}: {p.describe()}" for r, p in self.open_preconditions)
         return (f"due since {e.destroy_on.isoformat()} under "
                 f"{e.winner.rule.id if e.winner else '?'}")
 
@@ -85,8 +88,12 @@ class RetentionDesk:
         if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
             facts = engine.Facts(facts.jurisdiction, facts.dob, facts.episodes,
                                  facts.last_contact, pn_entry)
+        explanation = engine.explain(self.rules, facts)
+        met = self.main.preconditions_met(client_id)
+        still_open = tuple((r, p) for r, p in explanation.preconditions
+                           if not _met(r, p, met, at.date()))
         return Schedule(client_id=client_id, at=at.date(), facts=facts,
-                        explanation=engine.explain(self.rules, facts), holds=holds)
+                        explanation=explanation, holds=holds, open_preconditions=still_open)
 
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:
@@ -150,6 +157,13 @@ class RetentionDesk:
             if progress is not None:
                 progress(schedule)
         return done
+
+
+def _met(rule: rules.Rule, p: rules.Precondition, met: list[tuple[str, str, date]],
+         today: date) -> bool:
+    """Recorded as done, and any waiting period after it has passed."""
+    wait = timedelta(days=p.waiting_days or 0)
+    return any(r == rule.id and k == p.kind and done + wait <= today for r, k, done in met)
 
 
 def _order(s: Schedule) -> tuple[date, str]:
