@@ -80,6 +80,8 @@ def record_set(state: State, client_ref: str, actor: str, as_of: str | None, pur
 def _record_set_text(rs: RecordSet) -> str:
     lines = [f"Designated record set as of {rs.as_of.isoformat()}: {len(rs.notes)} progress "
              f"note{'s' if len(rs.notes) != 1 else ''}", ""]
+    if rs.destroyed:
+        lines.extend([f"The content was {rs.destroyed}.", ""])
     for n in rs.notes:
         c = n.current
         lines.append(f"Progress note {n.note_id}, version {c.version}"

@@ -97,11 +97,13 @@ class ClinicalStore(Store):
         for note_id in dict.fromkeys(note_ids):
             try:
                 notes.append(self._note_for_release(note_id))
-            except NotFound:
+            except (NotFound, ContentDestroyed) as e:
                 with acting_as(actor_for(staff, by)):
-                    self.save(AuditEntry.record(action="disclose", outcome="not-found",
-                                                object_type=self.NOTE_KIND, object_id=note_id,
-                                                purpose=purpose, client_id=client_id, at=at))
+                    self.save(AuditEntry.record(
+                        action="disclose", outcome="not-found", object_type=self.NOTE_KIND,
+                        object_id=note_id, purpose=purpose, client_id=client_id, at=at,
+                        reason="content destroyed" if isinstance(e, ContentDestroyed)
+                        else None))
                 raise
         request = disclosure.Request(
             actor=staff, kind=self.NOTE_KIND, client_id=client_id,

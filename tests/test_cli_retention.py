@@ -67,5 +67,13 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
     assert gone.stderr == (f"error: note {note_id} was destroyed under the retention schedule "
                            "(its content key no longer exists)\n")
     assert "destroyed on " in ok(run("retention", "explain", "C-1", "--as", "comp"))
+    assert "The content was destroyed on " in ok(run("record-set", "C-1", "--as", "comp"))
+    released = run("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
+                   "--recipient-type", "coroner", "--purpose", "PUBHLTH", "--note", note_id,
+                   "--exception", "CORONER_512g1")
+    assert released.exit_code == 1 and released.stderr.startswith(
+        f"error: note {note_id} was destroyed under the retention schedule")
+    listed = run("note", "list", "--client", "C-1", "--as", "dr-lee")
+    assert listed.exit_code == 1 and "was destroyed" in listed.stderr
     assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
     assert ok(run("verify")).count("intact") == 2
