@@ -256,8 +256,8 @@ def retention_precondition(state: State, client_ref: str, actor: str, rule_id: s
 @retention.command("run")
 @as_option
 @click.option("--at", "at", metavar="DATE",
-              help="With --dry-run: plan as of this day. Without: only today or a past day "
-                   "(to catch up a missed run); never a future one.")
+              help="With --dry-run: what would be due on this day. A real run always uses "
+                   "now: holds and preconditions are checked as they stand today.")
 @click.option("--dry-run", is_flag=True, help="Show what would be destroyed; change nothing.")
 @json_option
 @pass_state
@@ -268,11 +268,9 @@ def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
 
     Example: ledger retention run --as comp --dry-run
     """
-    current = now()
-    moment = _moment(at) or current
-    if not dry_run and moment.date() > current.date():
-        raise BadInput("a purge never runs ahead of today; use --dry-run to look ahead")
-    moment = moment if dry_run else min(moment, current)
+    if at is not None and not dry_run:
+        raise BadInput("--at is for --dry-run; a purge runs as of now")
+    moment = _moment(at) or now()
     state.close()  # the sweep opens the stores itself
     done = sweep(state.settings, moment, by=actor, dry_run=dry_run)
     if as_json:
@@ -305,6 +303,7 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
                    "keep_until": r.keep_until, "cap_until": r.cap_until}
                   for r in e.rules],
         "skipped": [{"id": r.id, "why": why} for r, why in e.skipped],
+        "cap_conflicts": [r.rule.id for r in e.cap_conflicts],
         "preconditions": [{"rule": r.id, "what": p.describe(),
                            "open": (r, p) in s.open_preconditions}
                           for r, p in e.preconditions],
@@ -335,6 +334,10 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
         lines.append("")
         lines.append(f"Destruction date: {e.destroy_on.isoformat()}"
                      + (" (a cap binds: destruction is due by then)" if e.capped else ""))
+    for r in e.cap_conflicts:
+        lines.append(f"Cap conflict: {r.rule.id} says its records must be gone by "
+                     f"{r.cap_until.isoformat() if r.cap_until else '?'}, but the client is "
+                     "kept for the longer minimum above; review with counsel")
     for rule, p in e.preconditions:
         state = "open" if (rule, p) in s.open_preconditions else "met"
         lines.append(f"Precondition ({rule.id}, {state}): {p.describe()}")

@@ -8,6 +8,7 @@ psychotherapy-note authorizations live in the sealed store, all others in the ma
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from ledger.aggregates.authorization import (
     Authorization,
     compound_problem,
 )
-from ledger.aggregates.base import Actor, acting_as, utc
+from ledger.aggregates.base import Actor, acting_as, named_id, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.destruction import Destruction
 from ledger.aggregates.disclosure import Disclosure
@@ -269,23 +270,27 @@ class ClinicalStore(Store):
             start = page[-1].id + 1
         return None
 
-    def shred_client(self, client_id: UUID, *, rule_id: str, citation: str, anchor: str,
-                     anchor_date: date, destroy_on: date, actor: Actor,
-                     at: datetime) -> bool:
-        """Destroy the client's data key in this store, after writing the receipt (once).
-        Idempotent: a rerun writes no second receipt and destroys nothing twice. Returns
-        whether a key was destroyed by this call."""
+    def write_receipt(self, client_id: UUID, *, rule_id: str, citation: str, anchor: str,
+                      anchor_date: date, destroy_on: date, actor: Actor,
+                      at: datetime) -> None:
+        """Write this store's destruction receipt for the client, once. The receipt's id
+        is derived from the store and client, so two purges racing write one receipt."""
         at = utc(at)
+        if self.receipt_for(client_id) is not None:
+            return
         subject = f"subject:{client_id}"
-        if self.receipt_for(client_id) is None:
-            with acting_as(actor):
-                self.save(Destruction.record(
-                    client_id=client_id, rule_id=rule_id, citation=citation, anchor=anchor,
-                    anchor_date=anchor_date.isoformat(), destroy_on=destroy_on.isoformat(),
-                    key_id=self.keyring.key_id_for(subject), at=at))
-        destroyed = self.keyring.destroy(subject, at)
-        self.scrub()
-        return destroyed is not None
+        with acting_as(actor):
+            receipt = Destruction.record(
+                receipt_id=named_id("destruction", f"{self.settings.name}:{client_id}"),
+                client_id=client_id, rule_id=rule_id, citation=citation, anchor=anchor,
+                anchor_date=anchor_date.isoformat(), destroy_on=destroy_on.isoformat(),
+                key_id=self.keyring.key_id_for(subject), at=at)
+            with contextlib.suppress(IntegrityError):  # another purge wrote it just now
+                self.save(receipt)
+
+    def destroy_key(self, client_id: UUID, at: datetime) -> bool:
+        """Destroy the client's data key in this store (idempotent); True if this call did."""
+        return self.keyring.destroy(f"subject:{client_id}", utc(at)) is not None
 
     def is_shredded(self, client_id: UUID) -> bool:
         return self.keyring.is_destroyed(f"subject:{client_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 from uuid import UUID
 
@@ -11,10 +12,15 @@ from eventsourcing.utils import Environment
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from ledger.errors import Busy
 from ledger.keyring import KeyRing
 from ledger.mapper import SealingMapper
-from ledger.recorder import ChainedFactory, ChainedRecorder
+from ledger.recorder import SQLITE_BUSY_TIMEOUT_S, ChainedFactory, ChainedRecorder
 from ledger.settings import StoreSettings
+
+SCRUB_ATTEMPTS = 10
+SCRUB_WAIT_MS = 200
+BUSY_TIMEOUT_MS = int(SQLITE_BUSY_TIMEOUT_S * 1000)
 
 
 def store_env(store: StoreSettings) -> dict[str, str]:
@@ -73,8 +79,20 @@ class Store(Application[UUID]):
         versions are reclaimed; its WAL and backups are outside this process (README)."""
         table = self.keyring.table
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            for attempt in range(SCRUB_ATTEMPTS):
+                with self.engine.connect() as conn:
+                    # Wait briefly for readers, not the store's long write timeout.
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {SCRUB_WAIT_MS}")
+                    try:
+                        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+                    finally:
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                if busy is not None and busy[0] == 0:
+                    return
+                time.sleep(0.05 * (attempt + 1))
+            raise Busy("another process is reading the store, so destroyed key bytes may "
+                       "still be in its WAL file; nothing is lost: run the purge again when "
+                       "it is done")
         else:
             name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:

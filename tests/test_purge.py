@@ -214,3 +214,89 @@ def test_a_killed_purge_completes_on_rerun(sqlite_settings: Settings, kill_after
     due = {str(Client.id_for(f"P-{i}")) for i in range(6)}
     assert [k for k in wrapped_keys(sqlite_settings) if k.split(":")[1] in due] == []
     assert sweep(sqlite_settings, DUE, by="comp") == []
+
+
+def test_an_interrupted_purge_waits_for_a_new_hold_then_completes(
+        sqlite_settings: Settings) -> None:
+    """Killed after the decision (main receipt) and the sealed store's key, before the
+    main key; a hold placed meanwhile stops the rerun; its release lets it finish."""
+    practice(sqlite_settings, clients=1)
+    client_id = Client.id_for("P-0")
+    main = open_main(sqlite_settings)
+    pn = open_pn(sqlite_settings, main)
+    try:
+        from ledger.aggregates.base import Actor
+        from ledger.retention.desk import RetentionDesk
+        desk = RetentionDesk(main, pn)
+        schedule = desk.schedule(client_id, DUE)
+        e = schedule.explanation
+        assert e is not None and e.winner is not None and e.destroy_on is not None
+        actor = Actor("comp", "compliance")
+        main.write_receipt(client_id, rule_id=e.winner.rule.id, citation=e.winner.rule.citation,
+                           anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
+                           destroy_on=e.destroy_on, actor=actor, at=DUE)
+        pn.write_receipt(client_id, rule_id=e.winner.rule.id, citation=e.winner.rule.citation,
+                         anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
+                         destroy_on=e.destroy_on, actor=actor, at=DUE)
+        assert pn.destroy_key(client_id, DUE)
+        # The crash happened here. Meanwhile a hold arrives.
+        assert desk.schedule(client_id, DUE).status == "destroying"
+        hold = main.place_hold(["P-0"], matter=None, reason="subpoena", by="comp", at=DUE)
+        held = desk.schedule(client_id, DUE)
+        assert held.status == "held" and "a purge was interrupted" in held.why
+        assert desk.run(by="comp", at=DUE) == []
+        assert not main.is_shredded(client_id)
+        later = datetime.fromisoformat("2020-02-01T12:00:00+00:00")
+        main.release_hold(hold.hold_id, reason="withdrawn", by="comp", at=later)
+        assert [s.status for s in desk.run(by="comp", at=later)] == ["destroyed"]
+        assert main.is_shredded(client_id) and pn.is_shredded(client_id)
+    finally:
+        pn.close()
+        main.close()
+    assert receipts(sqlite_settings) == {f"main {client_id}": 1,
+                                         f"psychotherapy {client_id}": 1}
+
+
+def test_a_reader_blocking_the_scrub_fails_the_run_and_the_next_run_scrubs(
+        sqlite_settings: Settings) -> None:
+    import sqlite3
+
+    from ledger.errors import Busy
+
+    practice(sqlite_settings, clients=1)
+    keys = {k: v for k, v in wrapped_keys(sqlite_settings).items() if "subject:" in k}
+    reader = sqlite3.connect(sqlite_settings.data_dir / "main.sqlite")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM ledger_events").fetchone()
+    try:
+        with pytest.raises(Busy, match=r"^another process is reading the store"):
+            sweep(sqlite_settings, DUE, by="comp")
+    finally:
+        reader.rollback()
+        reader.close()
+    assert sweep(sqlite_settings, DUE, by="comp") == []  # nothing left to destroy...
+    client_keys = {k: v for k, v in keys.items() if str(Client.id_for("P-0")) in k}
+    assert scan(sqlite_settings.data_dir, client_keys) == {}  # ...but it scrubbed
+
+
+def test_two_purges_at_once_write_one_receipt_per_store(sqlite_settings: Settings) -> None:
+    import threading
+
+    practice(sqlite_settings, clients=3)
+    errors: list[BaseException] = []
+
+    def purge() -> None:
+        try:
+            sweep(sqlite_settings, DUE, by="comp")
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=purge) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
+                                         for store in ("main", "psychotherapy")
+                                         for i in range(3)}

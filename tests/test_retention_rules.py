@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.retention import engine, rules
-from ledger.retention.engine import Episode, Facts, add_years
+from ledger.retention.engine import Episode, Facts
 from ledger.retention.rules import RuleError, parse
 
 # A copy of ../shared/reference/state_retention.csv, so the check runs in any checkout;
@@ -140,7 +140,7 @@ def facts(state: str, dob: str, license: str, end: str | None, *, facility: str 
      "2027-03-15"),
     ("born on 29 February",
      facts("CA", "2008-02-29", "psychologist", "2015-01-01"), "CA-psychologist",
-     "2033-02-28"),
+     "2033-03-01"),
 ])
 def test_the_schedule_of_each_rule_shape(case: str, f: Facts, winner: str,
                                           destroy_on: str) -> None:
@@ -162,6 +162,33 @@ def test_the_longest_rule_wins_across_licenses_and_facilities() -> None:
         "notify Massachusetts Department of Public Health before destroying"]
 
 
+def test_a_cap_binds_its_own_rule_but_not_a_longer_minimum() -> None:
+    """CO: the LPC rule caps retention at 12 years; a psychologist who also served the
+    client requires longer. The whole client is kept for the longer minimum, and the
+    conflict is shown."""
+    lpc = facts("CO", "2015-01-01", "lpc", "2020-06-01")
+    alone = engine.explain(RULES, lpc)
+    assert (alone.destroy_on, alone.capped) == (date(2032, 6, 1), True)
+    both = Facts("CO", date(2015, 1, 1), (
+        Episode("lpc", None, date(2019, 1, 1), date(2020, 6, 1), "termination"),
+        Episode("psychologist", None, date(2020, 6, 2), date(2020, 7, 1), "termination")),
+        None, None)
+    e = engine.explain(RULES, both)
+    assert e.winner is not None and e.winner.rule.id == "CO-psychologist"
+    assert e.destroy_on == date(2040, 1, 1)  # 7 years after the client turns 18 (2033)
+    assert [r.rule.id for r in e.cap_conflicts] == ["CO-lpc"]
+
+
+def test_a_license_without_a_state_rule_gets_the_guideline_beside_the_others() -> None:
+    f = Facts("PA", date(1990, 1, 1), (
+        Episode("psychologist", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
+        Episode("lcsw", None, date(2012, 1, 2), date(2012, 1, 2), "termination")),
+        date(2012, 1, 2), None)
+    e = engine.explain(RULES, f)
+    assert {r.rule.id for r in e.rules} == {"PA-psychologist", "APA-guideline"}
+    assert e.winner is not None and e.winner.rule.id == "APA-guideline"
+
+
 def test_no_date_while_an_episode_is_open_or_none_recorded() -> None:
     assert engine.explain(RULES, facts("CA", "1980-01-01", "psychologist", None)).blocked == (
         "an episode of care is still open")
@@ -179,13 +206,11 @@ def test_destruction_dates_follow_the_rules(state: str, license: str, dob: date,
     e = engine.explain(RULES, f)
     assert e.destroy_on is not None and e.winner is not None
     assert all(r.rule.jurisdiction in (state, "*") for r in e.rules)
-    # Never before any governing rule's minimum, unless a cap of a governing rule binds.
-    if e.capped:
-        assert e.destroy_on == min(r.cap_until for r in e.rules if r.cap_until)
-    else:
-        assert all(e.destroy_on >= r.keep_until for r in e.rules)
-        assert e.destroy_on == max(r.keep_until for r in e.rules)
-    assert e.destroy_on >= add_years(end, min(r.rule.adult_years for r in e.rules)) or e.capped
+    # The longest of what each rule allows (its minimum, bounded by its own cap); never
+    # before any uncapped rule's minimum.
+    assert e.destroy_on == max(engine.effective(r) for r in e.rules)
+    assert all(e.destroy_on >= r.keep_until for r in e.rules if r.cap_until is None)
+    assert e.capped == (e.destroy_on == e.winner.cap_until != e.winner.keep_until)
     # A later end of services never brings destruction forward.
     later = engine.explain(RULES, facts(state, dob.isoformat(), license,
                                         (end + timedelta(

@@ -9,7 +9,7 @@ a purge interrupted between the two is completed by the next run.
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -39,10 +39,10 @@ class Destruction(Aggregate):
         self.at = timestamp
 
     @classmethod
-    def record(cls, *, client_id: UUID, rule_id: str, citation: str, anchor: str,
-               anchor_date: str, destroy_on: str, key_id: UUID | None,
+    def record(cls, *, receipt_id: UUID, client_id: UUID, rule_id: str, citation: str,
+               anchor: str, anchor_date: str, destroy_on: str, key_id: UUID | None,
                at: datetime) -> Destruction:
-        return cls._create(cls.Recorded, id=uuid4(), client_id=client_id, rule_id=rule_id,
+        return cls._create(cls.Recorded, id=receipt_id, client_id=client_id, rule_id=rule_id,
                            citation=citation, anchor=anchor, anchor_date=anchor_date,
                            destroy_on=destroy_on, key_id=key_id.hex if key_id else None,
                            timestamp=at)

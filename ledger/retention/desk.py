@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger import policy
 from ledger.aggregates.audit import AuditEntry
-from ledger.aggregates.base import acting_as, utc
+from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.application import MainLedger
 from ledger.errors import NotFound
@@ -33,9 +33,12 @@ class Schedule:
     destroyed: str | None = None  # the tombstone: "destroyed on X under rule Y"
     # Preconditions still open at ``at`` (recorded ones, and waiting periods, removed).
     open_preconditions: tuple[tuple[rules.Rule, rules.Precondition], ...] = ()
+    interrupted: bool = False  # decided and receipted, but not every key is destroyed yet
 
     @property
     def status(self) -> str:
+        if self.destroyed is not None and self.interrupted:
+            return "held" if self.holds else "destroying"
         if self.destroyed is not None:
             return "destroyed"
         e = self.explanation
@@ -52,6 +55,11 @@ class Schedule:
 
     @property
     def why(self) -> str:
+        if self.destroyed is not None and self.interrupted:
+            held = ("legal hold: " + "; ".join(h.matter or h.reason for h in self.holds)
+                    + "; ") if self.holds else ""
+            return (f"{held}a purge was interrupted ({self.destroyed}); the next run "
+                    "completes it")
         if self.destroyed is not None:
             return self.destroyed
         e = self.explanation
@@ -78,11 +86,13 @@ class RetentionDesk:
     def schedule(self, client_id: UUID, at: datetime) -> Schedule:
         """The schedule of one client at ``at`` (no access record: see explain)."""
         holds = tuple(self.main.holds_on(client_id, at))
-        if self.main.is_shredded(client_id):
-            receipt = self.main.receipt_for(client_id)
+        receipt = self.main.receipt_for(client_id)
+        if receipt is not None:
             tombstone = (f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
-                         f"{receipt.rule_id} ({receipt.citation})" if receipt else "destroyed")
-            return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone)
+                         f"{receipt.rule_id} ({receipt.citation})")
+            complete = self.main.is_shredded(client_id) and self.pn.is_shredded(client_id)
+            return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone,
+                            interrupted=not complete)
         facts = self.main.retention_facts(client_id)
         pn_entry = self.pn.last_entry(client_id)
         if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
@@ -125,38 +135,49 @@ class RetentionDesk:
 
     def run(self, *, by: str, at: datetime, dry_run: bool = False,
             progress: Callable[[Schedule], None] | None = None) -> list[Schedule]:
-        """Destroy every client due at ``at`` and not held: in the sealed store first, then
-        the main store, each writing its receipt before destroying its key. Crash-safe and
-        idempotent: a rerun completes an interrupted client and repeats nothing."""
+        """Destroy every client due at ``at`` and not held, and finish any purge that was
+        interrupted. Per client: the main store's receipt first (the decision, with the
+        rule and dates, written while the facts are readable), then the sealed store's
+        receipt and key, then the main key. A rerun finishes a client whose main receipt
+        exists and whose keys do not yet all exist destroyed, unless a hold now names it;
+        nothing is written or destroyed twice. Both stores are scrubbed at the end of
+        every run, so a scrub that could not finish is retried by the next one."""
         at = utc(at)
         actor = self.main.decide(by, policy.may_manage_holds, "destroy", "retention", at=at)
         done: list[Schedule] = []
         for client_id in self.main.client_ids():
             schedule = self.schedule(client_id, at)
-            receipt = self.main.receipt_for(client_id)
-            if schedule.status == "due":
-                e = schedule.explanation
-                assert e is not None and e.winner is not None and e.destroy_on is not None
-                basis = (e.winner.rule.id, e.winner.rule.citation, e.winner.rule.anchor,
-                         e.winner.anchor, e.destroy_on)
-            elif receipt is not None and not self.main.is_shredded(client_id):
-                # Interrupted after the main receipt: finish with what it recorded.
-                basis = (receipt.rule_id, receipt.citation, receipt.anchor,
-                         date.fromisoformat(receipt.anchor_date),
-                         date.fromisoformat(receipt.destroy_on))
-            else:
+            if schedule.status not in ("due", "destroying"):
                 continue
             if not dry_run:
-                rule_id, citation, anchor, anchor_date, destroy_on = basis
-                for store in (self.pn, self.main):
-                    store.shred_client(client_id, rule_id=rule_id, citation=citation,
-                                       anchor=anchor, anchor_date=anchor_date,
-                                       destroy_on=destroy_on, actor=actor, at=at)
+                self._destroy(schedule, actor, at)
                 schedule = self.schedule(client_id, at)
             done.append(schedule)
             if progress is not None:
                 progress(schedule)
+        if not dry_run:
+            self.pn.scrub()
+            self.main.scrub()
         return done
+
+    def _destroy(self, schedule: Schedule, actor: Actor, at: datetime) -> None:
+        client_id = schedule.client_id
+        if self.main.receipt_for(client_id) is None:
+            e = schedule.explanation
+            assert e is not None and e.winner is not None and e.destroy_on is not None
+            self.main.write_receipt(client_id, rule_id=e.winner.rule.id,
+                                    citation=e.winner.rule.citation,
+                                    anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
+                                    destroy_on=e.destroy_on, actor=actor, at=at)
+        receipt = self.main.receipt_for(client_id)
+        assert receipt is not None
+        self.pn.write_receipt(client_id, rule_id=receipt.rule_id, citation=receipt.citation,
+                              anchor=receipt.anchor,
+                              anchor_date=date.fromisoformat(receipt.anchor_date),
+                              destroy_on=date.fromisoformat(receipt.destroy_on), actor=actor,
+                              at=at)
+        self.pn.destroy_key(client_id, at)
+        self.main.destroy_key(client_id, at)
 
 
 def _met(rule: rules.Rule, p: rules.Precondition, met: list[tuple[str, str, date]],

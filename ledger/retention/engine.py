@@ -52,31 +52,40 @@ class Explanation:
     capped: bool
     blocked: str | None  # why no date can be given yet
     preconditions: tuple[tuple[Rule, Precondition], ...]
+    # Rules whose cap falls before the destruction date another rule requires.
+    cap_conflicts: tuple[RuleDates, ...] = ()
 
 
 def add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
-    except ValueError:  # 29 February into a common year
-        return day.replace(year=day.year + years, day=28)
+    except ValueError:  # 29 February into a common year: the later day, 1 March
+        return date(day.year + years, 3, 1)
 
 
 def governing(rules: tuple[Rule, ...], facts: Facts) -> list[Rule]:
     """The state rules for the client's jurisdiction and the licenses and facilities that
-    served them; the fallback when there are none."""
+    served them, plus the fallback when some license that served them has no state rule
+    (its records would otherwise follow another license's shorter rule)."""
     licenses = {e.license for e in facts.episodes}
     facilities = {e.facility for e in facts.episodes if e.facility}
     found = [r for r in rules if r.jurisdiction == facts.jurisdiction
              and (r.licenses & licenses or ("any" in r.licenses and licenses)
                   or r.facilities & facilities)]
-    return found or [r for r in rules if r.is_fallback]
+    covered = set().union(*(r.licenses for r in found)) if found else set()
+    if "any" in covered:
+        covered = licenses
+    if not found or licenses - covered:
+        found += [r for r in rules if r.is_fallback]
+    return found
 
 
 def anchor_of(rule: Rule, facts: Facts) -> date | None:
     ends = [e.end for e in facts.episodes if e.end is not None]
     end = max(ends) if ends else None
     contact = max((d for d in (facts.last_contact, end) if d is not None), default=None)
-    entry = facts.last_entry or contact
+    # The last entry, but never earlier than the end of services or the last contact.
+    entry = max((d for d in (facts.last_entry, contact) if d is not None), default=None)
     return {
         "discharge": end, "termination": end, "last-contact": contact,
         "last-service": contact, "later-of-termination-or-last-contact": contact,
@@ -115,7 +124,8 @@ def explain(rules: tuple[Rule, ...], facts: Facts) -> Explanation:
             skipped.append((rule, got))
         else:
             results.append(got)
-    if not results and not any(r.is_fallback for r in candidates):
+    if not any(not r.rule.is_fallback for r in results) and not any(
+            r.is_fallback for r in candidates):
         # The state rules that govern give no date (e.g. they govern only later
         # anchors): the guideline applies, as where no state rule is known.
         for rule in (r for r in rules if r.is_fallback):
@@ -135,11 +145,18 @@ def explain(rules: tuple[Rule, ...], facts: Facts) -> Explanation:
     if blocked is not None:
         return Explanation(tuple(results), tuple(skipped), None, None, False, blocked,
                            preconditions)
-    winner = max(results, key=lambda r: (r.keep_until, r.rule.id))
-    caps = [r.cap_until for r in results if r.cap_until is not None]
-    destroy_on = winner.keep_until
-    capped = bool(caps) and min(caps) < destroy_on
-    if capped:
-        destroy_on = min(caps)
+    # A cap bounds its own rule: that rule's records must be gone by then. When another
+    # governing rule requires keeping the client longer, the longer minimum is kept (the
+    # ledger destroys whole clients, not single records), and the conflict is shown.
+    winner = max(results, key=lambda r: (effective(r), r.rule.id))
+    destroy_on = effective(winner)
+    capped = winner.cap_until is not None and winner.cap_until < winner.keep_until
+    conflicts = tuple(r for r in results if r.cap_until is not None and r.cap_until < destroy_on
+                      and r is not winner)
     return Explanation(tuple(results), tuple(skipped), winner, destroy_on, capped, None,
-                       preconditions)
+                       preconditions, conflicts)
+
+
+def effective(r: RuleDates) -> date:
+    """What one rule allows: its minimum, bounded by its own cap."""
+    return min(r.keep_until, r.cap_until) if r.cap_until is not None else r.keep_until
