@@ -178,6 +178,7 @@ class ClinicalStore(Store):
         at = utc(at)
         client_id = Client.id_for(client_ref)
         actor = self._decide_authorizer(by, "list", at=at, client_id=client_id)
+        self.refuse_destroyed(client_id, f"client {client_ref}'s authorizations")
         found = [_authorization_info(a, at) for a in self._authorizations()
                  if a.client_id == client_id]
         with acting_as(actor):
@@ -287,6 +288,14 @@ class ClinicalStore(Store):
                 key_id=self.keyring.key_id_for(subject), at=at)
             with contextlib.suppress(IntegrityError):  # another purge wrote it just now
                 self.save(receipt)
+
+    def refuse_destroyed(self, client_id: UUID, what: str) -> None:
+        """The tombstone, as an error, for a listing of a purged client's content."""
+        receipt = self.receipt_for(client_id)
+        if receipt is not None and self.is_shredded(client_id):
+            raise ContentDestroyed(f"{what} were destroyed on "
+                                   f"{receipt.timestamp.date().isoformat()} under rule "
+                                   f"{receipt.rule_id}")
 
     def destroy_key(self, client_id: UUID, at: datetime) -> bool:
         """Destroy the client's data key in this store (idempotent); True if this call did."""

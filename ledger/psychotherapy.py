@@ -168,6 +168,7 @@ class PsychotherapyStore(ClinicalStore):
         actor = self._decide_with(staff, by, decision or Decision(True), "list", PN, at=at,
                                   client_id=client_id)
         assert staff is not None
+        self.refuse_destroyed(client_id, f"client {client_ref}'s psychotherapy notes")
         notes = [n for n in self._notes() if n.client_id == client_id
                  and (staff.role in PN_LISTERS_ALL or n.author_id == staff.staff_id)]
         with acting_as(actor):

@@ -74,5 +74,10 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
         f"error: note {note_id} was destroyed under the retention schedule")
     listed = run("note", "list", "--client", "C-1", "--as", "dr-lee")
     assert listed.exit_code == 1 and "was destroyed" in listed.stderr
+    for args in (("pn", "list", "--client", "C-1", "--as", "dr-lee"),
+                 ("authorize", "list", "--client", "C-1", "--as", "comp")):
+        r = run(*args)
+        assert r.exit_code == 1 and " were destroyed on " in r.stderr, args
+        assert "under rule CA-psychologist" in r.stderr
     assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
     assert ok(run("verify")).count("intact") == 2
