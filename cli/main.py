@@ -63,6 +63,7 @@ def _register() -> None:
         notes,
         people,
         pn,
+        proofs,
         reports,
         retention,
     )
@@ -83,6 +84,7 @@ def _register() -> None:
     ledger.add_command(retention.retention)
     ledger.add_command(integrity.verify)
     ledger.add_command(jobs_cmd.jobs_group)
+    ledger.add_command(proofs.proof)
 
 
 _register()
