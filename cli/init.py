@@ -22,7 +22,13 @@ def init(state: State, data_dir: str | None) -> None:
     result = initialise(state.settings, now())
     click.echo(f"data directory: {result.data_dir}")
     for name in result.created_keys:
-        click.echo(f"created key-encryption key for the {name} store")
+        click.echo(f"created {_what(name)}")
     for name in result.kept_keys:
-        click.echo(f"kept existing key-encryption key for the {name} store")
+        click.echo(f"kept existing {_what(name)}")
     click.echo("stores ready")
+
+
+def _what(name: str) -> str:
+    if name == "checkpoint-signing":
+        return "checkpoint signing key (keys/checkpoint.key; public key keys/checkpoint.pub)"
+    return f"key-encryption key for the {name} store"

@@ -56,6 +56,7 @@ def _register() -> None:
     from cli import (  # noqa: PLC0415
         access_log,
         authorize,
+        checkpoints,
         disclose,
         init,
         integrity,
@@ -85,6 +86,7 @@ def _register() -> None:
     ledger.add_command(integrity.verify)
     ledger.add_command(jobs_cmd.jobs_group)
     ledger.add_command(proofs.proof)
+    ledger.add_command(checkpoints.checkpoint)
 
 
 _register()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cli.context import State, emit_json, json_option, pass_state
 from ledger import merkle
+from ledger.checkpoint import key_paths, load_public_key, parse_note
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.store import Store
 from ledger.tree import StoredTree
@@ -34,15 +37,32 @@ def _tree(state: State, which: str) -> StoredTree:
 @click.argument("position", type=click.IntRange(min=1))
 @store_option
 @click.option("--size", type=click.IntRange(min=1), help="Tree size (default: the whole log).")
+@click.option("--checkpoint", "checkpoint_file", metavar="FILE",
+              type=click.Path(dir_okay=False, exists=True),
+              help="Prove against this signed checkpoint (its size and root).")
+@click.option("--public-key", "public_key", metavar="FILE", type=click.Path(dir_okay=False),
+              help="The checkpoint signer's public key (default <data dir>/keys/checkpoint.pub).")
 @json_option
 @pass_state
 def inclusion(state: State, position: int, which: str, size: int | None,
-              as_json: bool) -> None:
-    """Prove that the event at POSITION is in the tree of the first SIZE events.
+              checkpoint_file: str | None, public_key: str | None, as_json: bool) -> None:
+    """Prove that the event at POSITION is in the tree of the first SIZE events, or in the
+    tree a signed checkpoint commits to.
 
     Example: ledger proof inclusion 42 --store pn --json
     """
     tree = _tree(state, which)
+    signed = None
+    if checkpoint_file is not None:
+        key = Path(public_key) if public_key else key_paths(state.settings.data_dir)[1]
+        signed = parse_note(Path(checkpoint_file).read_text(encoding="utf-8"),
+                            load_public_key(key))
+        if size is not None and size != signed.size:
+            raise BadInput("--size and --checkpoint disagree; give one")
+        size = signed.size
+        if signed.size <= tree.size() and tree.root(signed.size) != signed.root:
+            raise IntegrityFailure(f"the {which} store's tree of size {signed.size} does not "
+                                   "have the checkpoint's root: the log was rewritten")
     size = size or tree.size()
     if position > size or size > tree.size():
         raise BadInput(f"position {position} and size {size} must lie within the "
@@ -53,7 +73,8 @@ def inclusion(state: State, position: int, which: str, size: int | None,
     if not ok:
         raise IntegrityFailure(f"the inclusion proof for position {position} does not verify")
     result = {"store": which, "position": position, "size": size, "leaf": leaf.hex(),
-              "root": root.hex(), "proof": [p.hex() for p in path], "verified": ok}
+              "root": root.hex(), "proof": [p.hex() for p in path], "verified": ok,
+              "checkpoint": signed.origin if signed else None}
     if as_json:
         emit_json(result)
         return

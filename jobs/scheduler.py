@@ -6,8 +6,8 @@ missed runs into one, runs one instance at a time, tolerates a misfire of up to 
 and logs one line per run (counts and positions, never client data). The jobs are the
 plain functions of jobs/ also run from the CLI; they read the clock here, not deeper.
 
-Jobs: the retention sweep (daily) and verification of both stores (hourly by default).
-Checkpoint export joins when the proofs are built.
+Jobs: the retention sweep (daily), verification of both stores and a signed checkpoint of
+each (hourly by default; a checkpoint is issued every period, also when nothing changed).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from jobs.checkpoints import checkpoint_all
 from jobs.retention import sweep
 from jobs.verification import verify_all
 from ledger import settings as settings_module
@@ -51,9 +52,22 @@ def verification(data_dir: str) -> bool:
     return all(r.ok for r in reports)
 
 
+def checkpoint(data_dir: str) -> int:
+    """A signed checkpoint of each store, every period, also when nothing changed."""
+    settings = settings_module.load(data_dir)
+    at = datetime.now(UTC)
+    written = checkpoint_all(settings, at)
+    for c, path in written:
+        log.info("checkpoint at %s: %s size %d -> %s", at.isoformat(), c.origin, c.size,
+                 path.name)
+    return len(written)
+
+
 def configure(scheduler: BaseScheduler, data_dir: str, *, actor: str, sweep_hour: int = 2,
-              verify_minutes: int = 60) -> None:
+              verify_minutes: int = 60, checkpoint_minutes: int = 60) -> None:
     """Add (or replace) the ledger's jobs on ``scheduler``."""
+    scheduler.add_job(checkpoint, "interval", minutes=checkpoint_minutes, id="checkpoint",
+                      replace_existing=True, kwargs={"data_dir": data_dir})
     scheduler.add_job(retention_sweep, "cron", hour=sweep_hour, minute=0,
                       id="retention-sweep", replace_existing=True,
                       kwargs={"data_dir": data_dir, "actor": actor})

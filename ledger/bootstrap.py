@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.application import MainLedger
+from ledger.checkpoint import create_signing_key
 from ledger.heads import current_head, parse_head, read_head, record_head
 from ledger.kek import create_kek, load_kek
 from ledger.keyring import AUDIT_SUBJECT
@@ -30,6 +31,7 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     kept: list[str] = []
     for store in (settings.main, settings.pn):
         (created if create_kek(store) else kept).append(store.name)
+    (created if create_signing_key(settings.data_dir) else kept).append("checkpoint-signing")
     app = open_main(settings)
     try:
         pn = open_pn(settings, app)

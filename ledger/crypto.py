@@ -1,4 +1,6 @@
-"""AES-256-GCM sealing and key wrapping: the only module that imports ``cryptography.hazmat``.
+"""AES-256-GCM sealing, key wrapping, Ed25519 checkpoint signatures.
+
+The only module that imports ``cryptography.hazmat``.
 
 Everything else calls these few functions with fixed algorithms. Failures collapse
 into :class:`CryptoError`, whose message names no key and no plaintext.
@@ -8,8 +10,18 @@ from __future__ import annotations
 
 import os
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit GCM nonce (NIST SP 800-38D)
@@ -60,3 +72,28 @@ def unwrap_key(kek: bytes, wrapped: bytes, aad: bytes) -> bytes:
     if len(dek) != KEY_BYTES:
         raise CryptoError("unwrapped key has the wrong length")
     return dek
+
+
+# ----- Ed25519 signatures for checkpoints ---------------------------------------------------
+
+def new_signing_key() -> bytes:
+    """A fresh Ed25519 private key, raw (32 bytes)."""
+    return Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw,
+                                                      NoEncryption())
+
+
+def signing_public_key(private: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(private).public_key().public_bytes(
+        Encoding.Raw, PublicFormat.Raw)
+
+
+def sign(private: bytes, message: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(private).sign(message)
+
+
+def verify_signature(public: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -196,19 +196,19 @@ def test_key_files_are_private_and_never_overwritten(tmp_path: Path) -> None:
     gen = make_settings(tmp_path, "sqlite")
     s = next(gen)
     first = initialise(s, AT)
-    assert first.created_keys == ("main", "psychotherapy")
+    assert first.created_keys == ("main", "psychotherapy", "checkpoint-signing")
     assert first.kept_keys == ()
-    key_files = (s.main.kek_file, s.pn.kek_file)
+    key_files = (s.main.kek_file, s.pn.kek_file, s.data_dir / "keys" / "checkpoint.key")
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(s.data_dir.stat().st_mode) & 0o077 == 0
     assert stat.S_IMODE(s.main.kek_file.parent.stat().st_mode) & 0o077 == 0
     before = [p.read_bytes() for p in key_files]
-    assert before[0] != before[1]
+    assert len(set(before)) == 3
 
     again = initialise(s, AT)
     assert again.created_keys == ()
-    assert again.kept_keys == ("main", "psychotherapy")
+    assert again.kept_keys == ("main", "psychotherapy", "checkpoint-signing")
     assert [p.read_bytes() for p in key_files] == before
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -71,4 +71,4 @@ def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
     with engine.connect() as conn:
         ids = set(conn.execute(sa.text("SELECT id FROM ledger_scheduled_jobs")).scalars())
     engine.dispose()
-    assert ids == {"retention-sweep", "verification"}  # persisted, for the next start
+    assert ids == {"retention-sweep", "verification", "checkpoint"}  # persisted

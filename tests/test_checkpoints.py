@@ -1,0 +1,127 @@
+"""Signed checkpoints: C2SP signed notes that verify with the public key only; forged or
+altered ones are rejected; a log rewritten after a checkpoint cannot get the next one."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.checkpoints import checkpoint_all
+from ledger import merkle
+from ledger.bootstrap import initialise, open_main
+from ledger.checkpoint import (
+    key_paths,
+    load_public_key,
+    load_signing_key,
+    make_note,
+    parse_note,
+)
+from ledger.crypto import new_signing_key, signing_public_key
+from ledger.errors import IntegrityFailure
+from ledger.settings import Settings
+from ledger.tree import StoredTree
+from tests.conftest import AT, seed
+from tests.test_tree import grow
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Settings:
+    from ledger import settings as settings_module
+
+    s = settings_module.load(str(tmp_path / "data"), environ={})
+    initialise(s, AT)
+    app = open_main(s)
+    try:
+        seed(app)
+        grow(app, 10)
+    finally:
+        app.close()
+    return s
+
+
+def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings) -> None:
+    written = checkpoint_all(practice, AT + timedelta(hours=1))
+    assert [c.origin for c, _ in written] == ["ledger/main", "ledger/psychotherapy"]
+    public = load_public_key(key_paths(practice.data_dir)[1])
+    for c, path in written:
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        assert lines[0] == c.origin and lines[1] == str(c.size)
+        assert base64.b64decode(lines[2]) == c.root and lines[3].startswith("time ")
+        assert lines[4] == "" and lines[5].startswith(f"\u2014 {c.origin} ")
+        assert parse_note(text, public).root == c.root
+    app = open_main(practice)
+    try:
+        tree = StoredTree(app)
+        main_cp = written[0][0]
+        assert main_cp.root == merkle.root(tree, main_cp.size)
+    finally:
+        app.close()
+    # Again with nothing new: a checkpoint all the same (gaps must be visible).
+    again = checkpoint_all(practice, AT + timedelta(hours=2))
+    assert [c.size for c, _ in again] == [c.size for c, _ in written]
+    assert len(list((practice.data_dir / "checkpoints" / "main").iterdir())) == 2
+
+
+def test_forged_checkpoints_are_rejected(practice: Settings) -> None:
+    private = load_signing_key(practice.data_dir)
+    public = signing_public_key(private)
+    note = make_note("ledger/main", 12, b"\x07" * 32, AT, private)
+    assert parse_note(note, public).size == 12
+    other = new_signing_key()
+    with pytest.raises(IntegrityFailure, match=r"no valid signature by this key"):
+        parse_note(make_note("ledger/main", 12, b"\x07" * 32, AT, other), public)
+    lines = note.split("\n")
+    for i, forged in ((1, "13"), (2, base64.b64encode(b"\x08" * 32).decode())):
+        altered = "\n".join([*lines[:i], forged, *lines[i + 1:]])
+        with pytest.raises(IntegrityFailure, match=r"no valid signature by this key"):
+            parse_note(altered, public)
+    with pytest.raises(IntegrityFailure, match=r"no signature block"):
+        parse_note(note.split("\n\n")[0], public)
+
+
+def test_a_truncated_log_cannot_be_checkpointed_again(practice: Settings) -> None:
+    checkpoint_all(practice, AT + timedelta(hours=1))
+    app = open_main(practice)
+    try:
+        chain = app.chained_recorder.chain
+        nodes = sa.Table("ledger_merkle_nodes", sa.MetaData(), autoload_with=app.engine)
+        tracking = sa.Table("ledger_projection_tracking", sa.MetaData(), autoload_with=app.engine)
+        events = app.chained_recorder.events_record_cls.__table__
+        with app.engine.begin() as conn:  # an administrator truncates and rebuilds
+            conn.execute(events.delete().where(events.c.id > 5))
+            conn.execute(chain.delete().where(chain.c.position > 5))
+            conn.execute(nodes.delete())
+            conn.execute(tracking.delete().where(tracking.c.name == "merkle"))
+    finally:
+        app.close()
+    with pytest.raises(IntegrityFailure, match=r"^main: the log no longer extends the "
+                                               r"checkpoint of size \d+; it was truncated"):
+        checkpoint_all(practice, AT + timedelta(hours=2))
+
+
+def test_checkpoint_and_proof_from_the_command_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import setup_practice
+
+    setup_practice(run)
+    out = tmp_path / "exported"
+    r = run("checkpoint", "--out", str(out), "--json")
+    assert r.exit_code == 0, r.stderr
+    made = json.loads(r.output)
+    main_file = next(m["file"] for m in made if m["origin"] == "ledger/main")
+    proof = json.loads(run("proof", "inclusion", "1", "--checkpoint", main_file,
+                           "--json").output)
+    assert proof["verified"] and proof["checkpoint"] == "ledger/main"
+    assert proof["size"] == next(m["size"] for m in made if m["origin"] == "ledger/main")
+    stranger = tmp_path / "stranger.pub"
+    stranger.write_text(base64.b64encode(signing_public_key(new_signing_key())).decode())
+    forged = run("proof", "inclusion", "1", "--checkpoint", main_file, "--public-key",
+                 str(stranger))
+    assert forged.exit_code == 3
+    assert forged.stderr == ("error: checkpoint for ledger/main: no valid signature by this "
+                             "key\n")
