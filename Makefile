@@ -29,6 +29,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/append_and_verify.py
 	$(BIN)/python benchmarks/report_queries.py
+	$(BIN)/python benchmarks/proofs.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache
