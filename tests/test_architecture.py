@@ -42,24 +42,18 @@ def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     assert {"cli.main", "jobs.verification"} <= imported_modules(bad)
 
 
-def test_only_crypto_module_imports_hazmat() -> None:
+@pytest.mark.parametrize(("library", "only_module"), [
+    ("cryptography", "ledger/crypto.py"),
+    ("apscheduler", "jobs/scheduler.py"),
+])
+def test_one_module_imports_each_library(library: str, only_module: str) -> None:
     importers = {
         str(path.relative_to(ROOT))
         for package in FORBIDDEN
         for path in python_files(package)
-        if any(name.startswith("cryptography") for name in imported_modules(path))
+        if any(name.startswith(library) for name in imported_modules(path))
     }
-    assert importers == {"ledger/crypto.py"}
-
-
-def test_only_the_scheduler_module_imports_apscheduler() -> None:
-    importers = {
-        str(path.relative_to(ROOT))
-        for package in FORBIDDEN
-        for path in python_files(package)
-        if any(name.startswith("apscheduler") for name in imported_modules(path))
-    }
-    assert importers == {"jobs/scheduler.py"}
+    assert importers == {only_module}
 
 
 def test_domain_never_reads_the_clock() -> None:
