@@ -56,6 +56,7 @@ def _register() -> None:
     from cli import (  # noqa: PLC0415
         access_log,
         authorize,
+        bundles,
         checkpoints,
         disclose,
         init,
@@ -87,6 +88,7 @@ def _register() -> None:
     ledger.add_command(jobs_cmd.jobs_group)
     ledger.add_command(proofs.proof)
     ledger.add_command(checkpoints.checkpoint)
+    ledger.add_command(bundles.verify_bundle_command)
 
 
 _register()

@@ -172,6 +172,20 @@ class CheckpointLog:
         metadata.create_all(store.engine, checkfirst=True)
         self.tree = StoredTree(store)
 
+    def notes(self) -> list[str]:
+        t = self.table.c
+        with self.store.engine.connect() as conn:
+            return [str(n) for n in conn.execute(select(t.note).order_by(t.seq)).scalars()]
+
+    def sizes(self) -> list[int]:
+        t = self.table.c
+        with self.store.engine.connect() as conn:
+            return [int(n) for n in conn.execute(select(t.size).order_by(t.seq)).scalars()]
+
+    def latest_size(self) -> int:
+        latest = self.latest()
+        return latest[0] if latest else 0
+
     def latest(self) -> tuple[int, bytes] | None:
         t = self.table.c
         with self.store.engine.connect() as conn:

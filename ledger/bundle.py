@@ -1,0 +1,204 @@
+"""Evidence bundles: events as stored, their leaves and chain values, inclusion proofs
+against a signed checkpoint, and the consistency of the checkpoints before it.
+
+``verify_bundle`` needs no database and no secret key: the public key of the checkpoint
+signer and the files. It recomputes every leaf from the stored event, checks each
+inclusion proof against the signed root, that each checkpoint extends the one before,
+that the chain links where the positions are contiguous, and that no position in the
+exported range is missing. It says exactly what fails, and where.
+
+Layout: ``<dir>/<store>/events.jsonl``, ``checkpoints/*.note``, ``proofs.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NullType
+
+from ledger import merkle
+from ledger.chain import GENESIS, chain_hash, leaf_hash
+from ledger.checkpoint import CheckpointLog, parse_note
+from ledger.errors import BadInput, IntegrityFailure
+from ledger.store import Store
+
+STORES = ("main", "psychotherapy")
+
+
+def _uuid_bytes(value: Any) -> bytes:
+    if isinstance(value, UUID):
+        return value.bytes
+    raw = bytes(value)
+    return raw if len(raw) == 16 else UUID(raw.decode()).bytes
+
+
+def export(store: Store, directory: Path, *, first: int = 1, last: int | None = None) -> int:
+    """Write ``store``'s events ``first``..``last`` (default: the latest checkpoint's size)
+    with leaves, chain values and proofs against its latest checkpoint. Returns the count."""
+    log = CheckpointLog(store)
+    notes = log.notes()
+    if not notes:
+        raise BadInput(f"the {store.settings.name} store has no checkpoint yet; run "
+                       "ledger checkpoint first")
+    size = log.latest_size()
+    last = size if last is None else last
+    if not 1 <= first <= last <= size:
+        raise BadInput(f"positions must satisfy 1 <= FROM <= TO <= {size} (the latest "
+                       f"checkpoint of the {store.settings.name} store)")
+    tree = log.tree
+    tree.catch_up()
+    folder = directory / store.settings.name
+    (folder / "checkpoints").mkdir(parents=True, exist_ok=False)
+    for i, note in enumerate(notes):
+        (folder / "checkpoints" / f"{i:06d}.note").write_text(note, encoding="utf-8")
+    events = store.chained_recorder.events_record_cls.__table__
+    chain = store.chained_recorder.chain
+    raw_id = type_coerce(events.c.originator_id, NullType())
+    count = 0
+    with store.engine.connect() as conn, (folder / "events.jsonl").open(
+            "w", encoding="utf-8") as out:
+        rows = conn.execute(
+            select(chain.c.position, chain.c.notification_id, chain.c.leaf, chain.c.chain,
+                   raw_id, events.c.originator_version, events.c.topic, events.c.state)
+            .join(events, events.c.id == chain.c.notification_id)
+            .where(chain.c.position >= first, chain.c.position <= last)
+            .order_by(chain.c.position))
+        previous = None
+        if first > 1:
+            previous = conn.execute(select(chain.c.chain).where(
+                chain.c.position == first - 1)).scalar()
+        for r in rows:
+            out.write(json.dumps({
+                "position": int(r[0]), "notification_id": int(r[1]), "leaf": bytes(r[2]).hex(),
+                "chain": bytes(r[3]).hex(), "originator_id": _uuid_bytes(r[4]).hex(),
+                "originator_version": int(r[5]), "topic": str(r[6]),
+                "state": base64.b64encode(bytes(r[7])).decode("ascii"),
+                "inclusion": [p.hex() for p in tree.inclusion(int(r[0]), size)],
+            }, sort_keys=True) + "\n")
+            count += 1
+    sizes = log.sizes()
+    proofs = {
+        "first": first, "last": last, "size": size,
+        "previous_chain": bytes(previous).hex() if previous is not None else None,
+        "consistency": [{"old": a, "new": b, "proof": [p.hex() for p in tree.consistency(a, b)]}
+                        for a, b in itertools.pairwise(sizes) if 0 < a < b],
+    }
+    (folder / "proofs.json").write_text(json.dumps(proofs, indent=2, sort_keys=True),
+                                        encoding="utf-8")
+    return count
+
+
+@dataclass
+class BundleReport:
+    store: str
+    events: int = 0
+    checkpoints: int = 0
+    size: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_bundle(directory: Path, public_key: bytes) -> list[BundleReport]:
+    reports = []
+    stores = [s for s in STORES if (directory / s).is_dir()]
+    if not stores:
+        raise BadInput(f"{directory} holds no bundle (no main/ or psychotherapy/ folder)")
+    for name in stores:
+        reports.append(_verify_store(directory / name, name, public_key))
+    return reports
+
+
+def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
+    report = BundleReport(name)
+    problems = report.problems
+    try:
+        proofs = json.loads((folder / "proofs.json").read_text(encoding="utf-8"))
+        notes = sorted((folder / "checkpoints").glob("*.note"))
+    except (OSError, ValueError) as e:
+        problems.append(f"unreadable bundle files: {e}")
+        return report
+    checkpoints = []
+    for path in notes:
+        try:
+            checkpoints.append(parse_note(path.read_text(encoding="utf-8"), public_key))
+        except IntegrityFailure as e:
+            problems.append(f"checkpoint {path.name}: {e}")
+    if problems or not checkpoints:
+        problems.extend([] if checkpoints else ["no valid checkpoint"])
+        return report
+    report.checkpoints = len(checkpoints)
+    consistency = {(c["old"], c["new"]): [bytes.fromhex(p) for p in c["proof"]]
+                   for c in proofs.get("consistency", [])}
+    for before, after in itertools.pairwise(checkpoints):
+        if before.size == after.size:
+            if before.root != after.root:
+                problems.append(f"checkpoints of size {after.size} disagree on the root")
+        elif before.size == 0:
+            continue
+        elif not merkle.verify_consistency(before.size, after.size, before.root, after.root,
+                                           consistency.get((before.size, after.size), [])):
+            problems.append(f"checkpoint of size {after.size} does not extend the one of "
+                            f"size {before.size}")
+    latest = checkpoints[-1]
+    report.size = latest.size
+    if proofs.get("size") != latest.size:
+        problems.append(f"proofs are for size {proofs.get('size')}, the latest checkpoint "
+                        f"is size {latest.size}")
+        return report
+    expected = int(proofs["first"])
+    previous = bytes.fromhex(proofs["previous_chain"]) if proofs.get("previous_chain") else (
+        GENESIS if expected == 1 else None)
+    for row in _rows(folder / "events.jsonl", problems):
+        position = int(row["position"])
+        where = f"position {position}"
+        if position != expected:
+            problems.append(f"position {expected}: missing from the bundle (found {position} "
+                            "next)" if position > expected else
+                            f"{where}: out of order or repeated")
+            return report
+        leaf = leaf_hash(int(row["notification_id"]), bytes.fromhex(row["originator_id"]),
+                         int(row["originator_version"]), row["topic"],
+                         base64.b64decode(row["state"]))
+        if leaf.hex() != row["leaf"]:
+            problems.append(f"{where}: the event does not match its leaf (edited)")
+            return report
+        if not merkle.verify_inclusion(leaf, position - 1, latest.size,
+                                       [bytes.fromhex(p) for p in row["inclusion"]],
+                                       latest.root):
+            problems.append(f"{where}: not included in the signed tree of size "
+                            f"{latest.size} (inserted, reordered or rewritten)")
+            return report
+        if previous is not None and chain_hash(position, previous, leaf).hex() != row["chain"]:
+            problems.append(f"{where}: the chain does not link")
+            return report
+        previous = bytes.fromhex(row["chain"])
+        expected += 1
+        report.events += 1
+    if expected != int(proofs["last"]) + 1:
+        problems.append(f"position {expected}: missing from the bundle (it ends early; the "
+                        f"range is {proofs['first']}..{proofs['last']})")
+    return report
+
+
+def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    problems.append(f"events.jsonl line {n}: not JSON")
+                    return
+    except OSError as e:
+        problems.append(f"cannot read {path.name}: {e.strerror}")

@@ -1,0 +1,121 @@
+"""Bundles: checked with no database and no secret key; truncating, editing, reordering or
+inserting events after a checkpoint is caught, and so is a forged checkpoint."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import setup_practice
+
+
+def exported(run, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    note_id = setup_practice(run)
+    for _ in range(6):
+        run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
+    assert run("checkpoint").exit_code == 0
+    run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
+    assert run("checkpoint").exit_code == 0
+    out = tmp_path / "bundle"
+    r = run("export", "bundle", "--out", str(out), "--store", "main")
+    assert r.exit_code == 0, r.stderr
+    return out, tmp_path / "data" / "keys" / "checkpoint.pub"
+
+
+def verify(run, out: Path, key: Path):  # type: ignore[no-untyped-def]
+    return run("verify-bundle", str(out), "--public-key", str(key), "--json")
+
+
+def events(out: Path) -> list[dict[str, object]]:
+    text = (out / "main" / "events.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def rewrite(out: Path, rows: list[dict[str, object]]) -> None:
+    (out / "main" / "events.jsonl").write_text(
+        "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_an_intact_bundle_verifies_offline(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, key = exported(run, tmp_path)
+    r = verify(run, out, key)
+    assert r.exit_code == 0, r.output
+    (report,) = json.loads(r.output)
+    assert report["ok"] and report["checkpoints"] == 2
+    assert report["events"] == report["size"] == len(events(out))
+    text = run("verify-bundle", str(out), "--public-key", str(key)).output
+    assert text.startswith("main: verified, ")
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("edit", "the event does not match its leaf (edited)"),
+    ("truncate", "missing from the bundle (it ends early"),
+    ("drop-middle", "missing from the bundle (found"),
+    ("reorder", "not included in the signed tree"),
+    ("insert", "out of order or repeated"),
+    ("rewrite", "not included in the signed tree"),
+])
+def test_tampering_is_caught_and_named(run, tmp_path: Path, damage: str,  # type: ignore[no-untyped-def]
+                                       message: str) -> None:
+    out, key = exported(run, tmp_path)
+    rows = events(out)
+    if damage == "edit":
+        state = bytearray(base64.b64decode(str(rows[3]["state"])))
+        state[-1] ^= 1
+        rows[3]["state"] = base64.b64encode(bytes(state)).decode()
+    elif damage == "truncate":
+        rows = rows[:-2]
+    elif damage == "drop-middle":
+        del rows[4]
+    elif damage == "reorder":  # two events swapped under their positions
+        moved = ("notification_id", "originator_id", "originator_version", "topic", "state",
+                 "leaf", "chain")
+        a, b = rows[3], rows[4]
+        for k in moved:
+            a[k], b[k] = b[k], a[k]
+    elif damage == "insert":
+        rows.insert(5, dict(rows[2]))
+    else:  # an administrator rewrote an event and recomputed its leaf and chain
+        state = bytearray(base64.b64decode(str(rows[3]["state"])))
+        state[-1] ^= 1
+        rows[3]["state"] = base64.b64encode(bytes(state)).decode()
+        from ledger.chain import leaf_hash
+        r = rows[3]
+        rows[3]["leaf"] = leaf_hash(int(r["notification_id"]),  # type: ignore[call-overload]
+                                    bytes.fromhex(str(r["originator_id"])),
+                                    int(r["originator_version"]),  # type: ignore[call-overload]
+                                    str(r["topic"]), bytes(state)).hex()
+    rewrite(out, rows)
+    r = verify(run, out, key)
+    assert r.exit_code == 3
+    (report,) = json.loads(r.output)
+    assert not report["ok"] and message in report["problems"][0], report
+
+
+def test_a_forged_or_foreign_checkpoint_is_rejected(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, key = exported(run, tmp_path)
+    note = sorted((out / "main" / "checkpoints").glob("*.note"))[-1]
+    lines = note.read_text(encoding="utf-8").split("\n")
+    lines[1] = str(int(lines[1]) + 1)
+    note.write_text("\n".join(lines), encoding="utf-8")
+    (report,) = json.loads(verify(run, out, key).output)
+    assert "no valid signature by this key" in report["problems"][0]
+    from ledger.crypto import new_signing_key, signing_public_key
+    stranger = tmp_path / "stranger.pub"
+    stranger.write_text(base64.b64encode(signing_public_key(new_signing_key())).decode())
+    out2 = tmp_path / "second"
+    assert run("export", "bundle", "--out", str(out2), "--store", "main").exit_code == 0
+    assert verify(run, out2, stranger).exit_code == 3
+
+
+def test_a_bundle_needs_a_checkpoint_and_leaves_nothing_half_written(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    setup_practice(run)
+    out = tmp_path / "b"
+    r = run("export", "bundle", "--out", str(out))
+    assert r.exit_code == 1
+    assert r.stderr == ("error: the main store has no checkpoint yet; run ledger checkpoint "
+                        "first\n")
+    assert not out.exists()
