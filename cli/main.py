@@ -61,6 +61,7 @@ def _register() -> None:
         disclose,
         init,
         integrity,
+        investigate,
         jobs_cmd,
         notes,
         people,
@@ -89,6 +90,7 @@ def _register() -> None:
     ledger.add_command(proofs.proof)
     ledger.add_command(checkpoints.checkpoint)
     ledger.add_command(bundles.verify_bundle_command)
+    ledger.add_command(investigate.investigate_group)
 
 
 _register()

@@ -401,7 +401,10 @@ class ClinicalStore(Store):
                 store=store, position=position, at=event.timestamp, actor_id=event.actor_id,
                 actor_role=event.actor_role, action="disclose", outcome=event.outcome,
                 object_type=event.object_type, object_id=",".join(event.items) or None,
-                client_id=event.client_id, purpose=event.purpose, reason=event.reason,
+                client_id=event.client_id, purpose=event.purpose,
+                reason=event.reason if event.outcome != "granted" else (
+                    f"authorization {event.authorization_id}" if event.authorization_id
+                    else event.exception or event.basis),
                 break_glass=False, recipient=event.recipient,
                 recipient_type=event.recipient_type, legal_basis=event.legal_basis,
                 accountable=event.accountable)

@@ -113,6 +113,13 @@ run ledger retention plan --as comp --at 2045-01-01
 run ledger retention run --as comp --dry-run --at 2045-01-01
 run ledger retention run --as comp
 
+step "Proofs an outsider can check: signed checkpoints, a bundle, the investigator's report"
+run ledger checkpoint
+run ledger proof inclusion 3
+run ledger export bundle --out "$DATA/evidence" --store pn
+run ledger verify-bundle "$DATA/evidence" --public-key "$DATA/keys/checkpoint.pub"
+run ledger investigate psychotherapy-releases --as comp
+
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
 

@@ -1,0 +1,141 @@
+"""The investigator's report on psychotherapy notes: were any released, to whom, on what
+basis, and what evidence does the answer rest on.
+
+It verifies both stores' chains and that each store's tree still has the root of its latest
+signed checkpoint; if anything fails it says so first and concludes nothing. Otherwise it
+lists, for the period, every use and disclosure of a psychotherapy note with actor,
+purpose, basis and outcome, every refused attempt, every break-the-glass event (both
+stores), and concludes either that no psychotherapy note was released to anyone other
+than its originator, or with the exact list of releases and the authorization or legal
+exception each rests on. Each listed event carries its log position and an inclusion proof
+against the signed checkpoint, so ``verify-bundle`` on an exported bundle can re-check it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ledger import access_log, merkle
+from ledger.application import MainLedger
+from ledger.checkpoint import CheckpointLog
+from ledger.psychotherapy import PsychotherapyStore
+from ledger.store import Store
+from ledger.verify import verify_store
+from ledger.views import AccessRecord
+
+NOTHING_RELEASED = ("no psychotherapy note was released to anyone other than its "
+                    "originator")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    store: str
+    ok: bool
+    detail: str
+    checkpoint: str | None  # the signed note the proofs are against
+    size: int
+
+
+@dataclass(frozen=True)
+class Item:
+    record: AccessRecord
+    kind: str  # "release" | "originator use" | "refused" | "break-glass" | "other"
+    basis: str | None
+    proof: tuple[str, ...] | None  # inclusion proof (hex) against the store's checkpoint
+    leaf: str | None = None  # the event's leaf hash (hex), which the proof is for
+
+
+@dataclass
+class Report:
+    since: date | None
+    until: date | None
+    evidence: list[Evidence]
+    items: list[Item] = field(default_factory=list)
+    conclusion: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return all(e.ok for e in self.evidence)
+
+    @property
+    def releases(self) -> list[Item]:
+        return [i for i in self.items if i.kind == "release"]
+
+
+def investigate(main: MainLedger, pn: PsychotherapyStore, *, by: str, at: datetime,
+                since: date | None = None, until: date | None = None) -> Report:
+    report = Report(since, until, [_evidence(main), _evidence(pn)])
+    if not report.verified:
+        return report  # says so first, claims nothing
+    query = access_log.Query(since=since, until=until)
+    pn_records = pn.access_history(by=by, at=at, query=query)
+    glass = main.access_history(by=by, at=at, query=access_log.Query(
+        since=since, until=until, break_glass=True))
+    proofs = {e.store: e for e in report.evidence}
+    for record in pn_records:
+        if record.object_type == "access-log":
+            continue
+        report.items.append(Item(record, _kind(record), _basis(record),
+                                 *_proof(pn, proofs[pn.settings.name], record.position)))
+    for record in glass:
+        report.items.append(Item(record, "break-glass", record.reason,
+                                 *_proof(main, proofs[main.settings.name], record.position)))
+    report.items.sort(key=lambda i: (i.record.at, i.record.store, i.record.position))
+    releases = report.releases
+    report.conclusion = NOTHING_RELEASED if not releases else (
+        f"{len(releases)} release{'s' if len(releases) != 1 else ''} of psychotherapy notes "
+        "to someone other than the originator, each listed with its basis")
+    return report
+
+
+def _evidence(store: Store) -> Evidence:
+    name = store.settings.name
+    rec = store.chained_recorder
+    chain_report = verify_store(store.engine, rec.events_record_cls.__table__, rec.chain,
+                                store=name)
+    if not chain_report.ok:
+        assert chain_report.damage is not None
+        return Evidence(name, False, f"chain DAMAGED at {chain_report.damage.describe()}",
+                        None, 0)
+    log = CheckpointLog(store)
+    latest = log.latest()
+    if latest is None:
+        return Evidence(name, False, "no signed checkpoint: run ledger checkpoint", None, 0)
+    size, root = latest
+    log.tree.catch_up()
+    if size > log.tree.size() or log.tree.root(size) != root:
+        return Evidence(name, False, f"the log no longer has the root of its signed "
+                                     f"checkpoint of size {size}", None, size)
+    notes = log.notes()
+    return Evidence(name, True, f"chain intact ({chain_report.events} events); signed "
+                                f"checkpoint of size {size} matches", notes[-1], size)
+
+
+def _kind(r: AccessRecord) -> str:
+    if r.outcome != "granted":
+        return "break-glass" if r.break_glass else "refused"
+    if r.action == "disclose":
+        return "release"
+    if r.action == "access":
+        return "originator use" if (r.reason or "").startswith("ORIGINATOR_TREATMENT") else (
+            "release")
+    return "other"
+
+
+def _basis(r: AccessRecord) -> str | None:
+    if r.action == "disclose" and r.outcome == "granted":
+        return f"{r.reason} ({r.legal_basis})"
+    return r.reason
+
+
+def _proof(store: Store, evidence: Evidence,
+           position: int) -> tuple[tuple[str, ...] | None, str | None]:
+    if position > evidence.size:
+        return None, None  # after the latest checkpoint: not yet provable
+    tree = CheckpointLog(store).tree
+    path = tree.inclusion(position, evidence.size)
+    leaf = tree.leaf(position)
+    assert merkle.verify_inclusion(leaf, position - 1, evidence.size, path,
+                                   tree.root(evidence.size))
+    return tuple(p.hex() for p in path), leaf.hex()
