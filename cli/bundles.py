@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from cli.context import State, emit_json, json_option, pass_state
+from cli.context import State, emit_json, json_option, parse_date, pass_state
 from cli.reports import export
+from ledger.aggregates.client import Client
 from ledger.bundle import export as export_store
 from ledger.bundle import verify_bundle
 from ledger.checkpoint import load_public_key
@@ -20,14 +21,16 @@ from ledger.errors import BadInput
               help="A new directory for the bundle.")
 @click.option("--store", "which", type=click.Choice(["main", "pn", "all"]), default="all",
               show_default=True, help="Which store's log.")
-@click.option("--from", "first", type=click.IntRange(min=1), default=1, show_default=True,
-              help="First log position.")
-@click.option("--to", "last", type=click.IntRange(min=1),
-              help="Last log position (default: the latest checkpoint's size).")
+@click.option("--client", "client_ref", help="Only what concerns this client.")
+@click.option("--from", "since", metavar="DATE", help="Access events from this date.")
+@click.option("--to", "until", metavar="DATE", help="Access events to this date.")
 @pass_state
-def bundle(state: State, out: str, which: str, first: int, last: int | None) -> None:
+def bundle(state: State, out: str, which: str, client_ref: str | None, since: str | None,
+           until: str | None) -> None:
     """Export events as stored (ciphertext), their leaves and chain values, inclusion proofs
-    against the latest signed checkpoint, and the checkpoints before it.
+    against the latest signed checkpoint, and the checkpoints before it. --client keeps what
+    concerns one client (its access and disclosure events and its own records); --from and
+    --to keep the access and disclosure events of a period.
 
     Example: ledger export bundle --out ./evidence --store pn
     """
@@ -36,10 +39,14 @@ def bundle(state: State, out: str, which: str, first: int, last: int | None) -> 
         raise BadInput(f"{out} already exists; give a new directory")
     stores = [s for name, s in (("main", state.app), ("pn", state.pn))
               if which in (name, "all")]
+    client_id = Client.id_for(client_ref) if client_ref else None
+    start, end = parse_date(since, "--from"), parse_date(until, "--to")
+    cut = client_id is not None or start is not None or end is not None
     directory.mkdir(parents=True)
     try:
-        counts = [(store, export_store(store, directory, first=first, last=last))
-                  for store in stores]
+        counts = [(store, export_store(store, directory, positions=store.evidence_positions(
+            client_id=client_id, since=start, until=end) if cut else None))
+            for store in stores]
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)  # a bundle is complete or absent
         raise

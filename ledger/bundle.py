@@ -40,19 +40,17 @@ def _uuid_bytes(value: Any) -> bytes:
     return raw if len(raw) == 16 else UUID(raw.decode()).bytes
 
 
-def export(store: Store, directory: Path, *, first: int = 1, last: int | None = None) -> int:
-    """Write ``store``'s events ``first``..``last`` (default: the latest checkpoint's size)
-    with leaves, chain values and proofs against its latest checkpoint. Returns the count."""
+def export(store: Store, directory: Path, *, positions: list[int] | None = None) -> int:
+    """Write ``store``'s events (all up to the latest checkpoint, or just ``positions``)
+    with leaves, chain values and inclusion proofs against its latest checkpoint, the
+    checkpoints, and the consistency proofs between them. Returns the count."""
     log = CheckpointLog(store)
     notes = log.notes()
     if not notes:
         raise BadInput(f"the {store.settings.name} store has no checkpoint yet; run "
                        "ledger checkpoint first")
     size = log.latest_size()
-    last = size if last is None else last
-    if not 1 <= first <= last <= size:
-        raise BadInput(f"positions must satisfy 1 <= FROM <= TO <= {size} (the latest "
-                       f"checkpoint of the {store.settings.name} store)")
+    chosen = sorted({p for p in positions if p <= size}) if positions is not None else None
     tree = log.tree
     tree.catch_up()
     folder = directory / store.settings.name
@@ -62,32 +60,29 @@ def export(store: Store, directory: Path, *, first: int = 1, last: int | None = 
     events = store.chained_recorder.events_record_cls.__table__
     chain = store.chained_recorder.chain
     raw_id = type_coerce(events.c.originator_id, NullType())
+    query = (select(chain.c.position, chain.c.notification_id, chain.c.leaf, chain.c.chain,
+                    raw_id, events.c.originator_version, events.c.topic, events.c.state)
+             .join(events, events.c.id == chain.c.notification_id)
+             .where(chain.c.position <= size).order_by(chain.c.position))
     count = 0
     with store.engine.connect() as conn, (folder / "events.jsonl").open(
             "w", encoding="utf-8") as out:
-        rows = conn.execute(
-            select(chain.c.position, chain.c.notification_id, chain.c.leaf, chain.c.chain,
-                   raw_id, events.c.originator_version, events.c.topic, events.c.state)
-            .join(events, events.c.id == chain.c.notification_id)
-            .where(chain.c.position >= first, chain.c.position <= last)
-            .order_by(chain.c.position))
-        previous = None
-        if first > 1:
-            previous = conn.execute(select(chain.c.chain).where(
-                chain.c.position == first - 1)).scalar()
-        for r in rows:
-            out.write(json.dumps({
-                "position": int(r[0]), "notification_id": int(r[1]), "leaf": bytes(r[2]).hex(),
-                "chain": bytes(r[3]).hex(), "originator_id": _uuid_bytes(r[4]).hex(),
-                "originator_version": int(r[5]), "topic": str(r[6]),
-                "state": base64.b64encode(bytes(r[7])).decode("ascii"),
-                "inclusion": [p.hex() for p in tree.inclusion(int(r[0]), size)],
-            }, sort_keys=True) + "\n")
-            count += 1
+        for start in range(0, len(chosen), 500) if chosen is not None else [None]:
+            page = query if start is None else query.where(
+                chain.c.position.in_(chosen[start:start + 500]))  # type: ignore[index]
+            for r in conn.execute(page):
+                out.write(json.dumps({
+                    "position": int(r[0]), "notification_id": int(r[1]),
+                    "leaf": bytes(r[2]).hex(), "chain": bytes(r[3]).hex(),
+                    "originator_id": _uuid_bytes(r[4]).hex(),
+                    "originator_version": int(r[5]), "topic": str(r[6]),
+                    "state": base64.b64encode(bytes(r[7])).decode("ascii"),
+                    "inclusion": [p.hex() for p in tree.inclusion(int(r[0]), size)],
+                }, sort_keys=True) + "\n")
+                count += 1
     sizes = log.sizes()
     proofs = {
-        "first": first, "last": last, "size": size,
-        "previous_chain": bytes(previous).hex() if previous is not None else None,
+        "size": size, "positions": chosen,
         "consistency": [{"old": a, "new": b, "proof": [p.hex() for p in tree.consistency(a, b)]}
                         for a, b in itertools.pairwise(sizes) if 0 < a < b],
     }
@@ -156,16 +151,17 @@ def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
         problems.append(f"proofs are for size {proofs.get('size')}, the latest checkpoint "
                         f"is size {latest.size}")
         return report
-    expected = int(proofs["first"])
-    previous = bytes.fromhex(proofs["previous_chain"]) if proofs.get("previous_chain") else (
-        GENESIS if expected == 1 else None)
+    listed = proofs.get("positions")
+    wanted = iter(listed if listed is not None else range(1, latest.size + 1))
+    previous: tuple[int, bytes] | None = (0, GENESIS)
     for row in _rows(folder / "events.jsonl", problems):
         position = int(row["position"])
         where = f"position {position}"
+        expected = next(wanted, None)
         if position != expected:
-            problems.append(f"position {expected}: missing from the bundle (found {position} "
-                            "next)" if position > expected else
-                            f"{where}: out of order or repeated")
+            problems.append(
+                f"{where}: out of order or repeated" if expected is None or position < expected
+                else f"position {expected}: missing from the bundle (found {position} next)")
             return report
         leaf = leaf_hash(int(row["notification_id"]), bytes.fromhex(row["originator_id"]),
                          int(row["originator_version"]), row["topic"],
@@ -179,15 +175,15 @@ def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
             problems.append(f"{where}: not included in the signed tree of size "
                             f"{latest.size} (inserted, reordered or rewritten)")
             return report
-        if previous is not None and chain_hash(position, previous, leaf).hex() != row["chain"]:
+        if (previous is not None and previous[0] == position - 1
+                and chain_hash(position, previous[1], leaf).hex() != row["chain"]):
             problems.append(f"{where}: the chain does not link")
             return report
-        previous = bytes.fromhex(row["chain"])
-        expected += 1
+        previous = (position, bytes.fromhex(row["chain"]))
         report.events += 1
-    if expected != int(proofs["last"]) + 1:
-        problems.append(f"position {expected}: missing from the bundle (it ends early; the "
-                        f"range is {proofs['first']}..{proofs['last']})")
+    missing = next(wanted, None)
+    if missing is not None:
+        problems.append(f"position {missing}: missing from the bundle (it ends early)")
     return report
 
 

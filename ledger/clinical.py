@@ -19,6 +19,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
+from sqlalchemy import select
 
 from ledger import access_log, disclosure
 from ledger.accounting import six_years_before
@@ -357,6 +358,30 @@ class ClinicalStore(Store):
             self.save(AuditEntry.record(action="list", outcome="granted",
                                         object_type="accounting", client_id=client_id, at=at))
         return entries
+
+    def evidence_positions(self, *, client_id: UUID | None = None, since: date | None = None,
+                           until: date | None = None) -> list[int]:
+        """Log positions for an evidence bundle: the access, refusal and disclosure events
+        about the client and/or in the period (from the indexed projection); for a client
+        without a period, also every event of the client's own records (the client, their
+        notes and authorizations), found through the audit entries that created them."""
+        self.access_projection.catch_up()
+        found = set(self.access_projection.positions(
+            client_id=str(client_id) if client_id else None, since=since, until=until))
+        if client_id is not None and since is None and until is None:
+            originators = {client_id}
+            for _, event in self._events_at(sorted(found)):
+                if (isinstance(event, AuditEntry.Recorded) and event.outcome == "granted"
+                        and event.action in ("originate", "authorize") and event.object_id):
+                    originators.add(UUID(event.object_id))
+            events = self.chained_recorder.events_record_cls.__table__
+            chain = self.chained_recorder.chain
+            with self.engine.connect() as conn:
+                found |= {int(p) for p in conn.execute(
+                    select(chain.c.position).join(events, events.c.id ==
+                                                  chain.c.notification_id)
+                    .where(events.c.originator_id.in_(list(originators)))).scalars()}
+        return sorted(found)
 
     def _decide_auditor(self, by: str, what: str, at: datetime,
                         client_id: UUID | None = None) -> Actor:

@@ -119,3 +119,34 @@ def test_a_bundle_needs_a_checkpoint_and_leaves_nothing_half_written(run, tmp_pa
     assert r.stderr == ("error: the main store has no checkpoint yet; run ledger checkpoint "
                         "first\n")
     assert not out.exists()
+
+
+def test_a_bundle_cut_to_one_client_or_a_period_still_verifies(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.aggregates.client import Client
+
+    note_id = setup_practice(run)
+    assert run("client", "add", "--id", "C-2", "--name", "Other", "--dob", "1980-01-01",
+               "--state", "NY", "--as", "desk").exit_code == 0
+    other = run("note", "write", "--client", "C-2", "--as", "dr-lee", input="other\n")
+    run("note", "show", other.output.strip(), "--as", "dr-lee", "--purpose", "TREAT")
+    run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
+    assert run("checkpoint").exit_code == 0
+    key = tmp_path / "data" / "keys" / "checkpoint.pub"
+    out = tmp_path / "c1"
+    assert run("export", "bundle", "--out", str(out), "--client", "C-1").exit_code == 0
+    r = verify(run, out, key)
+    assert r.exit_code == 0, r.output
+    rows = events(out)
+    originators = {str(row["originator_id"]) for row in rows}
+    assert Client.id_for("C-1").hex in originators
+    assert Client.id_for("C-2").hex not in originators
+    assert note_id.replace("-", "") in originators
+    assert other.output.strip().replace("-", "") not in originators
+    rewrite(out, rows[:1] + rows[2:])
+    reports = {r["store"]: r for r in json.loads(verify(run, out, key).output)}
+    assert reports["psychotherapy"]["ok"] is True
+    assert "missing from the bundle" in reports["main"]["problems"][0]
+    period = tmp_path / "period"
+    assert run("export", "bundle", "--out", str(period), "--from", "2000-01-01", "--to",
+               "2099-12-31").exit_code == 0
+    assert verify(run, period, key).exit_code == 0
