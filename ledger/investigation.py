@@ -19,6 +19,7 @@ from datetime import date, datetime
 from ledger import access_log, merkle
 from ledger.application import MainLedger
 from ledger.checkpoint import CheckpointLog
+from ledger.errors import IntegrityFailure
 from ledger.psychotherapy import PsychotherapyStore
 from ledger.store import Store
 from ledger.verify import verify_store
@@ -103,8 +104,15 @@ def _evidence(store: Store) -> Evidence:
     if latest is None:
         return Evidence(name, False, "no signed checkpoint: run ledger checkpoint", None, 0)
     size, root = latest
-    log.tree.catch_up()
-    if size > log.tree.size() or log.tree.root(size) != root:
+    if chain_report.events < size:
+        return Evidence(name, False, f"the log has {chain_report.events} events but its "
+                                     f"signed checkpoint covers {size} (truncated)", None, size)
+    try:
+        log.tree.catch_up()
+        matches = size <= log.tree.size() and log.tree.root(size) == root
+    except IntegrityFailure as e:
+        return Evidence(name, False, str(e), None, size)
+    if not matches:
         return Evidence(name, False, f"the log no longer has the root of its signed "
                                      f"checkpoint of size {size}", None, size)
     notes = log.notes()

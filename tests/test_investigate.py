@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ledger import merkle
 from ledger.checkpoint import load_public_key, parse_note
 from ledger.investigation import NOTHING_RELEASED
@@ -93,3 +95,30 @@ def test_no_checkpoint_means_no_conclusion(run) -> None:  # type: ignore[no-unty
     assert got["verified"] is False and got["conclusion"] is None
     assert {e["detail"] for e in got["evidence"]} == {
         "no signed checkpoint: run ledger checkpoint"}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "rewrite"])
+def test_truncating_or_rewriting_after_a_checkpoint_is_caught(run, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                              damage: str) -> None:
+    _, pn_id = practice(run)
+    for _ in range(3):
+        ok(run("pn", "show", pn_id, "--as", "dr-lee", "--purpose", "TREAT"))
+    ok(run("checkpoint"))
+    db = sqlite3.connect(tmp_path / "data" / "psychotherapy.sqlite")
+    if damage == "truncate":  # the last two events and their chain rows disappear
+        db.execute("DELETE FROM psychotherapy_chain WHERE position > "
+                   "(SELECT max(position) - 2 FROM psychotherapy_chain)")
+        db.execute("DELETE FROM psychotherapy_events WHERE id > "
+                   "(SELECT max(notification_id) FROM psychotherapy_chain)")
+        expected = "(truncated)"
+    else:  # a leaf changed and the stored tree rebuilt to match: the signed root differs
+        db.execute("UPDATE psychotherapy_chain SET leaf = zeroblob(32) WHERE position = 2")
+        db.execute("DELETE FROM psychotherapy_merkle_nodes")
+        db.execute("DELETE FROM psychotherapy_projection_tracking WHERE name = 'merkle'")
+        expected = "DAMAGED"
+    db.commit()
+    db.close()
+    r = run("investigate", "psychotherapy-releases", "--as", "comp")
+    assert r.exit_code == 3
+    assert "psychotherapy: VERIFICATION FAILED" in r.output and expected in r.output
+    assert "this report concludes nothing" in r.output
