@@ -12,7 +12,7 @@ from cli.reports import export
 from ledger.aggregates.client import Client
 from ledger.bundle import export as export_store
 from ledger.bundle import verify_bundle
-from ledger.checkpoint import load_public_key
+from ledger.checkpoint import load_public_key, parse_note
 from ledger.errors import BadInput
 
 
@@ -59,23 +59,39 @@ def bundle(state: State, out: str, which: str, client_ref: str | None, since: st
 @click.option("--public-key", "public_key", required=True, metavar="FILE",
               type=click.Path(dir_okay=False, exists=True),
               help="The checkpoint signer's public key (keys/checkpoint.pub).")
+@click.option("--checkpoint", "held_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, exists=True),
+              help="A checkpoint you already hold; the bundle must contain it (repeatable).")
 @json_option
-def verify_bundle_command(directory: str, public_key: str, as_json: bool) -> None:
+def verify_bundle_command(directory: str, public_key: str, held_files: tuple[str, ...],
+                          as_json: bool) -> None:
     """Check a bundle with no database and no secret key. Exit 0 if every event is in its
     signed tree and every checkpoint extends the one before; 3 naming what fails.
 
     Example: ledger verify-bundle ./evidence --public-key checkpoint.pub
     """
-    reports = verify_bundle(Path(directory), load_public_key(Path(public_key)))
+    key = load_public_key(Path(public_key))
+    held = {}
+    for f in held_files:
+        try:
+            note = parse_note(Path(f).read_text(encoding="utf-8"), key)
+        except UnicodeDecodeError:
+            raise BadInput(f"cannot read the checkpoint {f}") from None
+        held[note.origin] = (note.size, note.root)
+    reports = verify_bundle(Path(directory), key, held)
     if as_json:
         emit_json([{"store": r.store, "ok": r.ok, "events": r.events,
-                    "checkpoints": r.checkpoints, "size": r.size, "problems": r.problems}
+                    "checkpoints": r.checkpoints, "size": r.size, "selected": r.selected,
+                    "latest_checkpoint_time": r.latest_time, "problems": r.problems}
                    for r in reports])
     else:
         for r in reports:
             if r.ok:
-                click.echo(f"{r.store}: verified, {r.events} events in the signed tree of size "
-                           f"{r.size}, {r.checkpoints} consistent checkpoints")
+                scope = (f"{r.events} selected events" if r.selected
+                         else f"all {r.events} events")
+                click.echo(f"{r.store}: verified, {scope} in the signed tree of size {r.size} "
+                           f"(latest checkpoint {r.latest_time}), {r.checkpoints} consistent "
+                           "checkpoints")
             else:
                 click.echo(f"{r.store}: FAILED: {'; '.join(r.problems)}")
     if not all(r.ok for r in reports):

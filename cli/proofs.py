@@ -55,16 +55,19 @@ def inclusion(state: State, position: int, which: str, size: int | None,
     signed = None
     if checkpoint_file is not None:
         key = Path(public_key) if public_key else key_paths(state.settings.data_dir)[1]
-        signed = parse_note(Path(checkpoint_file).read_text(encoding="utf-8"),
-                            load_public_key(key))
+        try:
+            text = Path(checkpoint_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise BadInput(f"cannot read the checkpoint {checkpoint_file}") from None
+        signed = parse_note(text, load_public_key(key))
         if size is not None and size != signed.size:
             raise BadInput("--size and --checkpoint disagree; give one")
         size = signed.size
         if signed.size <= tree.size() and tree.root(signed.size) != signed.root:
             raise IntegrityFailure(f"the {which} store's tree of size {signed.size} does not "
                                    "have the checkpoint's root: the log was rewritten")
-    size = size or tree.size()
-    if position > size or size > tree.size():
+    size = tree.size() if size is None else size
+    if size < 1 or position > size or size > tree.size():
         raise BadInput(f"position {position} and size {size} must lie within the "
                        f"{tree.size()} events of the {which} store")
     path = tree.inclusion(position, size)

@@ -26,7 +26,7 @@ from sqlalchemy.types import NullType
 
 from ledger import merkle
 from ledger.chain import GENESIS, chain_hash, leaf_hash
-from ledger.checkpoint import CheckpointLog, parse_note
+from ledger.checkpoint import Checkpoint, CheckpointLog, parse_note
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.store import Store
 
@@ -97,6 +97,8 @@ class BundleReport:
     events: int = 0
     checkpoints: int = 0
     size: int = 0
+    selected: bool = False  # the bundle holds chosen positions, not the whole log
+    latest_time: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -104,18 +106,27 @@ class BundleReport:
         return not self.problems
 
 
-def verify_bundle(directory: Path, public_key: bytes) -> list[BundleReport]:
+def verify_bundle(directory: Path, public_key: bytes,
+                  held: dict[str, tuple[int, bytes]] | None = None) -> list[BundleReport]:
+    """``held``: checkpoints the verifier already has, by origin; the bundle must contain
+    each (so an older bundle cannot pass for the whole story)."""
     reports = []
     stores = [s for s in STORES if (directory / s).is_dir()]
     if not stores:
         raise BadInput(f"{directory} holds no bundle (no main/ or psychotherapy/ folder)")
     for name in stores:
-        reports.append(_verify_store(directory / name, name, public_key))
+        report = BundleReport(name)
+        try:
+            _verify_store(directory / name, name, public_key, report,
+                          (held or {}).get(f"ledger/{name}"))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            report.problems.append(f"malformed bundle data ({type(e).__name__})")
+        reports.append(report)
     return reports
 
 
-def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
-    report = BundleReport(name)
+def _verify_store(folder: Path, name: str, public_key: bytes, report: BundleReport,
+                  held: tuple[int, bytes] | None) -> BundleReport:
     problems = report.problems
     try:
         proofs = json.loads((folder / "proofs.json").read_text(encoding="utf-8"))
@@ -123,12 +134,7 @@ def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
     except (OSError, ValueError) as e:
         problems.append(f"unreadable bundle files: {e}")
         return report
-    checkpoints = []
-    for path in notes:
-        try:
-            checkpoints.append(parse_note(path.read_text(encoding="utf-8"), public_key))
-        except IntegrityFailure as e:
-            problems.append(f"checkpoint {path.name}: {e}")
+    checkpoints = _checkpoints(notes, name, public_key, problems)
     if problems or not checkpoints:
         problems.extend([] if checkpoints else ["no valid checkpoint"])
         return report
@@ -147,11 +153,23 @@ def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
                             f"size {before.size}")
     latest = checkpoints[-1]
     report.size = latest.size
+    report.latest_time = latest.time.isoformat()
+    if held is not None and not any((c.size, c.root) == held for c in checkpoints):
+        problems.append(f"the checkpoint you hold (size {held[0]}) is not in this bundle: it "
+                        "may be older than the log, or from another log")
+        return report
     if proofs.get("size") != latest.size:
         problems.append(f"proofs are for size {proofs.get('size')}, the latest checkpoint "
                         f"is size {latest.size}")
         return report
     listed = proofs.get("positions")
+    if listed is not None:
+        if (not isinstance(listed, list) or not all(type(p) is int for p in listed)
+                or listed != sorted(set(listed)) or (listed and not listed[0] >= 1
+                                                     and listed[-1] <= latest.size)):
+            problems.append("the list of positions is malformed (not sorted, unique, in range)")
+            return report
+        report.selected = True
     wanted = iter(listed if listed is not None else range(1, latest.size + 1))
     previous: tuple[int, bytes] | None = (0, GENESIS)
     for row in _rows(folder / "events.jsonl", problems):
@@ -185,6 +203,26 @@ def _verify_store(folder: Path, name: str, public_key: bytes) -> BundleReport:
     if missing is not None:
         problems.append(f"position {missing}: missing from the bundle (it ends early)")
     return report
+
+
+def _checkpoints(notes: list[Path], name: str, public_key: bytes,
+                 problems: list[str]) -> list[Checkpoint]:
+    """The bundle's checkpoints, each signed by the key, for this store, in order."""
+    checkpoints: list[Checkpoint] = []
+    for path in notes:
+        try:
+            checkpoint = parse_note(path.read_text(encoding="utf-8"), public_key)
+        except (IntegrityFailure, UnicodeDecodeError) as e:
+            problems.append(f"checkpoint {path.name}: {e}")
+            continue
+        if checkpoint.origin != f"ledger/{name}":
+            problems.append(f"checkpoint {path.name} is for {checkpoint.origin}, not "
+                            f"ledger/{name}")
+        if checkpoints and (checkpoint.time < checkpoints[-1].time
+                            or checkpoint.size < checkpoints[-1].size):
+            problems.append(f"checkpoint {path.name} goes back in time or size")
+        checkpoints.append(checkpoint)
+    return checkpoints
 
 
 def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:

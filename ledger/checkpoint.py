@@ -39,6 +39,7 @@ from ledger.crypto import new_signing_key, sign, signing_public_key, verify_sign
 from ledger.errors import BadInput, IntegrityFailure, KeyMaterialError, NotInitialised
 from ledger.store import Store
 from ledger.tree import StoredTree
+from ledger.verify import verify_store
 
 DASH = "\u2014"
 ED25519 = b"\x01"
@@ -194,12 +195,20 @@ class CheckpointLog:
 
     def issue(self, private: bytes, at: datetime) -> Checkpoint:
         """Sign the current tree, after checking it extends the previous checkpoint."""
+        rec = self.store.chained_recorder
+        chain_report = verify_store(self.store.engine, rec.events_record_cls.__table__,
+                                    rec.chain, store=self.store.settings.name)
+        if not chain_report.ok:
+            assert chain_report.damage is not None
+            raise IntegrityFailure(f"{self.store.settings.name}: DAMAGED at "
+                                   f"{chain_report.damage.describe()}; no checkpoint signed")
         self.tree.catch_up()
         size = self.tree.size()
         root = self.tree.root(size)
-        previous = self.latest()
-        if previous is not None:
-            old_size, old_root = previous
+        notes = self.notes()
+        if notes:  # the previous checkpoint as signed, not as a database row says
+            signed = parse_note(notes[-1], signing_public_key(private))
+            old_size, old_root = signed.size, signed.root
             consistent = old_size <= size and (
                 (old_size == 0 and old_root == merkle.EMPTY_ROOT) or merkle.verify_consistency(
                     old_size, size, old_root, root, self.tree.consistency(old_size, size)

@@ -366,16 +366,20 @@ class ClinicalStore(Store):
         without a period, also every event of the client's own records (the client, their
         notes and authorizations), found through the audit entries that created them."""
         self.access_projection.catch_up()
-        found = set(self.access_projection.positions(
-            client_id=str(client_id) if client_id else None, since=since, until=until))
+        notification_ids = self.access_projection.positions(
+            client_id=str(client_id) if client_id else None, since=since, until=until)
+        chain = self.chained_recorder.chain
+        with self.engine.connect() as conn:
+            found = {int(p) for p in conn.execute(select(chain.c.position).where(
+                chain.c.notification_id.in_(notification_ids))).scalars()} if notification_ids \
+                else set()
         if client_id is not None and since is None and until is None:
             originators = {client_id}
-            for _, event in self._events_at(sorted(found)):
+            for _, event in self._events_at(notification_ids):
                 if (isinstance(event, AuditEntry.Recorded) and event.outcome == "granted"
                         and event.action in ("originate", "authorize") and event.object_id):
                     originators.add(UUID(event.object_id))
             events = self.chained_recorder.events_record_cls.__table__
-            chain = self.chained_recorder.chain
             with self.engine.connect() as conn:
                 found |= {int(p) for p in conn.execute(
                     select(chain.c.position).join(events, events.c.id ==

@@ -45,6 +45,7 @@ class Item:
     basis: str | None
     proof: tuple[str, ...] | None  # inclusion proof (hex) against the store's checkpoint
     leaf: str | None = None  # the event's leaf hash (hex), which the proof is for
+    position: int | None = None  # its log position (the proof's leaf index + 1)
 
 
 @dataclass
@@ -121,13 +122,14 @@ def _evidence(store: Store) -> Evidence:
 
 
 def _kind(r: AccessRecord) -> str:
+    """Any granted read, export or disclosure of a psychotherapy note is a release, except
+    the originator's own use for treatment (which the guard grants to the originator only)."""
     if r.outcome != "granted":
         return "break-glass" if r.break_glass else "refused"
-    if r.action == "disclose":
+    if r.action in ("access", "export", "disclose") and r.object_type == "psychotherapy-note":
+        if r.action == "access" and (r.reason or "").startswith("ORIGINATOR_TREATMENT"):
+            return "originator use"
         return "release"
-    if r.action == "access":
-        return "originator use" if (r.reason or "").startswith("ORIGINATOR_TREATMENT") else (
-            "release")
     return "other"
 
 
@@ -137,13 +139,14 @@ def _basis(r: AccessRecord) -> str | None:
     return r.reason
 
 
-def _proof(store: Store, evidence: Evidence,
-           position: int) -> tuple[tuple[str, ...] | None, str | None]:
-    if position > evidence.size:
-        return None, None  # after the latest checkpoint: not yet provable
+def _proof(store: Store, evidence: Evidence, notification_id: int
+           ) -> tuple[tuple[str, ...] | None, str | None, int | None]:
     tree = CheckpointLog(store).tree
+    position = tree.positions_of([notification_id]).get(notification_id)
+    if position is None or position > evidence.size:
+        return None, None, position  # after the latest checkpoint: not yet provable
     path = tree.inclusion(position, evidence.size)
     leaf = tree.leaf(position)
     assert merkle.verify_inclusion(leaf, position - 1, evidence.size, path,
                                    tree.root(evidence.size))
-    return tuple(p.hex() for p in path), leaf.hex()
+    return tuple(p.hex() for p in path), leaf.hex(), position

@@ -128,6 +128,17 @@ class StoredTree(Projection):
     def consistency(self, old: int, new: int) -> list[bytes]:
         return merkle.consistency_proof(self, old, new)
 
+    def positions_of(self, notification_ids: list[int]) -> dict[int, int]:
+        """The log position of each notification id (ids may skip; positions never do)."""
+        c = self.chain.c
+        found: dict[int, int] = {}
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(notification_ids), 500):
+                rows = conn.execute(select(c.notification_id, c.position).where(
+                    c.notification_id.in_(notification_ids[i:i + 500])))
+                found.update({int(n): int(p) for n, p in rows})
+        return found
+
     def leaf(self, position: int) -> bytes:
         return self.node(0, position - 1)
 

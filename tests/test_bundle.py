@@ -150,3 +150,53 @@ def test_a_bundle_cut_to_one_client_or_a_period_still_verifies(run, tmp_path: Pa
     assert run("export", "bundle", "--out", str(period), "--from", "2000-01-01", "--to",
                "2099-12-31").exit_code == 0
     assert verify(run, period, key).exit_code == 0
+
+
+def test_a_bundle_must_hold_the_checkpoint_you_hold_and_say_what_it_covers(
+        run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, key = exported(run, tmp_path)
+    notes = sorted((out / "main" / "checkpoints").glob("*.note"))
+    latest = tmp_path / "held.note"
+    latest.write_text(notes[-1].read_text(encoding="utf-8"), encoding="utf-8")
+    ok_run = run("verify-bundle", str(out), "--public-key", str(key), "--checkpoint",
+                 str(latest))
+    assert ok_run.exit_code == 0 and "all " in ok_run.output
+    # An older-looking bundle: the newest checkpoint and the events after the older one
+    # removed, proofs rebuilt for the older size. Without the held checkpoint it would pass.
+    older = tmp_path / "older"
+    import shutil
+    shutil.copytree(out, older)
+    (older / "main" / "checkpoints" / notes[-1].name).unlink()
+    r = run("verify-bundle", str(older), "--public-key", str(key), "--checkpoint", str(latest),
+            "--json")
+    assert r.exit_code == 3
+    assert "the checkpoint you hold (size" in json.loads(r.output)[0]["problems"][0]
+    # A full bundle relabelled as a selection says so.
+    proofs = json.loads((out / "main" / "proofs.json").read_text(encoding="utf-8"))
+    rows = events(out)
+    proofs["positions"] = [int(str(r["position"])) for r in rows[:3]]
+    (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
+    rewrite(out, rows[:3])
+    text = run("verify-bundle", str(out), "--public-key", str(key)).output
+    assert "verified, 3 selected events" in text
+    proofs["positions"] = [3, 3]
+    (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
+    (report,) = json.loads(verify(run, out, key).output)
+    assert "positions is malformed" in report["problems"][0]
+    proofs["positions"] = 7
+    (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
+    (report,) = json.loads(verify(run, out, key).output)
+    assert not report["ok"]
+
+
+def test_checkpoints_of_the_other_store_are_refused(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    setup_practice(run)
+    assert run("checkpoint").exit_code == 0
+    out = tmp_path / "both"
+    assert run("export", "bundle", "--out", str(out)).exit_code == 0
+    key = tmp_path / "data" / "keys" / "checkpoint.pub"
+    main_note = next((out / "main" / "checkpoints").glob("*.note"))
+    pn_note = next((out / "psychotherapy" / "checkpoints").glob("*.note"))
+    main_note.write_text(pn_note.read_text(encoding="utf-8"), encoding="utf-8")
+    reports = {r["store"]: r for r in json.loads(verify(run, out, key).output)}
+    assert "is for ledger/psychotherapy, not ledger/main" in reports["main"]["problems"][0]
