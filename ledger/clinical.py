@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import ClassVar, TypeVar
@@ -54,7 +55,7 @@ AUDITORS = frozenset({"compliance", "supervisor", "admin"})
 EVENT_PAGE = 500
 
 
-class ClinicalStore(Store):
+class ClinicalStore(Store, ABC):
     # Roles that may record, revoke and list authorizations in this store.
     AUTHORIZERS: ClassVar[frozenset[str]]
     # The kind of note this store holds and releases.
@@ -62,19 +63,21 @@ class ClinicalStore(Store):
 
     _access_projection: AccessProjection | None = None
 
+    @abstractmethod
     def staff_view(self, staff_id: str) -> StaffView | None:
-        raise NotImplementedError
+        """Who ``staff_id`` is (None when unknown)."""
 
+    @abstractmethod
     def client_exists(self, client_id: UUID) -> bool:
-        raise NotImplementedError
+        """Whether the client was ever registered."""
 
+    @abstractmethod
     def _check_scopes(self, scopes: tuple[str, ...]) -> None:
         """Refuse scopes that belong in the other store (BadInput)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _note_for_release(self, note_id: UUID) -> VersionedNote:
         """This store's note ``note_id`` (NotFound if it has none)."""
-        raise NotImplementedError
 
     # ----- releases ------------------------------------------------------------------------
 

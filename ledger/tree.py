@@ -23,17 +23,16 @@ from sqlalchemy import (
 
 from ledger import merkle
 from ledger.errors import IntegrityFailure
-from ledger.projections.base import Projection
+from ledger.projections.base import Progress, Tracked
 from ledger.store import Store
 
 BATCH = 2000
 
 
-class StoredTree(Projection):
+class StoredTree(Tracked):
     """Integrates chain leaves into stored Merkle nodes (a projection of the chain)."""
 
     name = "merkle"
-    reads = ()
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -59,7 +58,7 @@ class StoredTree(Projection):
     def count(self, after: int = 0) -> int:
         return max(0, self._chain_size() - after)
 
-    def catch_up(self, *, batch: int = BATCH, progress: object = None) -> int:
+    def catch_up(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
         """Integrate every chain leaf not yet in the tree; returns how many."""
         added = 0
         while True:
@@ -79,6 +78,8 @@ class StoredTree(Projection):
                     continue  # another integrator did this batch; read again
                 self._integrate(conn, start, leaves)
             added += len(leaves)
+            if progress is not None:
+                progress(len(leaves))
 
     def _integrate(self, conn: Connection, start: int, leaves: list[bytes]) -> None:
         fresh: dict[tuple[int, int], bytes] = {}

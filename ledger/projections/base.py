@@ -16,6 +16,7 @@ projections are pulled: each report catches up before it answers, and
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,11 @@ class Status:
     behind: int
 
 
-class Projection:
-    """Subclasses name themselves, say which event classes they read, define their tables
-    and turn one event into rows."""
+class Tracked(ABC):
+    """Tables kept beside a store's log with a tracking row: created on first use, emptied
+    and refilled by ``rebuild``, advanced batch by batch under a conditional update."""
 
     name: str
-    reads: tuple[type, ...]
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -68,7 +68,6 @@ class Projection:
             Column("name", String(64), primary_key=True),
             Column("position", BigInteger, nullable=False))
         self.tables: list[Table] = self.define(self.metadata)
-        self.topics = [get_topic(cls) for cls in self.reads]
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -83,15 +82,18 @@ class Projection:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
-    # ----- what a projection defines --------------------------------------------------------
-
+    @abstractmethod
     def define(self, metadata: MetaData) -> list[Table]:
-        raise NotImplementedError
+        """The tables this keeps (besides the tracking table)."""
 
-    def apply(self, conn: Connection, position: int, event: Any) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def catch_up(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
+        """Bring the tables up to the log; returns how many entries were taken in."""
 
-    # ----- running --------------------------------------------------------------------------
+    @abstractmethod
+    def behind(self) -> int:
+        """How many log entries are not taken in yet."""
+
 
     def position(self, conn: Connection | None = None) -> int:
         query = select(self.tracking.c.position).where(self.tracking.c.name == self.name)
@@ -99,6 +101,47 @@ class Projection:
             return conn.execute(query).scalar() or 0
         with self.store.engine.connect() as c:
             return c.execute(query).scalar() or 0
+
+    def status(self) -> Status:
+        return Status(self.name, self.store.settings.name, self.position(), self.behind())
+
+    def rebuild(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
+        """Empty the read tables and replay the whole log, from position 0."""
+        with self.store.engine.begin() as conn:
+            # The tracking row first: it waits for (and then excludes) a batch in flight,
+            # so no rows of that batch survive the emptying below.
+            conn.execute(self.tracking.delete().where(self.tracking.c.name == self.name))
+            for table in reversed(self.tables):
+                conn.execute(table.delete())
+        return self.catch_up(batch=batch, progress=progress)
+
+    def _advance(self, conn: Connection, start: int, end: int) -> bool:
+        """Move the tracking row from ``start`` to ``end``; False if it was not at ``start``.
+        (RETURNING, because some drivers report no row count for these statements.)"""
+        if start == 0:
+            dialect = conn.dialect.name
+            insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(self.tracking)
+            statement = insert.values(name=self.name, position=end).on_conflict_do_nothing()
+        else:
+            statement = update(self.tracking).where(  # type: ignore[assignment]
+                self.tracking.c.name == self.name, self.tracking.c.position == start
+            ).values(position=end)
+        return conn.execute(statement.returning(self.tracking.c.name)).first() is not None
+
+
+class Projection(Tracked):
+    """Subclasses name themselves, say which event classes they read, define their tables
+    and turn one event into rows."""
+
+    reads: tuple[type, ...]
+
+    def __init__(self, store: Store) -> None:
+        self.topics = [get_topic(cls) for cls in self.reads]
+        super().__init__(store)
+
+    @abstractmethod
+    def apply(self, conn: Connection, position: int, event: Any) -> None:
+        """Write the rows for one event, inside the batch's transaction."""
 
     def behind(self) -> int:
         """How many notifications this projection reads are not applied yet."""
@@ -111,9 +154,6 @@ class Projection:
             count = conn.execute(select(func.count()).select_from(events).where(
                 events.c.id > after, events.c.topic.in_(self.topics))).scalar()
         return int(count or 0)
-
-    def status(self) -> Status:
-        return Status(self.name, self.store.settings.name, self.position(), self.behind())
 
     def catch_up(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
         """Apply every notification not yet applied; returns how many were applied."""
@@ -129,16 +169,6 @@ class Projection:
                 if progress is not None:
                     progress(len(page))
 
-    def rebuild(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
-        """Empty the read tables and replay the whole log, from position 0."""
-        with self.store.engine.begin() as conn:
-            # The tracking row first: it waits for (and then excludes) a batch in flight,
-            # so no rows of that batch survive the emptying below.
-            conn.execute(self.tracking.delete().where(self.tracking.c.name == self.name))
-            for table in reversed(self.tables):
-                conn.execute(table.delete())
-        return self.catch_up(batch=batch, progress=progress)
-
     def _apply_batch(self, start: int, page: Sequence[Notification]) -> bool:
         events = [(n.id, self.store.mapper.to_domain_event(n)) for n in page]
         try:
@@ -150,19 +180,6 @@ class Projection:
         except _Overtaken:
             return False  # another process applied this batch first; nothing was written
         return True
-
-    def _advance(self, conn: Connection, start: int, end: int) -> bool:
-        """Move the tracking row from ``start`` to ``end``; False if it was not at ``start``.
-        (RETURNING, because some drivers report no row count for these statements.)"""
-        if start == 0:
-            dialect = conn.dialect.name
-            insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(self.tracking)
-            statement = insert.values(name=self.name, position=end).on_conflict_do_nothing()
-        else:
-            statement = update(self.tracking).where(  # type: ignore[assignment]
-                self.tracking.c.name == self.name, self.tracking.c.position == start
-            ).values(position=end)
-        return conn.execute(statement.returning(self.tracking.c.name)).first() is not None
 
 
 class _Overtaken(Exception):
