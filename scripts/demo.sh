@@ -2,8 +2,11 @@
 # A scripted session on the embedded default (SQLite files in ./demo-data).
 set -euo pipefail
 
-DATA=demo-data
-rm -rf "$DATA" "$DATA-tampered"
+DATA=demo-data  # ignored by git; the tampered copy goes to a temporary directory
+rm -rf "$DATA"
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+TAMPERED="$SCRATCH/demo-data-tampered"
 export LEDGER_DATA_DIR="$DATA"
 step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -133,8 +136,8 @@ step "Verify both chains: intact"
 run ledger verify
 
 step "Tamper with one event in a scratch copy, then verify it"
-cp -r "$DATA" "$DATA-tampered"
-python - "$DATA-tampered/main.sqlite" <<'PY'
+cp -r "$DATA" "$TAMPERED"
+python - "$TAMPERED/main.sqlite" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 row = db.execute("SELECT id, state FROM ledger_events ORDER BY id LIMIT 1 OFFSET 11").fetchone()
@@ -143,6 +146,6 @@ db.execute("UPDATE ledger_events SET state = ? WHERE id = ?", (bytes(state), row
 db.commit()
 print(f"flipped one bit of the stored state of notification id {row[0]}")
 PY
-expect_exit 3 ledger --data-dir "$DATA-tampered" verify
+expect_exit 3 ledger --data-dir "$TAMPERED" verify
 step "The original is untouched"
 run ledger verify
