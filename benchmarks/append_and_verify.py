@@ -15,7 +15,7 @@ Three appenders do the same work, each on a fresh database, interleaved chunk by
 * ``raw``      - sqlite3 / psycopg 3 inserting rows of the ledger's stored size into a table
                  of the same shape, one durable commit per row or per 100 rows.
 
-Then ``ledger.verify.verify_store`` is timed over a populated ledger store. See
+Then ``ledger.integrity.verify.verify_store`` is timed over a populated ledger store. See
 benchmarks/README.md for what each figure means. Nothing here is hard-coded: every figure
 is measured by this run.
 """
@@ -49,10 +49,10 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.base import Actor, acting_as
 from ledger.aggregates.progress_note import ProgressNote
-from ledger.application import MainLedger
-from ledger.chain import GENESIS, chain_hash, leaf_hash
+from ledger.integrity.verify import verify_store
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 from ledger.settings import StoreSettings
-from ledger.verify import verify_store
+from ledger.stores.main import MainLedger
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL_ENVS = ("LEDGER_BENCH_POSTGRES_URL", "LEDGER_TEST_POSTGRES_URL")

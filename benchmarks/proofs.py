@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import merkle
 from ledger import settings as settings_module
 from ledger.bootstrap import initialise, open_main
-from ledger.tree import StoredTree
+from ledger.integrity.tree import StoredTree
+from ledger.primitives import merkle
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

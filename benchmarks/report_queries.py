@@ -32,14 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import access_log
+from ledger import queries as access_log
 from ledger import settings as settings_module
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.base import Actor, acting_as
 from ledger.aggregates.client import Client
-from ledger.application import MainLedger
 from ledger.bootstrap import initialise, open_main
 from ledger.errors import Refused
+from ledger.stores.main import MainLedger
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 MEASURED = ("C-1", "C-2")

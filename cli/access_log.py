@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
-from ledger import access_log
+from ledger import queries as access_log
 from ledger.aggregates.client import Client
 from ledger.views import AccessRecord
 

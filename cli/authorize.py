@@ -23,9 +23,9 @@ from cli.context import (
     pass_state,
 )
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES, SCOPES, parse_scopes
-from ledger.clinical import ClinicalStore
-from ledger.disclosure import RECIPIENT_TYPES
 from ledger.errors import BadInput, NotFound
+from ledger.rules.disclosure import RECIPIENT_TYPES
+from ledger.stores.clinical import ClinicalStore
 from ledger.views import AuthorizationInfo
 
 DEFAULT_DISCLOSER = "this practice"

@@ -10,10 +10,10 @@ import click
 from cli.context import State, emit_json, json_option, parse_date, pass_state
 from cli.reports import export
 from ledger.aggregates.client import Client
-from ledger.bundle import export as export_store
-from ledger.bundle import verify_bundle
-from ledger.checkpoint import load_public_key, parse_note
 from ledger.errors import BadInput
+from ledger.integrity.bundle import export as export_store
+from ledger.integrity.bundle import verify_bundle
+from ledger.integrity.checkpoint import load_public_key, parse_note
 
 
 @export.command("bundle")

@@ -12,11 +12,11 @@ from uuid import UUID
 import click
 
 from ledger import settings as settings_module
-from ledger.application import MainLedger
 from ledger.bootstrap import open_main, open_pn, remember_head
 from ledger.errors import BadInput
-from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import NoteContent
 
 

@@ -19,9 +19,9 @@ from cli.context import (
     parse_uuid,
     pass_state,
 )
-from ledger.clinical import ClinicalStore
-from ledger.disclosure import PN_EXCEPTIONS, RECIPIENT_TYPES, RECORD_EXCEPTIONS
 from ledger.errors import BadInput
+from ledger.rules.disclosure import PN_EXCEPTIONS, RECIPIENT_TYPES, RECORD_EXCEPTIONS
+from ledger.stores.clinical import ClinicalStore
 from ledger.views import Release
 
 

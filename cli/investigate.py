@@ -11,7 +11,7 @@ import click
 
 from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
 from ledger.errors import BadInput
-from ledger.investigation import Item, Report, investigate
+from ledger.services.investigation import Item, Report, investigate
 
 
 @click.group("investigate")

@@ -10,7 +10,7 @@ import click
 
 from cli.context import State
 from ledger.errors import LedgerError
-from ledger.retention.rules import load as load_rules
+from ledger.rules.retention import load as load_rules
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 

@@ -6,8 +6,8 @@ import click
 
 from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
 from ledger.aggregates.staff import ROLES
-from ledger.application import StaffInfo
 from ledger.errors import BadInput
+from ledger.stores.main import StaffInfo
 
 role_option = click.option("--role", required=True, type=click.Choice(ROLES),
                            help="Role (decides what the person may read and do).")

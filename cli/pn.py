@@ -17,8 +17,8 @@ from cli.context import (
     read_text,
 )
 from cli.notes import file_option
-from ledger.disclosure import PN_EXCEPTIONS
 from ledger.errors import BadInput
+from ledger.rules.disclosure import PN_EXCEPTIONS
 
 
 @click.group()

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from cli.context import State, emit_json, json_option, pass_state
-from ledger import merkle
-from ledger.checkpoint import key_paths, load_public_key, parse_note
 from ledger.errors import BadInput, IntegrityFailure
-from ledger.store import Store
-from ledger.tree import StoredTree
+from ledger.integrity.checkpoint import key_paths, load_public_key, parse_note
+from ledger.integrity.tree import StoredTree
+from ledger.primitives import merkle
+from ledger.stores.store import Store
 
 store_option = click.option("--store", "which", type=click.Choice(["main", "pn"]),
                             default="main", show_default=True,

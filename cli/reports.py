@@ -24,10 +24,10 @@ from cli.context import (
     parse_date,
     pass_state,
 )
-from ledger import accounting as accounting_module
 from ledger.aggregates.client import Client
 from ledger.errors import BadInput
 from ledger.projections.base import Projection
+from ledger.rules import accounting as accounting_module
 from ledger.views import RecordSet
 
 

@@ -21,8 +21,8 @@ from cli.context import (
 from cli.people import client
 from jobs.retention import sweep
 from ledger.errors import BadInput
-from ledger.retention.desk import RetentionDesk, Schedule
-from ledger.retention.rules import FACILITIES, LICENSES
+from ledger.rules.retention import FACILITIES, LICENSES
+from ledger.services.retention import RetentionDesk, Schedule
 from ledger.views import HoldInfo
 
 

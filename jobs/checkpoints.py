@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.bootstrap import open_main, open_pn
-from ledger.checkpoint import Checkpoint, CheckpointLog, load_signing_key
+from ledger.integrity.checkpoint import Checkpoint, CheckpointLog, load_signing_key
 from ledger.settings import Settings
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ledger.bootstrap import open_main, open_pn, remember_head
-from ledger.retention.desk import RetentionDesk, Schedule
+from ledger.services.retention import RetentionDesk, Schedule
 from ledger.settings import Settings
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger.bootstrap import open_main, open_pn, remember_head, verify_one
+from ledger.integrity.verify import Report
 from ledger.settings import Settings
-from ledger.verify import Report
 
 
 def verify_all(settings: Settings, at: datetime, *, known_head: str | None = None,

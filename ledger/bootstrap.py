@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ledger.application import MainLedger
-from ledger.checkpoint import create_signing_key
-from ledger.heads import current_head, parse_head, read_head, record_head
-from ledger.kek import create_kek, load_kek
-from ledger.keyring import AUDIT_SUBJECT
-from ledger.psychotherapy import PsychotherapyStore
+from ledger.integrity.checkpoint import create_signing_key
+from ledger.integrity.heads import current_head, parse_head, read_head, record_head
+from ledger.integrity.verify import KnownHead, Report, verify_store
+from ledger.keys.kek import create_kek, load_kek
+from ledger.keys.keyring import AUDIT_SUBJECT
 from ledger.settings import Settings, StoreSettings
-from ledger.store import Store
-from ledger.verify import KnownHead, Report, verify_store
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
+from ledger.stores.store import Store
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from ledger import settings as settings_module
-from ledger.application import MainLedger
 from ledger.bootstrap import initialise, open_main, open_pn
-from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
-from ledger.store import Store
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
+from ledger.stores.store import Store
 
 AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 PG_URL_ENV = "LEDGER_TEST_POSTGRES_URL"

@@ -10,8 +10,8 @@ import pytest
 
 from ledger.aggregates.client import Client
 from ledger.aggregates.staff import StaffMember
-from ledger.application import MainLedger
 from ledger.errors import BadInput, NotFound, Refused
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, all_events, audit_entries, seed
 
 LATER = AT + timedelta(days=3)

@@ -27,14 +27,14 @@ from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.application import MainLedger
 from ledger.bootstrap import initialise, open_main, open_pn, remember_head, verify_one
-from ledger.crypto import CryptoError, unwrap_key
 from ledger.errors import KeyMaterialError, Refused
-from ledger.kek import load_kek
-from ledger.keyring import AUDIT_SUBJECT
-from ledger.mapper import FORMAT
+from ledger.keys.kek import load_kek
+from ledger.keys.keyring import AUDIT_SUBJECT
+from ledger.persistence.mapper import FORMAT
+from ledger.primitives.crypto import CryptoError, unwrap_key
 from ledger.settings import Settings
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, make_settings, seed
 
 KEK_ENVS = ("LEDGER_KEK", "LEDGER_PN_KEK")

@@ -82,7 +82,7 @@ def test_tampering_is_caught_and_named(run, tmp_path: Path, damage: str,  # type
         state = bytearray(base64.b64decode(str(rows[3]["state"])))
         state[-1] ^= 1
         rows[3]["state"] = base64.b64encode(bytes(state)).decode()
-        from ledger.chain import leaf_hash
+        from ledger.primitives.chain import leaf_hash
         r = rows[3]
         rows[3]["leaf"] = leaf_hash(int(r["notification_id"]),  # type: ignore[call-overload]
                                     bytes.fromhex(str(r["originator_id"])),
@@ -103,7 +103,7 @@ def test_a_forged_or_foreign_checkpoint_is_rejected(run, tmp_path: Path) -> None
     note.write_text("\n".join(lines), encoding="utf-8")
     (report,) = json.loads(verify(run, out, key).output)
     assert "no valid signature by this key" in report["problems"][0]
-    from ledger.crypto import new_signing_key, signing_public_key
+    from ledger.primitives.crypto import new_signing_key, signing_public_key
     stranger = tmp_path / "stranger.pub"
     stranger.write_text(base64.b64encode(signing_public_key(new_signing_key())).decode())
     out2 = tmp_path / "second"

@@ -12,19 +12,19 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.checkpoints import checkpoint_all
-from ledger import merkle
 from ledger.bootstrap import initialise, open_main
-from ledger.checkpoint import (
+from ledger.errors import IntegrityFailure
+from ledger.integrity.checkpoint import (
     key_paths,
     load_public_key,
     load_signing_key,
     make_note,
     parse_note,
 )
-from ledger.crypto import new_signing_key, signing_public_key
-from ledger.errors import IntegrityFailure
+from ledger.integrity.tree import StoredTree
+from ledger.primitives import merkle
+from ledger.primitives.crypto import new_signing_key, signing_public_key
 from ledger.settings import Settings
-from ledger.tree import StoredTree
 from tests.conftest import AT, seed
 from tests.test_tree import grow
 

@@ -25,9 +25,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import func, select
 
-from ledger.application import MainLedger
 from ledger.bootstrap import open_main, verify_one
 from ledger.settings import Settings
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, seed
 
 pytestmark = pytest.mark.slow

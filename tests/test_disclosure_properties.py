@@ -20,9 +20,9 @@ from ledger import settings as settings_module
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
-from ledger.application import MainLedger
 from ledger.errors import BadInput, LedgerError, Refused
-from ledger.psychotherapy import PsychotherapyStore
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
 from tests.conftest import all_events, seed
 from tests.test_disclosure_table import PN_EXCEPTION_RECIPIENTS
 

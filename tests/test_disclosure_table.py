@@ -2,7 +2,7 @@
 and every recipient type, for psychotherapy notes and progress notes.
 
 The expected sets below are written out by hand from regulation.md 1.2-1.8, not derived
-from ledger.disclosure, so a change to the guard's tables makes these tests fail.
+from ledger.rules.disclosure, so a change to the guard's tables makes these tests fail.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
-from ledger.clinical import ClinicalStore
-from ledger.disclosure import RECIPIENT_TYPES
 from ledger.errors import BadInput, Refused
+from ledger.rules.disclosure import RECIPIENT_TYPES
+from ledger.stores.clinical import ClinicalStore
 from ledger.views import Release
 from tests.conftest import Stores, all_events, seed
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.checkpoint import load_public_key, parse_note
-from ledger.investigation import NOTHING_RELEASED
+from ledger.integrity.checkpoint import load_public_key, parse_note
+from ledger.primitives import merkle
+from ledger.services.investigation import NOTHING_RELEASED
 from tests.test_cli_sealed import ok, practice
 
 

@@ -8,8 +8,8 @@ from hashlib import sha256
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
-from ledger.merkle import MemoryNodes
+from ledger.primitives import merkle
+from ledger.primitives.merkle import MemoryNodes
 
 # RFC 6962 test vectors as published by transparency-dev/merkle (testonly), as data.
 DATA = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import policy
 from ledger.aggregates.staff import ROLES
+from ledger.rules import roles as policy
 
 # The README's table, written out independently of ledger/policy.py.
 README_READS = {

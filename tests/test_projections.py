@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import access_log
-from ledger.accounting import letter, six_years_before, summarise
+from ledger import queries as access_log
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.client import Client
-from ledger.application import MainLedger
 from ledger.bootstrap import open_main
 from ledger.errors import BadInput, Refused
+from ledger.rules.accounting import letter, six_years_before, summarise
 from ledger.settings import Settings
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, Stores, all_events, seed
 from tests.test_disclosure_properties import open_stores
 

@@ -15,8 +15,8 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.bootstrap import open_main, open_pn, verify_one
 from ledger.errors import BadInput, KeyMaterialError, NotFound, Refused
-from ledger.psychotherapy import PsychotherapyStore
 from ledger.settings import Settings
+from ledger.stores.psychotherapy import PsychotherapyStore
 from tests.conftest import AT, Stores, all_events, audit_entries, seed
 
 

@@ -21,7 +21,7 @@ from ledger.aggregates.destruction import Destruction
 from ledger.bootstrap import initialise, open_main, open_pn, verify_one
 from ledger.errors import ContentDestroyed
 from ledger.settings import Settings
-from ledger.store import Store
+from ledger.stores.store import Store
 from tests.conftest import seed
 from tests.test_at_rest import files_under, scan
 
@@ -226,7 +226,7 @@ def test_an_interrupted_purge_waits_for_a_new_hold_then_completes(
     pn = open_pn(sqlite_settings, main)
     try:
         from ledger.aggregates.base import Actor
-        from ledger.retention.desk import RetentionDesk
+        from ledger.services.retention import RetentionDesk
         desk = RetentionDesk(main, pn)
         schedule = desk.schedule(client_id, DUE)
         e = schedule.explanation

@@ -9,7 +9,7 @@ import pytest
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.client import Client
 from ledger.errors import BadInput, NotFound, Refused
-from ledger.retention.desk import RetentionDesk
+from ledger.services.retention import RetentionDesk
 from tests.conftest import AT, Stores, all_events, seed
 
 
@@ -157,7 +157,7 @@ def test_a_precondition_blocks_until_recorded_then_its_waiting_period(
                              at=on("2030-01-01"))
     assert desk.schedule(client_id, on("2030-01-01")).status == "due"
     # The same rule with a 30-day waiting period: due 30 days after the notice.
-    from ledger.retention import rules as rules_module
+    from ledger.rules import retention as rules_module
     waiting = tuple(
         r if r.id != "MA-c123-facility" else type(r)(**{
             **r.__dict__, "preconditions": (rules_module.Precondition(

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.retention import engine, rules
-from ledger.retention.engine import Episode, Facts
-from ledger.retention.rules import RuleError, parse
+from ledger.rules import retention as rules
+from ledger.rules import retention_engine as engine
+from ledger.rules.retention import RuleError, parse
+from ledger.rules.retention_engine import Episode, Facts
 
 # A copy of ../shared/reference/state_retention.csv, so the check runs in any checkout;
 # where the shared reference is beside the checkout, the copy must equal it.

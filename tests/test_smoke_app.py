@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.application import MainLedger
 from ledger.errors import Refused
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, seed
 
 

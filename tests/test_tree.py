@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ledger import merkle
-from ledger.application import MainLedger
-from ledger.tree import StoredTree
+from ledger.integrity.tree import StoredTree
+from ledger.primitives import merkle
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, Stores, seed
 from tests.test_disclosure_properties import open_stores
 

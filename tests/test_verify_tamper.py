@@ -21,13 +21,13 @@ from click.testing import CliRunner
 
 from cli.main import ledger
 from jobs.verification import verify_all
-from ledger.application import MainLedger
 from ledger.bootstrap import head_file, open_main, remember_head, verify_one
-from ledger.chain import GENESIS, chain_hash, leaf_hash
 from ledger.errors import Refused
-from ledger.heads import read_head
+from ledger.integrity.heads import read_head
+from ledger.integrity.verify import Damage, KnownHead, Report, verify_store
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 from ledger.settings import Settings
-from ledger.verify import Damage, KnownHead, Report, verify_store
+from ledger.stores.main import MainLedger
 from tests.conftest import AT, seed
 
 MID = 12  # a position in the middle of the store built below

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from ledger.store import Store
+from ledger.stores.store import Store
 
 BATCH = 500
 CREATE_ATTEMPTS = 8

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.retention.rules import Precondition, Rule
+from ledger.rules.retention import Precondition, Rule
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ledger.aggregates.authorization import (
     same_recipient,
 )
 from ledger.errors import BadInput
-from ledger.policy import PURPOSES, READ_PURPOSES, StaffView
+from ledger.rules.roles import PURPOSES, READ_PURPOSES, StaffView
 
 Kind = Literal["progress-note", "psychotherapy-note"]
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ledger.chain import GENESIS, chain_hash, leaf_hash
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 
@@ -109,7 +109,7 @@ def _uuid_bytes(originator_id: Any) -> bytes:
 
 
 class ChainedFactory(SQLAlchemyFactory):
-    """Selected with ``PERSISTENCE_MODULE=ledger.recorder:ChainedFactory``."""
+    """Selected with ``PERSISTENCE_MODULE=ledger.persistence.recorder:ChainedFactory``."""
 
     datastore_class = LedgerDatastore
     application_recorder_class = ChainedRecorder

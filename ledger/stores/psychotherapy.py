@@ -6,7 +6,7 @@ them. It does not import the main ledger: who the staff are and whether a client
 are asked through the two lookups the composition root passes in.
 
 Only the originating clinician writes, amends, and reads a note for treatment without
-more; every other use or release goes through :mod:`ledger.disclosure`, which releases a
+more; every other use or release goes through :mod:`ledger.rules.disclosure`, which releases a
 psychotherapy note only under a psychotherapy-note authorization naming the recipient or
 exactly one 164.508(a)(2) exception, and never to a payer.
 """
@@ -18,22 +18,22 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from ledger import disclosure
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import acting_as, utc
 from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
-from ledger.clinical import (
+from ledger.errors import BadInput, ContentDestroyed, NotFound
+from ledger.rules import disclosure
+from ledger.rules.roles import Decision, StaffView, check_purpose, refuse_inactive
+from ledger.settings import StoreSettings
+from ledger.stores.clinical import (
     ClinicalStore,
     actor_for,
     note_content,
     note_summary,
     retry_on_conflict,
 )
-from ledger.errors import BadInput, ContentDestroyed, NotFound
-from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
-from ledger.settings import StoreSettings
 from ledger.views import NoteContent, NoteSummary
 
 PN: Literal["psychotherapy-note"] = "psychotherapy-note"

@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ledger.crypto import CryptoError, Sealer, new_key, unwrap_key, wrap_key
 from ledger.errors import ContentDestroyed, KeyMaterialError
+from ledger.primitives.crypto import CryptoError, Sealer, new_key, unwrap_key, wrap_key
 
 AUDIT_SUBJECT = "audit"
 

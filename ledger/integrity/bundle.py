@@ -24,11 +24,11 @@ from uuid import UUID
 from sqlalchemy import select, type_coerce
 from sqlalchemy.types import NullType
 
-from ledger import merkle
-from ledger.chain import GENESIS, chain_hash, leaf_hash
-from ledger.checkpoint import Checkpoint, CheckpointLog, parse_note
 from ledger.errors import BadInput, IntegrityFailure
-from ledger.store import Store
+from ledger.integrity.checkpoint import Checkpoint, CheckpointLog, parse_note
+from ledger.primitives import merkle
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
+from ledger.stores.store import Store
 
 STORES = ("main", "psychotherapy")
 

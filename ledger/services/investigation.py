@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ledger import access_log, merkle
-from ledger.application import MainLedger
-from ledger.checkpoint import CheckpointLog
+from ledger import queries as access_log
 from ledger.errors import IntegrityFailure
-from ledger.psychotherapy import PsychotherapyStore
-from ledger.store import Store
-from ledger.verify import verify_store
+from ledger.integrity.checkpoint import CheckpointLog
+from ledger.integrity.verify import verify_store
+from ledger.primitives import merkle
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
+from ledger.stores.store import Store
 from ledger.views import AccessRecord
 
 NOTHING_RELEASED = ("no psychotherapy note was released to anyone other than its "

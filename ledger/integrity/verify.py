@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, Table, select, type_coerce
 from sqlalchemy.types import NullType
 
-from ledger.chain import GENESIS, chain_hash, leaf_hash
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 
 PAGE = 5000
 

@@ -22,8 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
-from ledger import access_log, disclosure
-from ledger.accounting import six_years_before
+from ledger import queries as access_log
 from ledger.aggregates.audit import Action, AuditEntry
 from ledger.aggregates.authorization import (
     PSYCHOTHERAPY_NOTES,
@@ -36,10 +35,12 @@ from ledger.aggregates.destruction import Destruction
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
 from ledger.errors import BadInput, Busy, ContentDestroyed, NotFound, Refused
-from ledger.mapper import ContentShredded
-from ledger.policy import Decision, StaffView, check_purpose, refuse_inactive
+from ledger.persistence.mapper import ContentShredded
 from ledger.projections.access import AccessProjection
-from ledger.store import Store
+from ledger.rules import disclosure
+from ledger.rules.accounting import six_years_before
+from ledger.rules.roles import Decision, StaffView, check_purpose, refuse_inactive
+from ledger.stores.store import Store
 from ledger.views import (
     AccessRecord,
     AccountingEntry,

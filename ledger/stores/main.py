@@ -14,7 +14,6 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from ledger import policy
 from ledger.aggregates.audit import Action, AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.base import Actor, acting_as, utc
@@ -23,20 +22,21 @@ from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.clinical import (
+from ledger.errors import BadInput, ContentDestroyed, NotFound
+from ledger.projections.record_set import NoteVersionsProjection
+from ledger.rules import roles as policy
+from ledger.rules.retention import FACILITIES, LICENSES
+from ledger.rules.retention import load as load_rules
+from ledger.rules.retention_engine import Episode
+from ledger.rules.retention_engine import Facts as RetentionFacts
+from ledger.rules.roles import StaffView
+from ledger.stores.clinical import (
     ClinicalStore,
     actor_for,
     note_content,
     note_summary,
     retry_on_conflict,
 )
-from ledger.errors import BadInput, ContentDestroyed, NotFound
-from ledger.policy import StaffView
-from ledger.projections.record_set import NoteVersionsProjection
-from ledger.retention.engine import Episode
-from ledger.retention.engine import Facts as RetentionFacts
-from ledger.retention.rules import FACILITIES, LICENSES
-from ledger.retention.rules import load as load_rules
 from ledger.views import (
     AccessRequestExport,
     HoldInfo,

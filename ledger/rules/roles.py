@@ -135,7 +135,7 @@ def may_break_glass(staff: StaffView | None, purpose: str) -> Decision:
     """Break-the-glass (HL7 BTG, regulation.md 3.5: "immediately needed health care"): any
     active staff member may override the role rules to read a progress note for treatment;
     the access is flagged with its reason. It never applies to psychotherapy notes (see
-    ledger.disclosure)."""
+    ledger.rules.disclosure)."""
     if (refused := refuse_inactive(staff)) is not None:
         return refused
     if purpose not in BREAK_GLASS_PURPOSES:

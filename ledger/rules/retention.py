@@ -103,7 +103,7 @@ def parse(text: str, name: str = "rules.toml") -> tuple[Rule, ...]:
 @cache
 def load() -> tuple[Rule, ...]:
     """The rules shipped in the package (read and validated once)."""
-    text = resources.files("ledger.retention").joinpath("rules.toml").read_text("utf-8")
+    text = resources.files("ledger.rules").joinpath("rules.toml").read_text("utf-8")
     return parse(text)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, select
 
 from ledger.errors import BadInput
-from ledger.verify import KnownHead
+from ledger.integrity.verify import KnownHead
 
 
 def read_head(path: Path) -> KnownHead | None:

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import Busy
-from ledger.keyring import KeyRing
-from ledger.mapper import SealingMapper
-from ledger.recorder import SQLITE_BUSY_TIMEOUT_S, ChainedFactory, ChainedRecorder
+from ledger.keys.keyring import KeyRing
+from ledger.persistence.mapper import SealingMapper
+from ledger.persistence.recorder import SQLITE_BUSY_TIMEOUT_S, ChainedFactory, ChainedRecorder
 from ledger.settings import StoreSettings
 
 SCRUB_ATTEMPTS = 10
@@ -25,7 +25,7 @@ BUSY_TIMEOUT_MS = int(SQLITE_BUSY_TIMEOUT_S * 1000)
 
 def store_env(store: StoreSettings) -> dict[str, str]:
     env = {
-        "PERSISTENCE_MODULE": "ledger.recorder:ChainedFactory",
+        "PERSISTENCE_MODULE": "ledger.persistence.recorder:ChainedFactory",
         "SQLALCHEMY_URL": store.url,
         "CREATE_TABLE": "y",
     }

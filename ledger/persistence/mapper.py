@@ -25,9 +25,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from ledger.crypto import CryptoError
 from ledger.errors import ContentDestroyed
-from ledger.keyring import AUDIT_SUBJECT, KeyRing
+from ledger.keys.keyring import AUDIT_SUBJECT, KeyRing
+from ledger.primitives.crypto import CryptoError
 
 FORMAT = b"\x01"
 _HEADER = 1 + 16

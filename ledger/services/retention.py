@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from ledger import policy
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.aggregates.client import Client
-from ledger.application import MainLedger
 from ledger.errors import NotFound
-from ledger.psychotherapy import PsychotherapyStore
-from ledger.retention import engine, rules
+from ledger.rules import retention as rules
+from ledger.rules import retention_engine as engine
+from ledger.rules import roles as policy
+from ledger.stores.main import MainLedger
+from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
 

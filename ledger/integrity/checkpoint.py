@@ -34,12 +34,12 @@ from sqlalchemy import (
     select,
 )
 
-from ledger import merkle
-from ledger.crypto import new_signing_key, sign, signing_public_key, verify_signature
 from ledger.errors import BadInput, IntegrityFailure, KeyMaterialError, NotInitialised
-from ledger.store import Store
-from ledger.tree import StoredTree
-from ledger.verify import verify_store
+from ledger.integrity.tree import StoredTree
+from ledger.integrity.verify import verify_store
+from ledger.primitives import merkle
+from ledger.primitives.crypto import new_signing_key, sign, signing_public_key, verify_signature
+from ledger.stores.store import Store
 
 DASH = "\u2014"
 ED25519 = b"\x01"

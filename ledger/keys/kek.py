@@ -7,8 +7,8 @@ import binascii
 import os
 import stat
 
-from ledger.crypto import KEY_BYTES, new_key
 from ledger.errors import KeyMaterialError, NotInitialised
+from ledger.primitives.crypto import KEY_BYTES, new_key
 from ledger.settings import StoreSettings
 
 

@@ -21,10 +21,10 @@ from sqlalchemy import (
     select,
 )
 
-from ledger import merkle
 from ledger.errors import IntegrityFailure
+from ledger.primitives import merkle
 from ledger.projections.base import Progress, Tracked
-from ledger.store import Store
+from ledger.stores.store import Store
 
 BATCH = 2000
 

@@ -1,6 +1,6 @@
 """RFC 9162 section 2.1 Merkle tree hashing and proofs, over a store's chain leaves.
 
-The leaves are the chain's leaf hashes (SHA-256 of 0x00 || leaf data, ledger.chain);
+The leaves are the chain's leaf hashes (SHA-256 of 0x00 || leaf data, ledger.primitives.chain);
 interior nodes are SHA-256 of 0x01 || left || right; a tree of n leaves splits at the
 largest power of two below n. Proofs are O(log n) hashes. ``Nodes`` answers the hash of
 any complete aligned subtree; the in-memory version below computes and memoises them,

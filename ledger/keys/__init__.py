@@ -1,0 +1,1 @@
+"""Keys: key-encryption keys, the per-subject data-key ring and the checkpoint signing key."""

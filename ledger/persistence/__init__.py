@@ -1,0 +1,1 @@
+"""Persistence: the chained recorder, the sealing mapper, tracking rows and the event log."""

@@ -1,1 +1,0 @@
-"""Retention: state rules as data, the dates they give a client, holds and the purge."""
