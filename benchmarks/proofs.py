@@ -58,7 +58,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="ledger-proofs-") as tmp:
         os.environ.pop("LEDGER_KEK", None)
-        settings = settings_module.load(str(Path(tmp) / "data"), environ={})
+        settings = settings_module.load_settings(str(Path(tmp) / "data"), environ={})
         initialise(settings, T0)
         app = open_main(settings)
         try:

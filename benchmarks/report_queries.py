@@ -114,7 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         os.environ.pop("LEDGER_KEK", None)
-        settings = settings_module.load(str(Path(tmp) / "data"), environ={})
+        settings = settings_module.load_settings(str(Path(tmp) / "data"), environ={})
         initialise(settings, T0)
         app = open_main(settings)
         try:

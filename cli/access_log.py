@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
-from ledger import queries as access_log
-from ledger.aggregates.client import Client
-from ledger.views import AccessRecord
+from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from ledger.dates import parse_day
+from ledger.vocabulary import ACCESS_LOG_FIELDS
 
 
 @click.command("access-log")
@@ -22,7 +21,7 @@ from ledger.views import AccessRecord
 @click.option("--store", "which", type=click.Choice(["main", "pn", "all"]), default="all",
               show_default=True, help="Which store's events (pn: psychotherapy notes).")
 @click.option("--sort", "sort", default="at", show_default=True,
-              type=click.Choice(list(access_log.SORT_FIELDS)), help="Sort by this field.")
+              type=click.Choice(ACCESS_LOG_FIELDS), help="Sort by this field.")
 @click.option("--from-log", is_flag=True,
               help="Re-derive the answer straight from the event log instead of the indexed "
                    "read model (the two agree).")
@@ -37,22 +36,16 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
 
     Example: ledger access-log --as comp --break-glass --from 2026-01-01
     """
-    query = access_log.Query(
-        client_id=Client.id_for(client_ref) if client_ref else None, staff_id=staff_id,
-        since=parse_date(since, "--from"), until=parse_date(until, "--to"), outcome=outcome,
+    from ledger.primitives.ids import client_id  # noqa: PLC0415 (keeps --help fast)
+    from ledger.queries import Query  # noqa: PLC0415
+
+    query = Query(
+        client_id=client_id(client_ref) if client_ref else None, staff_id=staff_id,
+        since=parse_day(since, "--from"), until=parse_day(until, "--to"), outcome=outcome,
         break_glass=break_glass, sort=sort)
-    records: list[AccessRecord] = []
-    at = now()
-    try:
-        if which in ("main", "all"):
-            records += state.app.access_history(by=actor, at=at, query=query,
-                                                from_log=from_log)
-        if which in ("pn", "all"):
-            records += state.pn.access_history(by=actor, at=at, query=query,
-                                               from_log=from_log)
-    finally:
-        state.wrote(at)
-    chosen = access_log.select(records, query)  # one order across both stores
+    chosen = state.ledger.audit.access_log(
+        by=actor, at=now(), query=query, from_log=from_log,
+        stores=tuple(name for name in ("main", "pn") if which in (name, "all")))
     if as_json:
         emit_json(chosen)
         return

@@ -6,27 +6,17 @@ store; these commands route by scope, and find an authorization by id in either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from uuid import UUID
+from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import (
-    State,
-    as_option,
-    emit_json,
-    json_option,
-    now,
-    parse_date,
-    parse_uuid,
-    pass_state,
-)
-from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES, SCOPES, parse_scopes
-from ledger.errors import BadInput, NotFound
-from ledger.rules.disclosure import RECIPIENT_TYPES
-from ledger.stores.clinical import ClinicalStore
-from ledger.views import AuthorizationInfo
+from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from ledger.dates import parse_day, parse_uuid, require_day
+from ledger.errors import BadInput
+from ledger.vocabulary import PSYCHOTHERAPY_NOTES, RECIPIENT_TYPES, SCOPES, parse_scopes
+
+if TYPE_CHECKING:
+    from ledger.views import AuthorizationInfo
 
 DEFAULT_DISCLOSER = "this practice"
 
@@ -77,17 +67,13 @@ def grant(state: State, client_ref: str, actor: str, scopes: tuple[str, ...], re
         raise BadInput("give exactly one of --expires DATE or --expiry-event TEXT")
     parsed = parse_scopes(scopes)
     at = now()
-    store: ClinicalStore = state.pn if PSYCHOTHERAPY_NOTES in parsed else state.app
-    try:
-        info = store.grant_authorization(
-            client_ref, parsed, by=actor, recipient=recipient, purpose=purpose,
-            expires=parse_date(expires, "--expires"), expiry_event=expiry_event,
-            signed_by=signed_by, signed_on=parse_date(signed_on, "--signed-on") or at.date(),
-            representative_authority=representative_authority,
-            description=description or f"the client's {' and '.join(parsed)}",
-            discloser=discloser, recipient_type=recipient_type, at=at)
-    finally:
-        state.wrote(at)
+    info = state.ledger.authorizations.grant(
+        client_ref, parsed, by=actor, recipient=recipient, purpose=purpose,
+        expires=parse_day(expires, "--expires"), expiry_event=expiry_event,
+        signed_by=signed_by, signed_on=parse_day(signed_on, "--signed-on") or at.date(),
+        representative_authority=representative_authority,
+        description=description or f"the client's {' and '.join(parsed)}",
+        discloser=discloser, recipient_type=recipient_type, at=at)
     _show(info, as_json)
 
 
@@ -104,10 +90,10 @@ def revoke(state: State, authorization_id: str, actor: str, received: str,
 
     Example: ledger authorize revoke 5e0d... --as comp --received 2026-12-01
     """
-    received_on = parse_date(received, "--received")
-    assert received_on is not None
-    _change(state, authorization_id, as_json, lambda store, auth_id, at: (
-        store.revoke_authorization(auth_id, received_on, by=actor, at=at)))
+    info = state.ledger.authorizations.revoke(
+        parse_uuid(authorization_id, "AUTH"), require_day(received, "--received"), by=actor,
+        at=now())
+    _show(info, as_json)
 
 
 @authorize.command("expire")
@@ -123,10 +109,10 @@ def expire(state: State, authorization_id: str, actor: str, occurred: str,
 
     Example: ledger authorize expire 5e0d... --as comp --occurred 2026-12-01
     """
-    occurred_on = parse_date(occurred, "--occurred")
-    assert occurred_on is not None
-    _change(state, authorization_id, as_json, lambda store, auth_id, at: (
-        store.record_expiry_event(auth_id, occurred_on, by=actor, at=at)))
+    info = state.ledger.authorizations.record_expiry_event(
+        parse_uuid(authorization_id, "AUTH"), require_day(occurred, "--occurred"), by=actor,
+        at=now())
+    _show(info, as_json)
 
 
 @authorize.command("list")
@@ -141,33 +127,14 @@ def list_(state: State, client_ref: str, actor: str, which: str, as_json: bool) 
 
     Example: ledger authorize list --client C-1001 --as comp
     """
-    at = now()
-    stores: list[ClinicalStore] = [s for name, s in (("main", state.app), ("pn", state.pn))
-                                   if which in (name, "all")]
-    try:
-        found = [a for s in stores for a in s.list_authorizations(client_ref, by=actor, at=at)]
-    finally:
-        state.wrote(at)
+    found = state.ledger.authorizations.list_authorizations(
+        client_ref, by=actor, at=now(),
+        stores=tuple(name for name in ("main", "pn") if which in (name, "all")))
     if as_json:
         emit_json(found)
         return
     for a in found:
         click.echo(_line(a))
-
-
-def _change(state: State, authorization_id: str, as_json: bool,
-            change: Callable[[ClinicalStore, UUID, datetime], AuthorizationInfo]) -> None:
-    """Apply ``change`` in whichever store holds the authorization."""
-    auth_id = parse_uuid(authorization_id, "AUTH")
-    at = now()
-    store = next((s for s in (state.app, state.pn) if s.has_authorization(auth_id)), None)
-    if store is None:
-        raise NotFound(f"authorization {auth_id} not found")
-    try:
-        info = change(store, auth_id, at)
-    finally:
-        state.wrote(at)
-    _show(info, as_json)
 
 
 def _line(a: AuthorizationInfo) -> str:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
 
-from cli.context import State, emit_json, json_option, parse_date, pass_state
+from cli.context import State, emit_json, json_option, pass_state
 from cli.reports import export
-from ledger.aggregates.client import Client
+from ledger.dates import parse_day
 from ledger.errors import BadInput
-from ledger.integrity.bundle import export as export_store
-from ledger.integrity.bundle import verify_bundle
-from ledger.integrity.checkpoint import load_public_key, parse_note
 
 
 @export.command("bundle")
@@ -37,21 +33,11 @@ def bundle(state: State, out: str, which: str, client_ref: str | None, since: st
     directory = Path(out)
     if directory.exists():
         raise BadInput(f"{out} already exists; give a new directory")
-    stores = [s for name, s in (("main", state.app), ("pn", state.pn))
-              if which in (name, "all")]
-    client_id = Client.id_for(client_ref) if client_ref else None
-    start, end = parse_date(since, "--from"), parse_date(until, "--to")
-    cut = client_id is not None or start is not None or end is not None
-    directory.mkdir(parents=True)
-    try:
-        counts = [(store, export_store(store, directory, positions=store.evidence_positions(
-            client_id=client_id, since=start, until=end) if cut else None))
-            for store in stores]
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)  # a bundle is complete or absent
-        raise
-    for store, count in counts:
-        click.echo(f"{store.settings.name}: {count} events -> {directory / store.settings.name}")
+    counts = state.ledger.proofs.export_bundle(
+        directory, stores=tuple(name for name in ("main", "pn") if which in (name, "all")),
+        client_ref=client_ref, since=parse_day(since, "--from"), until=parse_day(until, "--to"))
+    for name, count in counts:
+        click.echo(f"{name}: {count} events -> {directory / name}")
 
 
 @click.command("verify-bundle")
@@ -70,6 +56,10 @@ def verify_bundle_command(directory: str, public_key: str, held_files: tuple[str
 
     Example: ledger verify-bundle ./evidence --public-key checkpoint.pub
     """
+    from ledger.integrity.bundle import verify_bundle  # noqa: PLC0415 (keeps --help fast)
+    from ledger.integrity.checkpoint import parse_note  # noqa: PLC0415
+    from ledger.keys.signing import load_public_key  # noqa: PLC0415
+
     key = load_public_key(Path(public_key))
     held = {}
     for f in held_files:

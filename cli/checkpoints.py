@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from cli.context import State, emit_json, json_option, now, pass_state
-from jobs.checkpoints import checkpoint_all
 
 
 @click.command()
@@ -22,9 +21,7 @@ def checkpoint(state: State, out: str | None, as_json: bool) -> None:
 
     Example: ledger checkpoint --out /mnt/worm/ledger-checkpoints
     """
-    settings = state.settings
-    state.close()
-    written = checkpoint_all(settings, now(), Path(out) if out else None)
+    written = state.ledger.integrity.checkpoint(at=now(), out=Path(out) if out else None)
     if as_json:
         emit_json([{"origin": c.origin, "size": c.size, "root": c.root.hex(),
                     "time": c.time, "file": str(p)} for c, p in written])

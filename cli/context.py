@@ -1,23 +1,23 @@
-"""Shared CLI plumbing: the clock, settings, the opened ledger, output helpers."""
+"""Shared CLI plumbing: the clock, settings, the opened ledger, output helpers.
+
+Nothing here loads the database stack at import time: ``ledger --help`` stays fast. The
+ledger is opened on first use by a command, and closed when the command ends.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
-from typing import Any
-from uuid import UUID
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ledger import settings as settings_module
-from ledger.bootstrap import open_main, open_pn, remember_head
 from ledger.errors import BadInput
-from ledger.settings import Settings
-from ledger.stores.main import MainLedger
-from ledger.stores.psychotherapy import PsychotherapyStore
-from ledger.views import NoteContent
+
+if TYPE_CHECKING:
+    from ledger.bootstrap import Ledger
+    from ledger.settings import Settings
+    from ledger.views import NoteContent
 
 
 def now() -> datetime:
@@ -29,48 +29,30 @@ class State:
     def __init__(self, data_dir: str | None) -> None:
         self.data_dir = data_dir
         self._settings: Settings | None = None
-        self._app: MainLedger | None = None
-        self._pn: PsychotherapyStore | None = None
+        self._ledger: Ledger | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = settings_module.load(self.data_dir)
+            from ledger.settings import load_settings  # noqa: PLC0415
+
+            self._settings = load_settings(self.data_dir)
         return self._settings
 
     @property
-    def app(self) -> MainLedger:
-        if self._app is None:
-            self._app = open_main(self.settings)
-        return self._app
+    def ledger(self) -> Ledger:
+        """Both stores and their services, opened on first use (the sealed store only
+        when a service needs it)."""
+        if self._ledger is None:
+            from ledger.bootstrap import open_ledger  # noqa: PLC0415
 
-    @property
-    def pn(self) -> PsychotherapyStore:
-        """The sealed psychotherapy-note store (opened only by commands that need it)."""
-        if self._pn is None:
-            self._pn = open_pn(self.settings, self.app)
-        return self._pn
-
-    def refuse_sealed_ids(self, note_ids: list[UUID]) -> None:
-        """A psychotherapy-note id given to a progress-note command stops here, before the
-        main store records an attempt naming it: nothing of the sealed store reaches the
-        main one, not even an id."""
-        for note_id in note_ids:
-            if self.pn.has_note(note_id):
-                raise BadInput(f"{note_id} is a psychotherapy note; use ledger pn show or "
-                               "ledger disclose --pn")
-
-    def wrote(self, at: datetime) -> None:
-        """After a write: remember the new chain heads outside the database."""
-        remember_head(self.settings, self.app, at)
-        if self._pn is not None:
-            remember_head(self.settings, self._pn, at)
+            self._ledger = open_ledger(self.settings)
+        return self._ledger
 
     def close(self) -> None:
-        if self._pn is not None:
-            self._pn.close()
-        if self._app is not None:
-            self._app.close()
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
 
 
 pass_state = click.make_pass_decorator(State)
@@ -80,23 +62,9 @@ as_option = click.option("--as", "actor", required=True, metavar="STAFF",
                          help="Staff id of the person acting.")
 
 
-def parse_date(value: str | None, what: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"{what} must be a date like 2024-03-31, not {value!r}") from None
-
-
-def parse_uuid(value: str, what: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise BadInput(f"{what} must be an id like 3f2b...-....; got {value!r}") from None
-
-
 def json_default(value: Any) -> Any:
+    from uuid import UUID  # noqa: PLC0415 (output helpers load what they need when used)
+
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -107,6 +75,9 @@ def json_default(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
+    import json  # noqa: PLC0415
+    from dataclasses import asdict, is_dataclass  # noqa: PLC0415
+
     if is_dataclass(value) and not isinstance(value, type):
         value = asdict(value)
     elif isinstance(value, list):

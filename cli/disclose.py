@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,13 +15,14 @@ from cli.context import (
     json_default,
     json_option,
     now,
-    parse_uuid,
     pass_state,
 )
+from ledger.dates import parse_uuid
 from ledger.errors import BadInput
-from ledger.rules.disclosure import PN_EXCEPTIONS, RECIPIENT_TYPES, RECORD_EXCEPTIONS
-from ledger.stores.clinical import ClinicalStore
-from ledger.views import Release
+from ledger.vocabulary import PN_EXCEPTION_CODES, RECIPIENT_TYPES, RECORD_EXCEPTION_CODES
+
+if TYPE_CHECKING:
+    from ledger.views import Release
 
 
 @click.command()
@@ -40,8 +40,8 @@ from ledger.views import Release
 @click.option("--authorization", metavar="A", help="The authorization relied on.")
 @click.option("--exception", metavar="CODE",
               help="One legal basis without authorization: for --pn one of "
-                   f"{', '.join(PN_EXCEPTIONS)}; for --note one of "
-                   f"{', '.join(RECORD_EXCEPTIONS)}.")
+                   f"{', '.join(PN_EXCEPTION_CODES)}; for --note one of "
+                   f"{', '.join(RECORD_EXCEPTION_CODES)}.")
 @click.option("--description", metavar="TEXT",
               help="Brief description of what is released (default: generated; no content).")
 @click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
@@ -67,15 +67,12 @@ def disclose(state: State, client_ref: str, actor: str, recipient: str, recipien
         raise BadInput("give --authorization or --exception, not both")
     ids = [parse_uuid(n, "--note" if notes else "--pn") for n in (notes or pns)]
     auth_id = parse_uuid(authorization, "--authorization") if authorization else None
-    if notes:
-        state.refuse_sealed_ids(ids)
-    at = now()
-    store: ClinicalStore = state.pn if pns else state.app
+    service = state.ledger.psychotherapy if pns else state.ledger.notes
     fd = _create(out) if out is not None else None
     try:
-        release = store.disclose_notes(
+        release = service.disclose(
             client_ref, ids, by=actor, recipient=recipient, recipient_type=recipient_type,
-            purpose=purpose.upper(), at=at, authorization_id=auth_id,
+            purpose=purpose.upper(), at=now(), authorization_id=auth_id,
             exception=exception, description=description,
             recipient_address=recipient_address)
     except BaseException:
@@ -83,13 +80,10 @@ def disclose(state: State, client_ref: str, actor: str, recipient: str, recipien
             os.close(fd)
             os.unlink(out)
         raise
-    finally:
-        state.wrote(at)
     if fd is not None:
         _write_package(fd, release)
     if as_json:
-        emit_json(_summary(release) | ({} if out else {"notes": [asdict(n)
-                                                                for n in release.notes]}))
+        emit_json(_summary(release) | ({} if out else {"notes": release.notes}))
         return
     summary = _summary(release)
     click.echo(f"disclosure {release.disclosure_id}: granted under {summary['basis']} "
@@ -104,6 +98,8 @@ def disclose(state: State, client_ref: str, actor: str, recipient: str, recipien
 
 
 def _summary(release: Release) -> dict[str, object]:
+    from dataclasses import asdict  # noqa: PLC0415
+
     data = asdict(release)
     data.pop("notes")
     return data
@@ -119,6 +115,9 @@ def _create(path: str) -> int:
 
 
 def _write_package(fd: int, release: Release) -> None:
+    import json  # noqa: PLC0415
+    from dataclasses import asdict  # noqa: PLC0415
+
     payload = json.dumps(asdict(release), default=json_default, sort_keys=True, indent=2)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(payload + "\n")

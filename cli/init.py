@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from cli.context import State, now, pass_state
-from ledger.bootstrap import initialise
 
 
 @click.command()
@@ -17,6 +16,8 @@ def init(state: State, data_dir: str | None) -> None:
 
     Example: ledger init --data-dir ./ledger-data
     """
+    from ledger.bootstrap import initialise  # noqa: PLC0415 (keeps --help fast)
+
     if data_dir:
         state.data_dir = data_dir
     result = initialise(state.settings, now())

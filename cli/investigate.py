@@ -5,13 +5,16 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
+from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from ledger.dates import parse_day
 from ledger.errors import BadInput
-from ledger.services.investigation import Item, Report, investigate
+
+if TYPE_CHECKING:
+    from ledger.services.investigation import Item, Report
 
 
 @click.group("investigate")
@@ -40,10 +43,8 @@ def psychotherapy_releases(state: State, actor: str, since: str | None, until: s
     """
     if html_file is not None and Path(html_file).exists():
         raise BadInput(f"{html_file} already exists; give a new file for --html")
-    at = now()
-    report = investigate(state.app, state.pn, by=actor, at=at,
-                         since=parse_date(since, "--from"), until=parse_date(until, "--to"))
-    state.wrote(at)
+    report = state.ledger.investigation.psychotherapy_releases(
+        by=actor, at=now(), since=parse_day(since, "--from"), until=parse_day(until, "--to"))
     if html_file is not None:
         _write_new(Path(html_file), _html(report))
     if as_json:

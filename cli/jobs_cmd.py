@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from cli.context import State, as_option, pass_state
-from ledger.errors import BadInput
+from cli.context import State, as_option, now, pass_state
 
 
 @click.group("jobs")
@@ -31,12 +28,12 @@ def jobs_run(state: State, actor: str, sweep_hour: int, verify_minutes: int) -> 
 
     Example: ledger jobs run --as comp --sweep-hour 3
     """
-    from jobs.scheduler import run_forever  # noqa: PLC0415 (only this command needs it)
+    import logging  # noqa: PLC0415 (only this command needs it)
 
-    staff = state.app.staff_view(actor)
-    if staff is None or not staff.active or staff.role not in {"compliance", "admin"}:
-        raise BadInput(f"{actor} must be an active compliance officer or admin to run the "
-                       "retention sweep")
+    from jobs.scheduler import run_forever  # noqa: PLC0415
+
+    # The roles table decides who may purge; a refusal is recorded (exit 4).
+    state.ledger.retention.authorise_run(by=actor, at=now())
     data_dir = str(state.settings.data_dir)
     state.close()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

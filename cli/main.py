@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+import ledger as ledger_package
 from cli.context import State
 from ledger.errors import LedgerError
-from ledger.rules.retention import load as load_rules
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -38,6 +38,8 @@ class LedgerGroup(click.Group):
 
 
 @click.group(cls=LedgerGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(ledger_package.__version__, "--version", prog_name="ledger",
+                      message="%(prog)s %(version)s")
 @click.option("--data-dir", envvar="LEDGER_DATA_DIR", metavar="DIR",
               help="Data directory (default ./ledger-data; env LEDGER_DATA_DIR).")
 @click.pass_context
@@ -46,8 +48,7 @@ def ledger(ctx: click.Context, data_dir: str | None) -> None:
 
     Example: ledger --data-dir ./ledger-data verify
     """
-    load_rules()  # the retention rules are validated at start: a malformed one stops here
-    state = State(data_dir)
+    state = State(data_dir)  # opening the ledger validates the retention rules first
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -69,6 +70,7 @@ def _register() -> None:
         proofs,
         reports,
         retention,
+        roles_cmd,
     )
 
     ledger.add_command(init.init)
@@ -91,6 +93,7 @@ def _register() -> None:
     ledger.add_command(checkpoints.checkpoint)
     ledger.add_command(bundles.verify_bundle_command)
     ledger.add_command(investigate.investigate_group)
+    ledger.add_command(roles_cmd.roles)
 
 
 _register()

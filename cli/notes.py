@@ -11,11 +11,10 @@ from cli.context import (
     emit_json,
     json_option,
     now,
-    parse_date,
-    parse_uuid,
     pass_state,
     read_text,
 )
+from ledger.dates import parse_day, parse_uuid
 from ledger.errors import BadInput
 
 file_option = click.option("--file", "file", metavar="F", type=click.Path(dir_okay=False),
@@ -40,11 +39,10 @@ def note_write(state: State, client_ref: str, actor: str, file: str | None,
 
     Example: ledger note write --client C-1001 --as dr-lee --file s.txt --session-date 2026-03-02
     """
-    at = now()
     text = read_text(file)
-    note_id = state.app.write_note(client_ref, text, by=actor,
-                                   session_date=parse_date(session_date, "--session-date"), at=at)
-    state.wrote(at)
+    note_id = state.ledger.notes.write(client_ref, text, by=actor,
+                                       session_date=parse_day(session_date, "--session-date"),
+                                       at=now())
     if as_json:
         emit_json({"note": note_id})
     else:
@@ -64,10 +62,9 @@ def note_amend(state: State, note_id: str, actor: str, reason: str, file: str | 
 
     Example: ledger note amend 3f2b... --as dr-lee --reason "corrected dosage" --file fixed.txt
     """
-    at = now()
     text = read_text(file)
-    version = state.app.amend_note(parse_uuid(note_id, "NOTE"), text, reason, by=actor, at=at)
-    state.wrote(at)
+    version = state.ledger.notes.amend(parse_uuid(note_id, "NOTE"), text, reason, by=actor,
+                                       at=now())
     if as_json:
         emit_json({"note": note_id, "version": version})
     else:
@@ -96,13 +93,9 @@ def note_show(state: State, note_id: str, actor: str, purpose: str, version: int
         raise BadInput("--break-glass needs --reason TEXT")
     if reason is not None and not break_glass:
         raise BadInput("--reason is for --break-glass")
-    note = parse_uuid(note_id, "NOTE")
-    state.refuse_sealed_ids([note])
-    at = now()
-    content = state.app.read_note(note, by=actor,
-                                  purpose=purpose.upper(), version=version, at=at,
-                                  break_glass_reason=reason)
-    state.wrote(at)
+    content = state.ledger.notes.read(parse_uuid(note_id, "NOTE"), by=actor,
+                                      purpose=purpose.upper(), version=version, at=now(),
+                                      break_glass_reason=reason)
     if as_json:
         emit_json(content)
     else:
@@ -119,9 +112,7 @@ def note_list(state: State, client_ref: str, actor: str, as_json: bool) -> None:
 
     Example: ledger note list --client C-1001 --as dr-lee
     """
-    at = now()
-    notes = state.app.list_notes(client_ref, by=actor, at=at)
-    state.wrote(at)
+    notes = state.ledger.notes.list_notes(client_ref, by=actor, at=now())
     if as_json:
         emit_json(notes)
         return

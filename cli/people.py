@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, parse_date, pass_state
-from ledger.aggregates.staff import ROLES
-from ledger.errors import BadInput
-from ledger.stores.main import StaffInfo
+from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from ledger.dates import require_day
+from ledger.vocabulary import ROLES
+
+if TYPE_CHECKING:
+    from ledger.views import StaffInfo
 
 role_option = click.option("--role", required=True, type=click.Choice(ROLES),
                            help="Role (decides what the person may read and do).")
@@ -40,10 +44,7 @@ def staff_add(state: State, staff_id: str, name: str, role: str, actor: str | No
 
     Example: ledger staff add --id dr-lee --name "Dr Lee" --role clinician --as admin
     """
-    at = now()
-    info = state.app.add_staff(staff_id, name, role, by=actor, at=at)
-    state.wrote(at)
-    _show(info, as_json)
+    _show(state.ledger.staff.add(staff_id, name, role, by=actor, at=now()), as_json)
 
 
 @staff.command("set-role")
@@ -57,10 +58,7 @@ def staff_set_role(state: State, staff_id: str, role: str, actor: str, as_json: 
 
     Example: ledger staff set-role dr-lee --role supervisor --as admin
     """
-    at = now()
-    info = state.app.set_staff_role(staff_id, role, by=actor, at=at)
-    state.wrote(at)
-    _show(info, as_json)
+    _show(state.ledger.staff.set_role(staff_id, role, by=actor, at=now()), as_json)
 
 
 @staff.command("deactivate")
@@ -73,10 +71,7 @@ def staff_deactivate(state: State, staff_id: str, actor: str, as_json: bool) -> 
 
     Example: ledger staff deactivate dr-lee --as admin
     """
-    at = now()
-    info = state.app.deactivate_staff(staff_id, by=actor, at=at)
-    state.wrote(at)
-    _show(info, as_json)
+    _show(state.ledger.staff.deactivate(staff_id, by=actor, at=now()), as_json)
 
 
 @staff.command("list")
@@ -87,7 +82,7 @@ def staff_list(state: State, as_json: bool) -> None:
 
     Example: ledger staff list --json
     """
-    members = state.app.list_staff()
+    members = state.ledger.staff.list_staff()
     if as_json:
         emit_json(members)
         return
@@ -114,12 +109,8 @@ def client_add(state: State, client_ref: str, name: str, dob: str, jurisdiction:
 
     Example: ledger client add --id C-1001 --name "Jane Roe" --dob 1990-04-01 --state CA --as desk
     """
-    at = now()
-    born = parse_date(dob, "--dob")
-    if born is None:
-        raise BadInput("--dob is required")
-    state.app.register_client(client_ref, name, born, jurisdiction, by=actor, at=at)
-    state.wrote(at)
+    state.ledger.clients.register(client_ref, name, require_day(dob, "--dob"), jurisdiction,
+                                  by=actor, at=now())
     if as_json:
         emit_json({"client": client_ref})
     else:

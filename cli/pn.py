@@ -11,14 +11,13 @@ from cli.context import (
     emit_json,
     json_option,
     now,
-    parse_date,
-    parse_uuid,
     pass_state,
     read_text,
 )
 from cli.notes import file_option
+from ledger.dates import parse_day, parse_uuid
 from ledger.errors import BadInput
-from ledger.rules.disclosure import PN_EXCEPTIONS
+from ledger.vocabulary import PN_EXCEPTION_CODES
 
 
 @click.group()
@@ -46,11 +45,10 @@ def pn_write(state: State, client_ref: str, actor: str, file: str | None,
 
     Example: ledger pn write --client C-1001 --as dr-lee --file process.txt
     """
-    at = now()
     text = read_text(file)
-    note_id = state.pn.write_note(client_ref, text, by=actor,
-                                  session_date=parse_date(session_date, "--session-date"), at=at)
-    state.wrote(at)
+    note_id = state.ledger.psychotherapy.write(
+        client_ref, text, by=actor, session_date=parse_day(session_date, "--session-date"),
+        at=now())
     if as_json:
         emit_json({"psychotherapy_note": note_id})
     else:
@@ -70,10 +68,9 @@ def pn_amend(state: State, pn_id: str, actor: str, reason: str, file: str | None
 
     Example: ledger pn amend 7a1c... --as dr-lee --reason "added detail" --file v2.txt
     """
-    at = now()
     text = read_text(file)
-    version = state.pn.amend_note(parse_uuid(pn_id, "PN"), text, reason, by=actor, at=at)
-    state.wrote(at)
+    version = state.ledger.psychotherapy.amend(parse_uuid(pn_id, "PN"), text, reason, by=actor,
+                                               at=now())
     if as_json:
         emit_json({"psychotherapy_note": pn_id, "version": version})
     else:
@@ -88,7 +85,7 @@ def pn_amend(state: State, pn_id: str, actor: str, reason: str, file: str | None
 @click.option("--authorization", "authorization", metavar="A",
               help="A psychotherapy-note authorization naming you as recipient.")
 @click.option("--exception", "exception", metavar="CODE",
-              help=f"One 164.508(a)(2) exception: {', '.join(PN_EXCEPTIONS)}.")
+              help=f"One 164.508(a)(2) exception: {', '.join(PN_EXCEPTION_CODES)}.")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show version N.")
 @click.option("--break-glass", is_flag=True,
               help="Never opens a psychotherapy note; the attempt is recorded and refused.")
@@ -108,16 +105,11 @@ def pn_show(state: State, pn_id: str, actor: str, purpose: str, authorization: s
         raise BadInput("--break-glass needs --reason TEXT")
     if reason is not None and not break_glass:
         raise BadInput("--reason is for --break-glass")
-    at = now()
-    store = state.pn
-    try:
-        content = store.read_note(
-            parse_uuid(pn_id, "PN"), by=actor, purpose=purpose.upper(), version=version,
-            authorization_id=parse_uuid(authorization, "--authorization") if authorization
-            else None, exception=exception,
-            break_glass_reason=reason if break_glass else None, at=at)
-    finally:
-        state.wrote(at)
+    content = state.ledger.psychotherapy.read(
+        parse_uuid(pn_id, "PN"), by=actor, purpose=purpose.upper(), version=version,
+        authorization_id=parse_uuid(authorization, "--authorization") if authorization
+        else None, exception=exception,
+        break_glass_reason=reason if break_glass else None, at=now())
     if as_json:
         emit_json(content)
     else:
@@ -136,9 +128,7 @@ def pn_list(state: State, client_ref: str, actor: str, as_json: bool) -> None:
 
     Example: ledger pn list --client C-1001 --as dr-lee
     """
-    at = now()
-    notes = state.pn.list_notes(client_ref, by=actor, at=at)
-    state.wrote(at)
+    notes = state.ledger.psychotherapy.list_notes(client_ref, by=actor, at=now())
     if as_json:
         emit_json(notes)
         return

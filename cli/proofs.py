@@ -7,11 +7,7 @@ from pathlib import Path
 import click
 
 from cli.context import State, emit_json, json_option, pass_state
-from ledger.errors import BadInput, IntegrityFailure
-from ledger.integrity.checkpoint import key_paths, load_public_key, parse_note
-from ledger.integrity.tree import StoredTree
-from ledger.primitives import merkle
-from ledger.stores.store import Store
+from ledger.errors import BadInput
 
 store_option = click.option("--store", "which", type=click.Choice(["main", "pn"]),
                             default="main", show_default=True,
@@ -24,13 +20,6 @@ def proof() -> None:
 
     Example: ledger proof inclusion 42
     """
-
-
-def _tree(state: State, which: str) -> StoredTree:
-    store: Store = state.app if which == "main" else state.pn
-    tree = StoredTree(store)
-    tree.catch_up()
-    return tree
 
 
 @proof.command("inclusion")
@@ -51,39 +40,25 @@ def inclusion(state: State, position: int, which: str, size: int | None,
 
     Example: ledger proof inclusion 42 --store pn --json
     """
-    tree = _tree(state, which)
-    signed = None
+    from ledger.keys.signing import key_paths, load_public_key  # noqa: PLC0415
+
+    note = key = None
     if checkpoint_file is not None:
-        key = Path(public_key) if public_key else key_paths(state.settings.data_dir)[1]
+        key = load_public_key(Path(public_key) if public_key
+                              else key_paths(state.settings.data_dir)[1])
         try:
-            text = Path(checkpoint_file).read_text(encoding="utf-8")
+            note = Path(checkpoint_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             raise BadInput(f"cannot read the checkpoint {checkpoint_file}") from None
-        signed = parse_note(text, load_public_key(key))
-        if size is not None and size != signed.size:
-            raise BadInput("--size and --checkpoint disagree; give one")
-        size = signed.size
-        if signed.size <= tree.size() and tree.root(signed.size) != signed.root:
-            raise IntegrityFailure(f"the {which} store's tree of size {signed.size} does not "
-                                   "have the checkpoint's root: the log was rewritten")
-    size = tree.size() if size is None else size
-    if size < 1 or position > size or size > tree.size():
-        raise BadInput(f"position {position} and size {size} must lie within the "
-                       f"{tree.size()} events of the {which} store")
-    path = tree.inclusion(position, size)
-    leaf, root = tree.leaf(position), tree.root(size)
-    ok = merkle.verify_inclusion(leaf, position - 1, size, path, root)
-    if not ok:
-        raise IntegrityFailure(f"the inclusion proof for position {position} does not verify")
-    result = {"store": which, "position": position, "size": size, "leaf": leaf.hex(),
-              "root": root.hex(), "proof": [p.hex() for p in path], "verified": ok,
-              "checkpoint": signed.origin if signed else None}
+    result = state.ledger.proofs.inclusion(position, store=which, size=size, checkpoint=note,
+                                           public_key=key)
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{which}: position {position} is in the tree of size {size}, root {root.hex()}")
-    click.echo(f"leaf {leaf.hex()}")
-    for p in path:
+    click.echo(f"{which}: position {position} is in the tree of size {result.size}, root "
+               f"{result.root.hex()}")
+    click.echo(f"leaf {result.leaf.hex()}")
+    for p in result.proof:
         click.echo(f"  {p.hex()}")
 
 
@@ -98,20 +73,11 @@ def consistency(state: State, old: int, new: int, which: str, as_json: bool) -> 
 
     Example: ledger proof consistency 10 42
     """
-    tree = _tree(state, which)
-    if not old <= new <= tree.size():
-        raise BadInput(f"sizes must satisfy OLD <= NEW <= {tree.size()} (the {which} store)")
-    path = tree.consistency(old, new)
-    old_root, new_root = tree.root(old), tree.root(new)
-    ok = merkle.verify_consistency(old, new, old_root, new_root, path)
-    if not ok:
-        raise IntegrityFailure(f"the consistency proof from {old} to {new} does not verify")
-    result = {"store": which, "old": old, "new": new, "old_root": old_root.hex(),
-              "new_root": new_root.hex(), "proof": [p.hex() for p in path], "verified": ok}
+    result = state.ledger.proofs.consistency(old, new, store=which)
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{which}: size {old} (root {old_root.hex()}) is a prefix of size {new} "
-               f"(root {new_root.hex()})")
-    for p in path:
+    click.echo(f"{which}: size {old} (root {result.old_root.hex()}) is a prefix of size {new} "
+               f"(root {result.new_root.hex()})")
+    for p in result.proof:
         click.echo(f"  {p.hex()}")

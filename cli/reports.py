@@ -3,14 +3,10 @@ disclosures, and the projections behind them."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-import tempfile
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,29 +17,14 @@ from cli.context import (
     json_default,
     json_option,
     now,
-    parse_date,
     pass_state,
 )
-from ledger.aggregates.client import Client
+from ledger.dates import parse_day, parse_moment
 from ledger.errors import BadInput
-from ledger.projections.base import Projection
-from ledger.rules import accounting as accounting_module
-from ledger.views import RecordSet
+from ledger.vocabulary import READ_MODELS
 
-
-def parse_moment(value: str | None, what: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"{what} must be a date or time like 2026-03-31 or "
-                       f"2026-03-31T17:00:00+00:00, not {value!r}") from None
-    if moment.tzinfo is None:
-        if len(value) > 10:
-            raise BadInput(f"{what} needs a UTC offset, like 2026-03-31T17:00:00+00:00")
-        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999, tzinfo=UTC)
-    return moment
+if TYPE_CHECKING:
+    from ledger.views import RecordSet
 
 
 @click.command("record-set")
@@ -63,14 +44,8 @@ def record_set(state: State, client_ref: str, actor: str, as_of: str | None, pur
     Example: ledger record-set C-1001 --as comp --as-of 2026-06-30
     """
     at = now()
-    moment = parse_moment(as_of, "--as-of")
-    if moment is not None and as_of is not None and len(as_of) == 10:
-        moment = min(moment, at)  # "as of today" means as of now
-    try:
-        result = state.app.record_set(client_ref, by=actor, purpose=purpose.upper(), at=at,
-                                      as_of=moment)
-    finally:
-        state.wrote(at)
+    result = state.ledger.records.record_set(client_ref, by=actor, purpose=purpose.upper(),
+                                             at=at, as_of=parse_moment(as_of, "--as-of", now=at))
     if as_json:
         emit_json(result)
     else:
@@ -124,12 +99,12 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
     if not directory.absolute().parent.is_dir():
         raise BadInput(f"cannot write {out}: its parent directory does not exist")
     at = now()
-    received_on = parse_date(received, "--received") or at.date()
-    try:
-        result = state.app.export_access_request(client_ref, by=actor, received=received_on,
-                                                 at=at)
-    finally:
-        state.wrote(at)
+    received_on = parse_day(received, "--received") or at.date()
+    result = state.ledger.records.export_access_request(client_ref, by=actor,
+                                                        received=received_on, at=at)
+    import json  # noqa: PLC0415 (commands load what they need when they run)
+    from dataclasses import asdict  # noqa: PLC0415
+
     _write_export(directory, {
         "record-set.txt": _record_set_text(result.record_set),
         "record-set.json": json.dumps(asdict(result), default=json_default, sort_keys=True,
@@ -151,6 +126,9 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
 def _write_export(directory: Path, files: dict[str, str]) -> None:
     """Write every file into a private sibling directory, then move it into place in one
     step: the client's copy is either complete or absent."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
     parent = directory.absolute().parent
     staging: Path | None = None
     try:
@@ -180,18 +158,14 @@ def accounting(state: State, client_ref: str, actor: str, requested: str | None,
 
     Example: ledger accounting C-1001 --as comp --at 2026-12-01
     """
-    at = now()
-    requested_on = parse_date(requested, "--at") or at.date()
-    try:
-        entries = [*state.app.accounting(client_ref, by=actor, at=at, requested_on=requested_on),
-                   *state.pn.accounting(client_ref, by=actor, at=at, requested_on=requested_on)]
-    finally:
-        state.wrote(at)
-    result = accounting_module.summarise(str(Client.id_for(client_ref)), requested_on, entries)
+    result = state.ledger.audit.accounting(client_ref, by=actor, at=now(),
+                                           requested_on=parse_day(requested, "--at"))
     if as_json:
         emit_json(result)
     else:
-        click.echo(accounting_module.letter(result), nl=False)
+        from ledger.rules.accounting import letter  # noqa: PLC0415
+
+        click.echo(letter(result), nl=False)
 
 
 @click.group()
@@ -202,12 +176,6 @@ def projections() -> None:
     """
 
 
-def _projections(state: State) -> dict[str, Projection]:
-    return {"access-main": state.app.access_projection,
-            "access-pn": state.pn.access_projection,
-            "record-set": state.app.record_set_projection}
-
-
 @projections.command("status")
 @json_option
 @pass_state
@@ -216,8 +184,10 @@ def projections_status(state: State, as_json: bool) -> None:
 
     Example: ledger projections status --json
     """
-    rows = {name: p.status() for name, p in _projections(state).items()}
+    rows = state.ledger.projections.status()
     if as_json:
+        from dataclasses import asdict  # noqa: PLC0415
+
         emit_json({name: asdict(s) for name, s in rows.items()})
         return
     for name, s in rows.items():
@@ -225,15 +195,15 @@ def projections_status(state: State, as_json: bool) -> None:
 
 
 @projections.command("rebuild")
-@click.argument("name", type=click.Choice(["access-main", "access-pn", "record-set"]))
+@click.argument("name", type=click.Choice(READ_MODELS))
 @pass_state
 def projections_rebuild(state: State, name: str) -> None:
     """Empty one projection and replay its store's whole log into it, with progress.
 
     Example: ledger projections rebuild access-main
     """
-    projection = _projections(state)[name]
-    total = projection.count()
-    with click.progressbar(length=total, label=f"rebuilding {name}", file=sys.stderr) as bar:
-        applied = projection.rebuild(progress=bar.update)
-    click.echo(f"{name}: rebuilt from {applied} events, position {projection.position()}")
+    service = state.ledger.projections
+    with click.progressbar(length=service.size(name), label=f"rebuilding {name}",
+                           file=sys.stderr) as bar:
+        applied, position = service.rebuild(name, progress=bar.update)
+    click.echo(f"{name}: rebuilt from {applied} events, position {position}")

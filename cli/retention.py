@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import UTC, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,23 +12,16 @@ from cli.context import (
     emit_json,
     json_option,
     now,
-    parse_date,
-    parse_uuid,
     pass_state,
 )
 from cli.people import client
-from jobs.retention import sweep
+from ledger.dates import parse_moment, parse_uuid, require_day
 from ledger.errors import BadInput
-from ledger.rules.retention import FACILITIES, LICENSES
-from ledger.services.retention import RetentionDesk, Schedule
-from ledger.views import HoldInfo
+from ledger.vocabulary import FACILITIES, LICENSES
 
-
-def _required_date(value: str, what: str) -> Any:
-    parsed = parse_date(value, what)
-    if parsed is None:
-        raise BadInput(f"{what} is required")
-    return parsed
+if TYPE_CHECKING:
+    from ledger.services.retention import Schedule
+    from ledger.views import HoldInfo
 
 
 @client.group("episode")
@@ -55,10 +46,8 @@ def episode_open(state: State, client_ref: str, actor: str, license_: str,
 
     Example: ledger client episode open C-1001 --as desk --license psychologist --start 2026-01-05
     """
-    at = now()
-    state.app.open_episode(client_ref, license=license_, facility=facility,
-                           start=_required_date(start, "--start"), by=actor, at=at)
-    state.wrote(at)
+    state.ledger.clients.open_episode(client_ref, license=license_, facility=facility,
+                                      start=require_day(start, "--start"), by=actor, at=now())
     click.echo(f"{client_ref}: episode opened")
 
 
@@ -73,10 +62,8 @@ def episode_close(state: State, client_ref: str, actor: str, end: str, kind: str
 
     Example: ledger client episode close C-1001 --as desk --end 2026-06-30 --kind termination
     """
-    at = now()
-    state.app.close_episode(client_ref, end=_required_date(end, "--end"), kind=kind, by=actor,
-                            at=at)
-    state.wrote(at)
+    state.ledger.clients.close_episode(client_ref, end=require_day(end, "--end"), kind=kind,
+                                       by=actor, at=now())
     click.echo(f"{client_ref}: episode closed")
 
 
@@ -90,9 +77,8 @@ def contact(state: State, client_ref: str, actor: str, on: str) -> None:
 
     Example: ledger client contact C-1001 --as desk --on 2026-07-14
     """
-    at = now()
-    state.app.record_contact(client_ref, on=_required_date(on, "--on"), by=actor, at=at)
-    state.wrote(at)
+    state.ledger.clients.record_contact(client_ref, on=require_day(on, "--on"), by=actor,
+                                        at=now())
     click.echo(f"{client_ref}: contact on {on} recorded")
 
 
@@ -124,9 +110,8 @@ def hold_place(state: State, client_ref: str | None, matter: str | None,
         raise BadInput("--clients goes with --matter NAME")
     refs = [client_ref] if client_ref else [c.strip() for c in (clients or "").split(",")
                                             if c.strip()]
-    at = now()
-    info = state.app.place_hold(refs, matter=matter, reason=reason, by=actor, at=at)
-    state.wrote(at)
+    info = state.ledger.retention.place_hold(refs, matter=matter, reason=reason, by=actor,
+                                             at=now())
     _show_hold(info, as_json)
 
 
@@ -141,9 +126,8 @@ def hold_release(state: State, hold_id: str, actor: str, reason: str, as_json: b
 
     Example: ledger hold release 2c9e... --as comp --reason "case settled"
     """
-    at = now()
-    info = state.app.release_hold(parse_uuid(hold_id, "HOLD"), reason=reason, by=actor, at=at)
-    state.wrote(at)
+    info = state.ledger.retention.release_hold(parse_uuid(hold_id, "HOLD"), reason=reason,
+                                               by=actor, at=now())
     _show_hold(info, as_json)
 
 
@@ -155,7 +139,7 @@ def hold_list(state: State, as_json: bool) -> None:
 
     Example: ledger hold list --json
     """
-    holds = state.app.holds()
+    holds = state.ledger.retention.holds()
     if as_json:
         emit_json(holds)
         return
@@ -181,11 +165,6 @@ def retention() -> None:
     """
 
 
-def _moment(value: str | None) -> datetime | None:
-    day = parse_date(value, "--at")
-    return None if day is None else datetime.combine(day, time(12), UTC)
-
-
 @retention.command("explain")
 @click.argument("client_ref", metavar="CLIENT")
 @as_option
@@ -200,8 +179,8 @@ def retention_explain(state: State, client_ref: str, actor: str, at: str | None,
     Example: ledger retention explain C-1001 --as comp --at 2034-01-01
     """
     current = now()
-    schedule = _desk(state).explain(client_ref, by=actor, at=current, as_of=_moment(at))
-    state.wrote(current)
+    schedule = state.ledger.retention.explain(client_ref, by=actor, at=current,
+                                              as_of=parse_moment(at, "--at", now=current))
     if as_json:
         emit_json(_schedule_json(client_ref, schedule))
         return
@@ -219,8 +198,8 @@ def retention_plan(state: State, actor: str, at: str | None, as_json: bool) -> N
     Example: ledger retention plan --as comp --at 2040-01-01
     """
     current = now()
-    schedules = _desk(state).plan(by=actor, at=current, as_of=_moment(at))
-    state.wrote(current)
+    schedules = state.ledger.retention.plan(by=actor, at=current,
+                                            as_of=parse_moment(at, "--at", now=current))
     if as_json:
         emit_json([_schedule_json(None, s) for s in schedules])
         return
@@ -245,11 +224,9 @@ def retention_precondition(state: State, client_ref: str, actor: str, rule_id: s
     Example: ledger retention precondition C-1 --as comp --rule MA-c123-facility
     --kind notify-agency --on 2041-01-02 --note "DPH letter 41-7"
     """
-    at = now()
-    state.app.record_precondition(client_ref, rule_id=rule_id, kind=kind,
-                                  done_on=_required_date(on, "--on"), note=note, by=actor,
-                                  at=at)
-    state.wrote(at)
+    state.ledger.retention.record_precondition(client_ref, rule_id=rule_id, kind=kind,
+                                               done_on=require_day(on, "--on"), note=note,
+                                               by=actor, at=now())
     click.echo(f"{client_ref}: {rule_id} {kind} recorded as done on {on}")
 
 
@@ -270,9 +247,9 @@ def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
     """
     if at is not None and not dry_run:
         raise BadInput("--at is for --dry-run; a purge runs as of now")
-    moment = _moment(at) or now()
-    state.close()  # the sweep opens the stores itself
-    done = sweep(state.settings, moment, by=actor, dry_run=dry_run)
+    current = now()
+    done = state.ledger.retention.run(by=actor, dry_run=dry_run,
+                                      at=parse_moment(at, "--at", now=current) or current)
     if as_json:
         emit_json([{"client_id": s.client_id, "status": s.status, "why": s.why}
                    for s in done])
@@ -283,11 +260,9 @@ def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
     click.echo(f"{len(done)} client(s) {verb}")
 
 
-def _desk(state: State) -> RetentionDesk:
-    return RetentionDesk(state.app, state.pn)
-
-
 def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
+    from dataclasses import asdict  # noqa: PLC0415 (keeps --help fast)
+
     e = s.explanation
     if e is None:  # destroyed: only the tombstone remains
         return {"client": client_ref, "client_id": s.client_id, "at": s.at,

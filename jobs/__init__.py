@@ -1,1 +1,2 @@
-"""Plain job functions (verification now; retention and checkpoints later)."""
+"""Scheduled jobs: plain task functions (jobs.tasks) and the scheduler that runs them
+(jobs.scheduler, the one module importing APScheduler)."""

@@ -4,7 +4,7 @@ Jobs live in a persistent SQLAlchemy job store in the main ledger database (tabl
 ``ledger_scheduled_jobs``), so a restarted scheduler knows what ran. Each job coalesces
 missed runs into one, runs one instance at a time, tolerates a misfire of up to an hour,
 and logs one line per run (counts and positions, never client data). The jobs are the
-plain functions of jobs/ also run from the CLI; they read the clock here, not deeper.
+plain functions of jobs.tasks, over the same services as the CLI.
 
 Jobs: the retention sweep (daily), verification of both stores and a signed checkpoint of
 each (hourly by default; a checkpoint is issued every period, also when nothing changed).
@@ -13,7 +13,7 @@ each (hourly by default; a checkpoint is issued every period, also when nothing 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -21,46 +21,16 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from jobs.checkpoints import checkpoint_all
-from jobs.retention import sweep
-from jobs.verification import verify_all
-from ledger import settings as settings_module
+from jobs.tasks import checkpoint, retention_sweep, verification
+from ledger.settings import load_settings
 
-log = logging.getLogger("ledger.jobs")
 JOB_TABLE = "ledger_scheduled_jobs"
 MISFIRE_GRACE_SECONDS = 3600
-
-
-def retention_sweep(data_dir: str, actor: str) -> int:
-    """The daily purge, run as ``actor`` (a compliance officer or admin)."""
-    settings = settings_module.load(data_dir)
-    at = datetime.now(UTC)
-    done = sweep(settings, at, by=actor)
-    log.info("retention sweep at %s as %s: %d client(s) destroyed", at.isoformat(), actor,
-             len(done))
-    return len(done)
-
-
-def verification(data_dir: str) -> bool:
-    settings = settings_module.load(data_dir)
-    at = datetime.now(UTC)
-    reports = verify_all(settings, at)
-    for r in reports:
-        state = "intact" if r.ok else f"DAMAGED at {r.damage.describe() if r.damage else '?'}"
-        log.info("verification at %s: %s: %s, %d events", at.isoformat(), r.store, state,
-                 r.events)
-    return all(r.ok for r in reports)
-
-
-def checkpoint(data_dir: str) -> int:
-    """A signed checkpoint of each store, every period, also when nothing changed."""
-    settings = settings_module.load(data_dir)
-    at = datetime.now(UTC)
-    written = checkpoint_all(settings, at)
-    for c, path in written:
-        log.info("checkpoint at %s: %s size %d -> %s", at.isoformat(), c.origin, c.size,
-                 path.name)
-    return len(written)
+log = logging.getLogger("ledger.jobs")
+# The tasks are named here too: job stores written before they moved to jobs.tasks refer
+# to them as jobs.scheduler:<name>.
+__all__ = ["checkpoint", "configure", "retention_sweep", "run_forever", "scheduler_options",
+           "verification"]
 
 
 def configure(scheduler: BaseScheduler, data_dir: str, *, actor: str, sweep_hour: int = 2,
@@ -88,7 +58,7 @@ def scheduler_options(url: str, schema: str | None) -> dict[str, Any]:
 
 def run_forever(data_dir: str, *, actor: str, sweep_hour: int, verify_minutes: int) -> None:
     """Block, running the jobs, until interrupted."""
-    settings = settings_module.load(data_dir)
+    settings = load_settings(data_dir)
     scheduler = BlockingScheduler(**scheduler_options(settings.main.url, settings.main.schema))
     configure(scheduler, data_dir, actor=actor, sweep_hour=sweep_hour,
               verify_minutes=verify_minutes)

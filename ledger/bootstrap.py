@@ -1,20 +1,46 @@
-"""The composition root: builds the applications from settings."""
+"""The composition root: opens the stores from settings and hands out the services.
+
+``open_ledger(settings)`` is the one way to open the ledger: the CLI, the jobs, the tests
+and an integrator's program all use it. The sealed psychotherapy-note store is opened only
+when a service needs it; it asks the main store who the staff are and which clients exist
+through two lookups passed in here, so neither store imports the other.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from uuid import UUID
 
-from ledger.integrity.checkpoint import create_signing_key
-from ledger.integrity.heads import current_head, parse_head, read_head, record_head
-from ledger.integrity.verify import KnownHead, Report, verify_store
+from ledger.aggregates.base import utc
 from ledger.keys.kek import create_kek, load_kek
 from ledger.keys.keyring import AUDIT_SUBJECT
-from ledger.settings import Settings, StoreSettings
-from ledger.stores.main import MainLedger
-from ledger.stores.psychotherapy import PsychotherapyStore
-from ledger.stores.store import Store
+from ledger.keys.signing import create_signing_key
+from ledger.rules.retention import load as load_rules
+from ledger.settings import Settings
+from ledger.stores.clinical import ClinicalStore
+from ledger.stores.main import MainStore
+
+# Each service module is imported when its service is first used, so a command that needs
+# one service does not pay for loading the others (start-up time, README "Python API").
+if TYPE_CHECKING:
+    from ledger.services.audit_log import AuditLog
+    from ledger.services.authorizations import Authorizations
+    from ledger.services.clients import Clients
+    from ledger.services.integrity import Integrity
+    from ledger.services.investigation import Investigation
+    from ledger.services.notes import ProgressNotes
+    from ledger.services.projections import Projections
+    from ledger.services.proofs import Proofs
+    from ledger.services.psychotherapy import PsychotherapyNotes
+    from ledger.services.record_set import RecordSets
+    from ledger.services.retention import Retention
+    from ledger.services.staff import Staff
+    from ledger.stores.psychotherapy import PsychotherapyStore
 
 
 @dataclass(frozen=True)
@@ -24,56 +50,144 @@ class InitResult:
     kept_keys: tuple[str, ...]
 
 
+class Ledger:
+    """Both stores, opened from settings, and the services over them. Close it (or use it
+    in a ``with`` block) when done."""
+
+    def __init__(self, settings: Settings) -> None:
+        load_rules()  # validated before anything opens: a malformed rule stops here
+        self.settings = settings
+        self.main = MainStore(settings.main, load_kek(settings.main))
+        self._stores: dict[str, ClinicalStore] = {"main": self.main}
+
+    @cached_property
+    def pn(self) -> PsychotherapyStore:
+        """The sealed psychotherapy-note store (opened when first needed)."""
+        from ledger.stores.psychotherapy import PsychotherapyStore  # noqa: PLC0415
+
+        store = PsychotherapyStore(self.settings.pn, load_kek(self.settings.pn),
+                                   staff=self.main.staff_view,
+                                   client_exists=self.main.client_exists)
+        self._stores["pn"] = store
+        return store
+
+    def store(self, name: str) -> ClinicalStore:
+        """A store by its short name: ``main`` or ``pn``."""
+        return self.main if name == "main" else self.pn
+
+    def _is_sealed(self, note_id: UUID) -> bool:
+        return self.pn.has_note(note_id)
+
+    # ----- the services --------------------------------------------------------------------
+
+    @cached_property
+    def staff(self) -> Staff:
+        from ledger.services.staff import Staff  # noqa: PLC0415
+
+        return Staff(self.main)
+
+    @cached_property
+    def clients(self) -> Clients:
+        from ledger.services.clients import Clients  # noqa: PLC0415
+
+        return Clients(self.main)
+
+    @cached_property
+    def notes(self) -> ProgressNotes:
+        from ledger.services.notes import ProgressNotes  # noqa: PLC0415
+
+        return ProgressNotes(self.main, is_sealed=self._is_sealed)
+
+    @cached_property
+    def psychotherapy(self) -> PsychotherapyNotes:
+        from ledger.services.psychotherapy import PsychotherapyNotes  # noqa: PLC0415
+
+        return PsychotherapyNotes(self.pn)
+
+    @cached_property
+    def authorizations(self) -> Authorizations:
+        from ledger.services.authorizations import Authorizations  # noqa: PLC0415
+
+        return Authorizations(self.main, self.pn)
+
+    @cached_property
+    def records(self) -> RecordSets:
+        from ledger.services.record_set import RecordSets  # noqa: PLC0415
+
+        return RecordSets(self.main)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from ledger.services.audit_log import AuditLog  # noqa: PLC0415
+
+        return AuditLog({"main": lambda: self.main, "pn": lambda: self.pn})
+
+    @cached_property
+    def retention(self) -> Retention:
+        from ledger.services.retention import Retention  # noqa: PLC0415
+
+        return Retention(self.main, self.pn)
+
+    @cached_property
+    def integrity(self) -> Integrity:
+        from ledger.services.integrity import Integrity  # noqa: PLC0415
+
+        return Integrity({"main": lambda: self.main, "pn": lambda: self.pn},
+                         self.settings.data_dir)
+
+    @cached_property
+    def proofs(self) -> Proofs:
+        from ledger.services.proofs import Proofs  # noqa: PLC0415
+
+        return Proofs({"main": lambda: self.main, "pn": lambda: self.pn})
+
+    @cached_property
+    def investigation(self) -> Investigation:
+        from ledger.services.investigation import Investigation  # noqa: PLC0415
+
+        return Investigation(self.main, self.pn, self.audit)
+
+    @cached_property
+    def projections(self) -> Projections:
+        from ledger.services.projections import Projections  # noqa: PLC0415
+
+        return Projections({"access-main": lambda: self.main.access_projection,
+                            "access-pn": lambda: self.pn.access_projection,
+                            "record-set": lambda: self.main.record_set_projection})
+
+    # ----- closing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for store in reversed(list(self._stores.values())):
+            store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """Open the ledger described by ``settings`` (keys from their files or environment
+    variables). Use it as a context manager, or call ``close()``."""
+    return Ledger(settings)
+
+
 def initialise(settings: Settings, at: datetime) -> InitResult:
     """Create the data directory, the key files (never overwritten) and the stores."""
+    at = utc(at)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     created: list[str] = []
     kept: list[str] = []
     for store in (settings.main, settings.pn):
         (created if create_kek(store) else kept).append(store.name)
     (created if create_signing_key(settings.data_dir) else kept).append("checkpoint-signing")
-    app = open_main(settings)
-    try:
-        pn = open_pn(settings, app)
-        try:
-            for opened in (app, pn):
-                opened.keyring.check_kek(at)
-                opened.keyring.ensure_key(AUDIT_SUBJECT, at)
-                opened.access_projection.status()  # creates its read tables now
-            app.record_set_projection.status()
-        finally:
-            pn.close()
-    finally:
-        app.close()
+    with open_ledger(settings) as ledger:
+        for opened in (ledger.main, ledger.pn):
+            opened.keyring.check_kek(at)
+            opened.keyring.ensure_key(AUDIT_SUBJECT, at)
+            opened.access_projection.status()  # creates its read tables now
+        ledger.main.record_set_projection.status()
     return InitResult(settings.data_dir, tuple(created), tuple(kept))
-
-
-def open_main(settings: Settings) -> MainLedger:
-    return MainLedger(settings.main, load_kek(settings.main))
-
-
-def open_pn(settings: Settings, main: MainLedger) -> PsychotherapyStore:
-    """The sealed store, asking the main ledger who the staff are and which clients exist."""
-    return PsychotherapyStore(settings.pn, load_kek(settings.pn), staff=main.staff_view,
-                              client_exists=main.client_exists)
-
-
-def head_file(settings: Settings, store: StoreSettings) -> Path:
-    return settings.heads_dir / f"{store.name}.json"
-
-
-def remember_head(settings: Settings, app: Store, at: datetime,
-                  head: KnownHead | None = None) -> None:
-    """Record ``head`` (default: the store's current head) as a known head, outside the DB."""
-    if head is None:
-        head = current_head(app.engine, app.chained_recorder.chain)
-    record_head(head_file(settings, app.settings), head, at)
-
-
-def verify_one(settings: Settings, app: Store, *, use_known_head: bool = True,
-               known_head_override: str | None = None) -> Report:
-    rec = app.chained_recorder
-    known = (parse_head(known_head_override) if known_head_override
-             else read_head(head_file(settings, app.settings)) if use_known_head else None)
-    return verify_store(app.engine, rec.events_record_cls.__table__, rec.chain,
-                        store=app.settings.name, known_head=known)

@@ -1,20 +1,21 @@
-"""Filter and sort access records (who accessed what, when, why, with what outcome).
+"""What the access-log service takes: a query, and how records are filtered and sorted.
 
-The records come from each store's log (``ClinicalStore.access_history``); this module
-only selects and orders them, so the same query serves both stores.
+The records come from each store's log; this module only checks the query, selects and
+orders them, so the same query serves both stores and one order spans them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
 from ledger.errors import BadInput
 from ledger.views import AccessRecord
+from ledger.vocabulary import ACCESS_LOG_FIELDS
 
-SORT_FIELDS = tuple(f.name for f in fields(AccessRecord))
+SORT_FIELDS = ACCESS_LOG_FIELDS
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,17 @@ class Query:
     sort: str = "at"
 
 
-def select(records: Iterable[AccessRecord], query: Query) -> list[AccessRecord]:
+def check(query: Query) -> Query:
+    """Bad input stops here, before any reading is recorded."""
     if query.sort not in SORT_FIELDS:
         raise BadInput(f"cannot sort by {query.sort!r}; use one of {', '.join(SORT_FIELDS)}")
     if query.since and query.until and query.since > query.until:
         raise BadInput("--from is after --to")
+    return query
+
+
+def select(records: Iterable[AccessRecord], query: Query) -> list[AccessRecord]:
+    check(query)
     chosen = [r for r in records if _matches(r, query)]
     return sorted(chosen, key=lambda r: (_sort_key(getattr(r, query.sort)), r.at, r.store,
                                          r.position))

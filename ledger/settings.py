@@ -35,6 +35,7 @@ class StoreSettings:
     schema: str | None
     kek_file: Path
     kek_env: str  # name of the variable that may hold the base64 KEK instead of the file
+    heads_file: Path  # the known chain head, outside the database
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def _schema(value: str | None) -> str | None:
     return value
 
 
-def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(data_dir: str | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings for ``data_dir`` (else LEDGER_DATA_DIR, else ./ledger-data)."""
     env = os.environ if environ is None else environ
     root = Path(data_dir or env.get("LEDGER_DATA_DIR") or DEFAULT_DATA_DIR).absolute()
     config = _read_config(Path(env.get("LEDGER_CONFIG") or root / "ledger.toml"))
@@ -74,6 +77,7 @@ def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) 
             schema=_schema(get("LEDGER_SCHEMA")),
             kek_file=Path(get("LEDGER_KEK_FILE") or keys / "main.kek"),
             kek_env="LEDGER_KEK",
+            heads_file=root / "heads" / "main.json",
         ),
         pn=StoreSettings(
             name="psychotherapy",
@@ -81,6 +85,7 @@ def load(data_dir: str | None = None, environ: Mapping[str, str] | None = None) 
             schema=_schema(get("LEDGER_PN_SCHEMA")),
             kek_file=Path(get("LEDGER_PN_KEK_FILE") or keys / "psychotherapy.kek"),
             kek_env="LEDGER_PN_KEK",
+            heads_file=root / "heads" / "psychotherapy.json",
         ),
     )
 

@@ -8,6 +8,14 @@ from uuid import UUID
 
 
 @dataclass(frozen=True)
+class StaffInfo:
+    staff_id: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class NoteSummary:
     note_id: UUID
     session_date: str | None
@@ -150,3 +158,33 @@ class HoldInfo:
     placed_at: datetime
     released_at: datetime | None
     release_reason: str | None
+
+    def active_at(self, at: datetime) -> bool:
+        return self.placed_at <= at and (self.released_at is None or at < self.released_at)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """An RFC 9162 inclusion proof, checked before it is handed out."""
+
+    store: str
+    position: int
+    size: int
+    leaf: bytes
+    root: bytes
+    proof: tuple[bytes, ...]
+    verified: bool
+    checkpoint: str | None  # the origin of the signed checkpoint it was proved against
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """An RFC 9162 consistency proof, checked before it is handed out."""
+
+    store: str
+    old: int
+    new: int
+    old_root: bytes
+    new_root: bytes
+    proof: tuple[bytes, ...]
+    verified: bool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,10 +14,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from ledger import settings as settings_module
-from ledger.bootstrap import initialise, open_main, open_pn
+from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.settings import Settings
-from ledger.stores.main import MainLedger
-from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.stores.store import Store
 
 AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -36,7 +33,7 @@ def postgres_url() -> str | None:
 
 def make_settings(tmp_path: Path, backend: str) -> Iterator[Settings]:
     """Settings for ``backend`` ('memory', 'sqlite' or 'postgres'); PG gets its own schema."""
-    base = settings_module.load(str(tmp_path / "data"), environ={})
+    base = settings_module.load_settings(str(tmp_path / "data"), environ={})
     if backend == "sqlite":
         yield base
         return
@@ -67,74 +64,53 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
 
 
 @pytest.fixture
-def memory_app(tmp_path: Path) -> Iterator[MainLedger]:
-    """A ledger on in-memory SQLite: fast unit tests."""
+def memory_lg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+    """The ledger on in-memory SQLite (its keys in a temporary directory): fast tests."""
+    for var in ("LEDGER_KEK", "LEDGER_PN_KEK"):
+        monkeypatch.delenv(var, raising=False)
     gen = make_settings(tmp_path, "memory")
     s = next(gen)
-    os.environ.pop("LEDGER_KEK", None)
-    app = MainLedger(s.main, base64.b64decode(base64.b64encode(os.urandom(32))))
-    yield app
-    app.close()
-
-
-Stores = tuple[MainLedger, PsychotherapyStore]
+    initialise(s, AT)  # the key files; the in-memory stores are made afresh when opened
+    with open_ledger(s) as opened:
+        yield opened
 
 
 @pytest.fixture
-def memory_stores(tmp_path: Path) -> Iterator[Stores]:
-    """Both stores on in-memory SQLite, each with its own KEK."""
-    gen = make_settings(tmp_path, "memory")
-    s = next(gen)
-    main = MainLedger(s.main, os.urandom(32))
-    pn = PsychotherapyStore(s.pn, os.urandom(32), staff=main.staff_view,
-                            client_exists=main.client_exists)
-    yield main, pn
-    pn.close()
-    main.close()
+def lg(settings: Settings) -> Iterator[Ledger]:
+    """The ledger on every durable backend, opened as the CLI opens it."""
+    with open_ledger(settings) as opened:
+        yield opened
 
 
-@pytest.fixture
-def stores(settings: Settings) -> Iterator[Stores]:
-    """Both stores on every durable backend, opened as the CLI opens them."""
-    main = open_main(settings)
-    pn = open_pn(settings, main)
-    yield main, pn
-    pn.close()
-    main.close()
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[MainLedger]:
-    a = open_main(settings)
-    yield a
-    a.close()
-
-
-def seed(app: MainLedger, at: datetime = AT) -> None:
+def seed(lg: Ledger, at: datetime = AT) -> None:
     """An admin, a clinician, a supervisor, billing, front desk, compliance; one client."""
-    app.add_staff("admin", "Ada Admin", "admin", by=None, at=at)
+    lg.staff.add("admin", "Ada Admin", "admin", by=None, at=at)
     for staff_id, role in [("dr-lee", "clinician"), ("dr-kim", "clinician"),
                            ("sup", "supervisor"), ("bill", "billing"),
                            ("desk", "front-desk"), ("comp", "compliance")]:
-        app.add_staff(staff_id, staff_id.upper(), role, by="admin", at=at)
+        lg.staff.add(staff_id, staff_id.upper(), role, by="admin", at=at)
     from datetime import date
-    app.register_client("C-1", "Jane Roe", date(1990, 4, 1), "CA", by="desk", at=at)
+    lg.clients.register("C-1", "Jane Roe", date(1990, 4, 1), "CA", by="desk", at=at)
 
 
-def all_events(app: Store) -> list[object]:
-    """Every event in notification order, decoded (test helper)."""
+def all_events(store: Store | Ledger) -> list[object]:
+    """Every event in notification order, decoded (test helper; a ledger means its main
+    store)."""
+    if isinstance(store, Ledger):
+        store = store.main
+    log = store.event_log
     events: list[object] = []
     start = 1
-    while page := app.recorder.select_notifications(start, 1000):
-        events.extend(app.mapper.to_domain_event(n) for n in page)
+    while page := log.notifications(start, 1000):
+        events.extend(log.decode(n) for n in page)
         start = page[-1].id + 1
     return events
 
 
-def audit_entries(app: Store) -> list[object]:
+def audit_entries(store: Store | Ledger) -> list[object]:
     from ledger.aggregates.audit import AuditEntry
 
-    return [e for e in all_events(app) if isinstance(e, AuditEntry.Recorded)]
+    return [e for e in all_events(store) if isinstance(e, AuditEntry.Recorded)]
 
 
 @pytest.fixture

@@ -27,14 +27,14 @@ from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.bootstrap import initialise, open_main, open_pn, remember_head, verify_one
+from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.errors import KeyMaterialError, Refused
 from ledger.keys.kek import load_kek
 from ledger.keys.keyring import AUDIT_SUBJECT
 from ledger.persistence.mapper import FORMAT
 from ledger.primitives.crypto import CryptoError, unwrap_key
 from ledger.settings import Settings
-from ledger.stores.main import MainLedger
+from ledger.stores.main import MainStore
 from tests.conftest import AT, make_settings, seed
 
 KEK_ENVS = ("LEDGER_KEK", "LEDGER_PN_KEK")
@@ -100,7 +100,8 @@ def test_scanner_finds_what_is_there(tmp_path: Path) -> None:
 def test_no_plaintext_or_key_material_in_stored_bytes(sqlite_settings: Settings) -> None:
     s = sqlite_settings
     root = s.data_dir
-    app = open_main(s)
+    lg = open_ledger(s)
+    app = lg.main
     staff_name = marker("staff-name")
     client_ref = marker("client-ref")
     client_name = marker("client-name")
@@ -114,17 +115,16 @@ def test_no_plaintext_or_key_material_in_stored_bytes(sqlite_settings: Settings)
                "note text": note_text, "amended text": amended_text,
                "amendment reason": reason}
     try:
-        app.add_staff("admin", "Ada Admin", "admin", by=None, at=AT)
-        app.add_staff("clin", staff_name, "clinician", by="admin", at=AT)
-        app.register_client(client_ref, client_name, dob, "CA", by="clin", at=AT)
-        note_id = app.write_note(client_ref, f"Session notes: {note_text}", by="clin",
+        lg.staff.add("admin", "Ada Admin", "admin", by=None, at=AT)
+        lg.staff.add("clin", staff_name, "clinician", by="admin", at=AT)
+        lg.clients.register(client_ref, client_name, dob, "CA", by="clin", at=AT)
+        note_id = lg.notes.write(client_ref, f"Session notes: {note_text}", by="clin",
                                  session_date=session, at=AT)
-        app.amend_note(note_id, f"Corrected: {amended_text}", f"because {reason}", by="clin",
+        lg.notes.amend(note_id, f"Corrected: {amended_text}", f"because {reason}", by="clin",
                        at=AT)
-        assert app.read_note(note_id, by="clin", purpose="TREAT", version=1,
+        assert lg.notes.read(note_id, by="clin", purpose="TREAT", version=1,
                              at=AT).text == f"Session notes: {note_text}"
-        app.list_notes(client_ref, by="clin", at=AT)
-        remember_head(s, app, AT)
+        lg.notes.list_notes(client_ref, by="clin", at=AT)
 
         needles = {k: v.encode("utf-8") for k, v in markers.items()}
         # Positive controls in the real store: plain metadata that *is* stored is found.
@@ -145,7 +145,7 @@ def test_no_plaintext_or_key_material_in_stored_bytes(sqlite_settings: Settings)
         kek = load_kek(s.main)
         dek_needles = _data_keys(app, kek)
     finally:
-        app.close()
+        lg.close()
 
     # After close (checkpointed): still nothing, and the controls are in main.sqlite.
     assert scan(root, needles) == {}
@@ -165,17 +165,18 @@ def test_no_plaintext_or_key_material_in_stored_bytes(sqlite_settings: Settings)
     (root / "planted.txt").unlink()
 
     # And the content is really stored, readable with the key.
-    app = open_main(s)
+    lg = open_ledger(s)
+    app = lg.main
     try:
-        got = app.read_note(note_id, by="clin", purpose="TREAT", version=None, at=AT)
+        got = lg.notes.read(note_id, by="clin", purpose="TREAT", version=None, at=AT)
         assert (got.text, got.amendment_reason) == (f"Corrected: {amended_text}",
                                                     f"because {reason}")
         assert got.session_date == session.isoformat()
     finally:
-        app.close()
+        lg.close()
 
 
-def _data_keys(app: MainLedger, kek: bytes) -> dict[str, bytes]:
+def _data_keys(app: MainStore, kek: bytes) -> dict[str, bytes]:
     """Every unwrapped data key of the store (to prove they are not stored in the clear)."""
     t = app.keyring.table.c
     with app.engine.connect() as conn:
@@ -220,9 +221,9 @@ def test_key_file_readable_by_others_is_refused(sqlite_settings: Settings, mode:
     path = sqlite_settings.main.kek_file
     path.chmod(mode)
     with pytest.raises(KeyMaterialError, match="accessible to other users"):
-        open_main(sqlite_settings)
+        open_ledger(sqlite_settings)
     path.chmod(0o600)
-    open_main(sqlite_settings).close()
+    open_ledger(sqlite_settings).close()
 
 
 # ----- keys against a store (both backends) --------------------------------------------
@@ -230,25 +231,26 @@ def test_key_file_readable_by_others_is_refused(sqlite_settings: Settings, mode:
 
 def test_wrong_kek_is_refused_and_changes_nothing(settings: Settings,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    app = open_main(settings)
+    lg = open_ledger(settings)
+    app = lg.main
     try:
-        seed(app)
-        note_id = app.write_note("C-1", "some text", by="dr-lee", session_date=None, at=AT)
-        events = verify_one(settings, app, use_known_head=False).events
+        seed(lg)
+        note_id = lg.notes.write("C-1", "some text", by="dr-lee", session_date=None, at=AT)
+        events = app.verify(use_known_head=False).events
     finally:
-        app.close()
+        lg.close()
 
     monkeypatch.setenv("LEDGER_KEK", base64.b64encode(os.urandom(32)).decode("ascii"))
-    wrong = open_main(settings)
+    wrong = open_ledger(settings)
     try:
         with pytest.raises(KeyMaterialError, match="does not match this store"):
-            wrong.read_note(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
+            wrong.notes.read(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
         with pytest.raises(KeyMaterialError, match="does not match this store"):
-            wrong.write_note("C-1", "more text", by="dr-lee", session_date=None, at=AT)
+            wrong.notes.write("C-1", "more text", by="dr-lee", session_date=None, at=AT)
         with pytest.raises(KeyMaterialError, match="does not match this store"):
-            wrong.keyring.check_kek(AT)
+            wrong.main.keyring.check_kek(AT)
         # Verification needs no key, and nothing was appended by the refused calls.
-        report = verify_one(settings, wrong, use_known_head=False)
+        report = wrong.main.verify(use_known_head=False)
         assert report.ok
         assert report.events == events
     finally:
@@ -257,26 +259,27 @@ def test_wrong_kek_is_refused_and_changes_nothing(settings: Settings,
         initialise(settings, AT)
 
     monkeypatch.delenv("LEDGER_KEK")
-    app = open_main(settings)
+    lg = open_ledger(settings)
+    app = lg.main
     try:
-        assert app.read_note(note_id, by="dr-lee", purpose="TREAT", version=None,
+        assert lg.notes.read(note_id, by="dr-lee", purpose="TREAT", version=None,
                              at=AT).text == "some text"
     finally:
-        app.close()
+        lg.close()
 
 
-def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, app: MainLedger
-                                                      ) -> None:
-    seed(app)
-    app.register_client("C-2", "John Doe", date(1970, 2, 3), "NY", by="desk", at=AT)
-    note_id = app.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
-    app.amend_note(note_id, "text 2", "typo", by="dr-lee", at=AT)
-    app.read_note(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
-    other_note = app.write_note("C-2", "other", by="dr-lee", session_date=None, at=AT)
+def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, lg: Ledger) -> None:
+    app = lg.main
+    seed(lg)
+    lg.clients.register("C-2", "John Doe", date(1970, 2, 3), "NY", by="desk", at=AT)
+    note_id = lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    lg.notes.amend(note_id, "text 2", "typo", by="dr-lee", at=AT)
+    lg.notes.read(note_id, by="dr-lee", purpose="TREAT", version=None, at=AT)
+    other_note = lg.notes.write("C-2", "other", by="dr-lee", session_date=None, at=AT)
     assert other_note != note_id
 
     t = app.keyring.table.c
-    events = app.chained_recorder.events_record_cls.__table__.c
+    events = app.event_log.events.c
     with app.engine.connect() as conn:
         keys = {UUID(hex=k): (subject, None if w is None else bytes(w))
                 for k, subject, w in conn.execute(select(t.key_id, t.subject, t.wrapped))}
@@ -324,32 +327,32 @@ def test_the_main_store_never_holds_psychotherapy_note_markers(
         sqlite_settings: Settings) -> None:
     s = sqlite_settings
     root = s.data_dir
-    app = open_main(s)
-    pn = open_pn(s, app)
+    lg = open_ledger(s)
+    pn = lg.pn
     try:
-        seed(app)
+        seed(lg)
         pn_text, pn_amended = marker("pn-text"), marker("pn-amended")
         recipient = marker("pn-recipient")
-        note_id = pn.write_note("C-1", pn_text, by="dr-lee", session_date=None, at=AT)
-        pn.amend_note(note_id, pn_amended, marker("pn-reason"), by="dr-lee", at=AT)
-        pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+        note_id = lg.psychotherapy.write("C-1", pn_text, by="dr-lee", session_date=None, at=AT)
+        lg.psychotherapy.amend(note_id, pn_amended, marker("pn-reason"), by="dr-lee", at=AT)
+        lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
         with pytest.raises(Refused):
-            pn.read_note(note_id, by="sup", purpose="TREAT", at=AT)
-        auth = pn.grant_authorization(
+            lg.psychotherapy.read(note_id, by="sup", purpose="TREAT", at=AT)
+        auth = lg.authorizations.grant(
             "C-1", (PSYCHOTHERAPY_NOTES,), by="comp", recipient=recipient,
             recipient_type="provider", purpose="p",
             expires=date(2026, 12, 31), expiry_event=None, signed_by="Jane Roe",
             signed_on=AT.date(), representative_authority=None, description="d",
             discloser="this practice", at=AT).authorization_id
-        pn.disclose_notes("C-1", [note_id], by="comp", recipient=recipient,
-                          recipient_type="provider", purpose="TREAT", authorization_id=auth,
-                          at=AT)
+        lg.psychotherapy.disclose("C-1", [note_id], by="comp", recipient=recipient,
+                                  recipient_type="provider", purpose="TREAT", authorization_id=auth,
+                                  at=AT)
         with pytest.raises(Refused):
-            pn.disclose_notes("C-1", [note_id], by="bill", recipient="Acme",
-                              recipient_type="payer", purpose="HPAYMT", at=AT)
+            lg.psychotherapy.disclose("C-1", [note_id], by="bill", recipient="Acme",
+                                      recipient_type="payer", purpose="HPAYMT", at=AT)
         # A progress note written alongside, so the main store is not empty.
-        app.write_note("C-1", "progress", by="dr-lee", session_date=None, at=AT)
-        table = pn.chained_recorder.events_record_cls.__table__
+        lg.notes.write("C-1", "progress", by="dr-lee", session_date=None, at=AT)
+        table = pn.event_log.events
         with pn.engine.connect() as conn:
             states = [bytes(r[0]) for r in conn.execute(select(table.c.state))]
         ciphertexts = {f"pn ciphertext {i}": st[17:49] for i, st in enumerate(states)}
@@ -375,5 +378,4 @@ def test_the_main_store_never_holds_psychotherapy_note_markers(
         assert not any(n in pn_bytes for n in (needles["pn text"], needles["pn amended"],
                                                needles["recipient"]))
     finally:
-        pn.close()
-        app.close()
+        lg.close()

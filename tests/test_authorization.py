@@ -10,14 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.aggregates.authorization import (
-    PSYCHOTHERAPY_NOTES,
-    SCOPES,
-    Authorization,
-    compound_problem,
-    parse_scopes,
-)
+from ledger.aggregates.authorization import Authorization, compound_problem
 from ledger.errors import BadInput
+from ledger.vocabulary import PSYCHOTHERAPY_NOTES, SCOPES, parse_scopes
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -84,7 +79,7 @@ def test_validity_is_the_plain_date_rule(signed: int, length: int, revoked: int 
         hours=13)
     d = moment.date()
     expected = signed_on <= d <= expires and (revoked is None
-                                               or d < signed_on + timedelta(days=revoked))
+                                              or d < signed_on + timedelta(days=revoked))
     assert auth.validity_at(moment).valid == expected
     assert (auth.status_at(moment) == "valid") == expected
 

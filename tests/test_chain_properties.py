@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ledger.bootstrap import initialise, open_main
+from ledger.bootstrap import initialise, open_ledger
 from ledger.errors import Refused
 from ledger.integrity import verify as verify_module
 from ledger.integrity.verify import KnownHead, verify_store
@@ -250,24 +250,25 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseStore]:
     gen = make_settings(tmp_path_factory.mktemp("chain-properties"), "sqlite")
     s = next(gen)
     initialise(s, AT)
-    app = open_main(s)
+    lg = open_ledger(s)
+    app = lg.main
     try:
-        seed(app)
+        seed(lg)
         for i in range(3):
-            note = app.write_note("C-1", f"session {i}", by="dr-lee", session_date=None, at=AT)
-            app.amend_note(note, f"session {i}, corrected", "typo", by="dr-lee", at=AT)
-            app.read_note(note, by="dr-kim", purpose="TREAT", version=1, at=AT)
+            note = lg.notes.write("C-1", f"session {i}", by="dr-lee", session_date=None, at=AT)
+            lg.notes.amend(note, f"session {i}, corrected", "typo", by="dr-lee", at=AT)
+            lg.notes.read(note, by="dr-kim", purpose="TREAT", version=1, at=AT)
         with pytest.raises(Refused):
-            app.read_note(note, by="bill", purpose="TREAT", version=None, at=AT)
-        rec = app.chained_recorder
-        events_table, chain_table = rec.events_record_cls.__table__, rec.chain
+            lg.notes.read(note, by="bill", purpose="TREAT", version=None, at=AT)
+        rec = app.event_log
+        events_table, chain_table = rec.events, rec.chain
         report = verify_store(app.engine, events_table, chain_table, store="main")
         with app.engine.connect() as conn:
             rows = list(conn.exec_driver_sql(
                 "SELECT id, originator_id, originator_version, topic, state "
                 "FROM ledger_events ORDER BY id").all())
     finally:
-        app.close()
+        lg.close()
     assert report.ok and report.head is not None
     assert report.events == len(rows) >= 25
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from jobs.checkpoints import checkpoint_all
-from ledger.bootstrap import initialise, open_main
+from ledger.bootstrap import initialise, open_ledger
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import (
-    key_paths,
-    load_public_key,
-    load_signing_key,
-    make_note,
-    parse_note,
-)
+from ledger.integrity.checkpoint import Checkpoint, make_note, parse_note
 from ledger.integrity.tree import StoredTree
+from ledger.keys.signing import key_paths, load_public_key, load_signing_key
 from ledger.primitives import merkle
 from ledger.primitives.crypto import new_signing_key, signing_public_key
 from ledger.settings import Settings
@@ -29,18 +24,24 @@ from tests.conftest import AT, seed
 from tests.test_tree import grow
 
 
+def checkpoint_all(settings: Settings, at: datetime) -> list[tuple[Checkpoint, Path]]:
+    """Both stores checkpointed as the CLI and the scheduler do it."""
+    with open_ledger(settings) as lg:
+        return lg.integrity.checkpoint(at=at)
+
+
 @pytest.fixture
 def practice(tmp_path: Path) -> Settings:
     from ledger import settings as settings_module
 
-    s = settings_module.load(str(tmp_path / "data"), environ={})
+    s = settings_module.load_settings(str(tmp_path / "data"), environ={})
     initialise(s, AT)
-    app = open_main(s)
+    lg = open_ledger(s)
     try:
-        seed(app)
-        grow(app, 10)
+        seed(lg)
+        grow(lg, 10)
     finally:
-        app.close()
+        lg.close()
     return s
 
 
@@ -55,13 +56,14 @@ def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings)
         assert base64.b64decode(lines[2]) == c.root and lines[3].startswith("time ")
         assert lines[4] == "" and lines[5].startswith(f"\u2014 {c.origin} ")
         assert parse_note(text, public).root == c.root
-    app = open_main(practice)
+    lg = open_ledger(practice)
+    app = lg.main
     try:
-        tree = StoredTree(app)
+        tree = StoredTree(app.event_log)
         main_cp = written[0][0]
         assert main_cp.root == merkle.root(tree, main_cp.size)
     finally:
-        app.close()
+        lg.close()
     # Again with nothing new: a checkpoint all the same (gaps must be visible).
     again = checkpoint_all(practice, AT + timedelta(hours=2))
     assert [c.size for c, _ in again] == [c.size for c, _ in written]
@@ -87,21 +89,28 @@ def test_forged_checkpoints_are_rejected(practice: Settings) -> None:
 
 def test_a_truncated_log_cannot_be_checkpointed_again(practice: Settings) -> None:
     checkpoint_all(practice, AT + timedelta(hours=1))
-    app = open_main(practice)
+    lg = open_ledger(practice)
+    app = lg.main
     try:
-        chain = app.chained_recorder.chain
+        chain = app.event_log.chain
         nodes = sa.Table("ledger_merkle_nodes", sa.MetaData(), autoload_with=app.engine)
         tracking = sa.Table("ledger_projection_tracking", sa.MetaData(), autoload_with=app.engine)
-        events = app.chained_recorder.events_record_cls.__table__
+        events = app.event_log.events
         with app.engine.begin() as conn:  # an administrator truncates and rebuilds
             conn.execute(events.delete().where(events.c.id > 5))
             conn.execute(chain.delete().where(chain.c.position > 5))
             conn.execute(nodes.delete())
             conn.execute(tracking.delete().where(tracking.c.name == "merkle"))
     finally:
-        app.close()
+        lg.close()
+    # The known head, outside the database, catches it first.
+    with pytest.raises(IntegrityFailure, match=r"^main: DAMAGED at position 6: truncated: "
+                       r"store ends at position 5 .*; no checkpoint"):
+        checkpoint_all(practice, AT + timedelta(hours=2))
+    # With shell access the heads go too; the signed checkpoint still catches it.
+    shutil.rmtree(practice.data_dir / "heads")
     with pytest.raises(IntegrityFailure, match=r"^main: the log no longer extends the "
-                                               r"checkpoint of size \d+; it was truncated"):
+                       r"checkpoint of size \d+; it was truncated"):
         checkpoint_all(practice, AT + timedelta(hours=2))
 
 

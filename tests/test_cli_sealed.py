@@ -32,7 +32,7 @@ def practice(run) -> tuple[str, str]:  # type: ignore[no-untyped-def]
 def test_pn_write_show_list_and_refusals(run) -> None:  # type: ignore[no-untyped-def]
     _, pn_id = practice(run)
     assert "she spoke of her father" in ok(run("pn", "show", pn_id, "--as", "dr-lee",
-                                                "--purpose", "TREAT"))
+                                               "--purpose", "TREAT"))
     r = run("pn", "show", pn_id, "--as", "sup", "--purpose", "TREAT")
     assert r.exit_code == 4 and "father" not in r.output
     assert r.stderr == ("error: refused: only the originating clinician reads a psychotherapy "

@@ -1,7 +1,7 @@
 """Concurrent writers on one store: no lost events, no chain fork, every note readable.
 
-Several *processes* (each with its own MainLedger, as several CLI invocations would have)
-and several threads sharing one MainLedger write, amend and read notes at once, on a
+Several *processes* (each with its own MainStore, as several CLI invocations would have)
+and several threads sharing one MainStore write, amend and read notes at once, on a
 SQLite file and on PostgreSQL. Half the writes go to one shared client and every worker
 amends one shared note, so optimistic-concurrency conflicts (and the services' retries)
 happen. Afterwards the store must verify, hold exactly the events the operations append,
@@ -25,9 +25,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import func, select
 
-from ledger.bootstrap import open_main, verify_one
+from ledger.bootstrap import Ledger, open_ledger
 from ledger.settings import Settings
-from ledger.stores.main import MainLedger
+from ledger.stores.main import MainStore
 from tests.conftest import AT, seed
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ WORKERS = 4
 NOTES_PER_WORKER = 25
 JOIN_TIMEOUT_S = 120.0
 
-# Events each service appends (counted from ledger/application.py):
+# Events each service appends (counted from ledger/services/):
 ADD_STAFF_EVENTS = 1  # the StaffMember.Added event (no audit entry)
 REGISTER_EVENTS = 2  # Client.Registered + audit entry
 WRITE_EVENTS = 3  # ProgressNote.Written + Client.NoteAttached + audit entry
@@ -82,36 +82,36 @@ class WorkerResult:
     lists: int = 0
 
 
-def run_worker(app: MainLedger, worker: str, n: int, shared_note: UUID,
+def run_worker(lg: Ledger, worker: str, n: int, shared_note: UUID,
                wait: Callable[[], Any]) -> WorkerResult:
     """The workload of one writer: its own client, n notes, some amends and reads."""
     result = WorkerResult(worker)
     own_client = f"C-{worker}"
     author = "dr-lee" if sum(map(ord, worker)) % 2 == 0 else "dr-kim"
     wait()
-    app.register_client(own_client, f"Client of {worker}", date(1980, 1, 2), "NY", by="desk",
+    lg.clients.register(own_client, f"Client of {worker}", date(1980, 1, 2), "NY", by="desk",
                         at=AT)
     for i in range(n):
         client = SHARED_CLIENT if _to_shared_client(i) else own_client
-        note_id = app.write_note(client, note_text(worker, i), by=author, session_date=None,
+        note_id = lg.notes.write(client, note_text(worker, i), by=author, session_date=None,
                                  at=AT)
         result.writes += 1
         result.notes.append(str(note_id))
         if _amends(i):
-            app.amend_note(shared_note, f"amended by {worker} at {i}", f"reason {worker} {i}",
+            lg.notes.amend(shared_note, f"amended by {worker} at {i}", f"reason {worker} {i}",
                            by="sup", at=AT)
             result.amends += 1
         if _reads(i):
-            content = app.read_note(note_id, by=author, purpose="TREAT", version=None, at=AT)
+            content = lg.notes.read(note_id, by=author, purpose="TREAT", version=None, at=AT)
             assert content.text == note_text(worker, i)
             result.reads += 1
-    listed = app.list_notes(own_client, by=author, at=AT)
+    listed = lg.notes.list_notes(own_client, by=author, at=AT)
     result.lists += 1
     assert len(listed) == sum(1 for i in range(n) if not _to_shared_client(i))
     return result
 
 
-def count_conflicts(app: MainLedger, result: WorkerResult) -> None:
+def count_conflicts(app: MainStore, result: WorkerResult) -> None:
     """Count the IntegrityErrors (optimistic-concurrency conflicts) that ``save`` raises."""
     original = app.save
 
@@ -127,18 +127,19 @@ def count_conflicts(app: MainLedger, result: WorkerResult) -> None:
 
 def process_worker(settings: Settings, index: int, n: int, shared_note: str,
                    barrier: Any, out: str) -> None:
-    """Entry point of one writer process (spawned): opens its own MainLedger."""
+    """Entry point of one writer process (spawned): opens its own MainStore."""
     worker = f"p{index}"
     seen = WorkerResult(worker)
     try:
-        app = open_main(settings)
+        lg = open_ledger(settings)
+        app = lg.main
         try:
             count_conflicts(app, seen)
-            result = run_worker(app, worker, n, UUID(shared_note),
+            result = run_worker(lg, worker, n, UUID(shared_note),
                                 lambda: barrier.wait(timeout=60))
             result.conflicts = seen.conflicts
         finally:
-            app.close()
+            lg.close()
     except Exception as e:
         record_error(out, e, "")
         raise SystemExit(1) from None
@@ -150,26 +151,26 @@ def record_error(out: str, error: Exception, where: str) -> None:
     first = (str(error).splitlines() or [""])[0][:300]
     summary = f"{type(error).__module__}.{type(error).__name__}{where}: {first}"
     Path(out).with_suffix(".error").write_text(f"{summary}\n{traceback.format_exc()}",
-                                                encoding="utf-8")
+                                               encoding="utf-8")
 
 
-def seed_with_shared_note(settings: Settings, app: MainLedger) -> tuple[UUID, int]:
-    seed(app)
-    shared_note = app.write_note(SHARED_CLIENT, "the shared note", by="dr-lee",
+def seed_with_shared_note(settings: Settings, lg: Ledger) -> tuple[UUID, int]:
+    seed(lg)
+    shared_note = lg.notes.write(SHARED_CLIENT, "the shared note", by="dr-lee",
                                  session_date=None, at=AT)
-    before = verify_one(settings, app, use_known_head=False).events
+    before = lg.main.verify(use_known_head=False).events
     assert before == SEED_EVENTS + WRITE_EVENTS
     return shared_note, before
 
 
-def check_chain(settings: Settings, app: MainLedger, expected: int) -> None:
+def check_chain(settings: Settings, app: MainStore, expected: int) -> None:
     """The store verifies, holds exactly ``expected`` events, and its chain has no gap."""
-    report = verify_one(settings, app, use_known_head=False)
+    report = app.verify(use_known_head=False)
     assert report.ok, report.damage.describe() if report.damage else report
     assert report.events == expected
 
-    rec = app.chained_recorder
-    events = rec.events_record_cls.__table__
+    rec = app.event_log
+    events = rec.events
     chain = rec.chain
     with app.engine.connect() as conn:
         n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
@@ -184,33 +185,33 @@ def check_chain(settings: Settings, app: MainLedger, expected: int) -> None:
     assert linked_ids == [int(i) for i in event_ids], "chain and events table differ"
 
 
-def check_store(settings: Settings, app: MainLedger, before: int, shared_note: UUID,
+def check_store(settings: Settings, lg: Ledger, before: int, shared_note: UUID,
                 results: list[WorkerResult], n: int) -> None:
     for r in results:
         assert (r.writes, r.amends, r.reads, r.lists) == (
             n, sum(1 for i in range(n) if _amends(i)), sum(1 for i in range(n) if _reads(i)), 1)
-    check_chain(settings, app, before + len(results) * events_per_worker(n))
+    check_chain(settings, lg.main, before + len(results) * events_per_worker(n))
 
     # Every written note reads back with its own text; no note id was issued twice.
     all_notes = [UUID(x) for r in results for x in r.notes]
     assert len(set(all_notes)) == len(all_notes) == len(results) * n
     for r in results:
         for i, note_id in enumerate(r.notes):
-            content = app.read_note(UUID(note_id), by="sup", purpose="TREAT", version=None,
+            content = lg.notes.read(UUID(note_id), by="sup", purpose="TREAT", version=None,
                                     at=AT)
             assert content.text == note_text(r.worker, i)
             assert content.versions == 1
 
     # No amendment of the shared note was lost.
     amends = sum(r.amends for r in results)
-    shared = app.read_note(shared_note, by="sup", purpose="TREAT", version=None, at=AT)
+    shared = lg.notes.read(shared_note, by="sup", purpose="TREAT", version=None, at=AT)
     assert shared.versions == 1 + amends
-    reasons = {app.read_note(shared_note, by="sup", purpose="TREAT", version=v,
+    reasons = {lg.notes.read(shared_note, by="sup", purpose="TREAT", version=v,
                              at=AT).amendment_reason for v in range(2, amends + 2)}
     assert reasons == {f"reason {r.worker} {i}" for r in results for i in range(n) if _amends(i)}
 
     # No note attachment to the shared client was lost.
-    listed = {s.note_id for s in app.list_notes(SHARED_CLIENT, by="sup", at=AT)}
+    listed = {s.note_id for s in lg.notes.list_notes(SHARED_CLIENT, by="sup", at=AT)}
     shared_client_notes = {UUID(r.notes[i]) for r in results for i in range(n)
                            if _to_shared_client(i)}
     assert listed == shared_client_notes | {shared_note}
@@ -251,16 +252,16 @@ def describe(errors: dict[str, str]) -> str:
     return "\n".join([*lines, f"--- {first[0]}:", first[1]])
 
 
-def test_concurrent_writer_processes(settings: Settings, app: MainLedger,
+def test_concurrent_writer_processes(settings: Settings, lg: Ledger,
                                      tmp_path: Path) -> None:
-    shared_note, before = seed_with_shared_note(settings, app)
+    shared_note, before = seed_with_shared_note(settings, lg)
 
     outs, errors = run_processes(process_worker, settings, NOTES_PER_WORKER, WORKERS,
                                  (str(shared_note),), tmp_path)
     assert not errors, describe(errors)
 
     results = [WorkerResult(**json.loads(out.read_text(encoding="utf-8"))) for out in outs]
-    check_store(settings, app, before, shared_note, results, NOTES_PER_WORKER)
+    check_store(settings, lg, before, shared_note, results, NOTES_PER_WORKER)
     # The workload really raced: some saves conflicted and were retried by the services.
     assert sum(r.conflicts for r in results) > 0, [r.conflicts for r in results]
 
@@ -276,32 +277,34 @@ def hot_client_worker(settings: Settings, index: int, n: int, barrier: Any, out:
     seen = WorkerResult(worker)
     conflicts_before = 0
     try:
-        app = open_main(settings)
+        lg = open_ledger(settings)
+        app = lg.main
         try:
             count_conflicts(app, seen)
             barrier.wait(timeout=60)
             for i in range(n):
                 conflicts_before = seen.conflicts
-                notes.append(str(app.write_note(SHARED_CLIENT, note_text(worker, i),
+                notes.append(str(lg.notes.write(SHARED_CLIENT, note_text(worker, i),
                                                 by="dr-lee", session_date=None, at=AT)))
         finally:
-            app.close()
+            lg.close()
     except Exception as e:
         record_error(out, e, f" after {len(notes)} of {n} notes, with "
-                             f"{seen.conflicts - conflicts_before} conflicts on the failed write")
+                     f"{seen.conflicts - conflicts_before} conflicts on the failed write")
         raise SystemExit(1) from None
     Path(out).write_text(json.dumps({"worker": worker, "notes": notes}), encoding="utf-8")
 
 
-def test_many_writer_processes_on_one_client(settings: Settings, app: MainLedger,
+def test_many_writer_processes_on_one_client(settings: Settings, lg: Ledger,
                                              tmp_path: Path) -> None:
     """Eight clinicians' processes write notes for the same client at once. Every write must
     land: a conflict on the client aggregate is retried, never surfaced as an error."""
-    seed(app)
+    seed(lg)
+    app = lg.main
     outs, errors = run_processes(hot_client_worker, settings, HOT_NOTES, HOT_WORKERS, (),
                                  tmp_path)
     # Whatever happened, the chain must not be damaged.
-    report = verify_one(settings, app, use_known_head=False)
+    report = app.verify(use_known_head=False)
     assert report.ok, report.damage.describe() if report.damage else report
     assert not errors, describe(errors)
 
@@ -309,11 +312,11 @@ def test_many_writer_processes_on_one_client(settings: Settings, app: MainLedger
     written = {UUID(x) for out in outs
                for x in json.loads(out.read_text(encoding="utf-8"))["notes"]}
     assert len(written) == HOT_WORKERS * HOT_NOTES
-    assert {s.note_id for s in app.list_notes(SHARED_CLIENT, by="sup", at=AT)} == written
+    assert {s.note_id for s in lg.notes.list_notes(SHARED_CLIENT, by="sup", at=AT)} == written
 
 
-def test_concurrent_writer_threads(settings: Settings, app: MainLedger) -> None:
-    shared_note, before = seed_with_shared_note(settings, app)
+def test_concurrent_writer_threads(settings: Settings, lg: Ledger) -> None:
+    shared_note, before = seed_with_shared_note(settings, lg)
 
     barrier = threading.Barrier(WORKERS)
     results: list[WorkerResult | None] = [None] * WORKERS
@@ -321,7 +324,7 @@ def test_concurrent_writer_threads(settings: Settings, app: MainLedger) -> None:
 
     def target(k: int) -> None:
         try:
-            results[k] = run_worker(app, f"t{k}", NOTES_PER_WORKER, shared_note,
+            results[k] = run_worker(lg, f"t{k}", NOTES_PER_WORKER, shared_note,
                                     lambda: barrier.wait(timeout=60))
         except BaseException:
             errors.append(traceback.format_exc())
@@ -338,4 +341,4 @@ def test_concurrent_writer_threads(settings: Settings, app: MainLedger) -> None:
 
     done = [r for r in results if r is not None]
     assert len(done) == WORKERS
-    check_store(settings, app, before, shared_note, done, NOTES_PER_WORKER)
+    check_store(settings, lg, before, shared_note, done, NOTES_PER_WORKER)

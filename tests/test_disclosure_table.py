@@ -15,11 +15,12 @@ import pytest
 
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
+from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, Refused
 from ledger.rules.disclosure import RECIPIENT_TYPES
 from ledger.stores.clinical import ClinicalStore
 from ledger.views import Release
-from tests.conftest import Stores, all_events, seed
+from tests.conftest import all_events, seed
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 ALL_TYPES = sorted(RECIPIENT_TYPES)
@@ -67,44 +68,44 @@ RECORD_NOT_ACCOUNTABLE = {"NATIONAL_SECURITY_512k2", "CUSTODY_512k5"}
 
 
 @pytest.fixture
-def world(memory_stores: Stores) -> World:
-    return World(memory_stores)
+def world(memory_lg: Ledger) -> World:
+    return World(memory_lg)
 
 
 class World:
     """Seeded stores, one psychotherapy note and one progress note for client C-1."""
 
-    def __init__(self, stores: Stores) -> None:
-        self.main, self.pn = stores
-        seed(self.main, T0)
-        self.main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=T0)
-        self.pn_note = self.pn.write_note("C-1", "PN text", by="dr-lee", session_date=None,
-                                          at=T0)
-        self.note = self.main.write_note("C-1", "progress text", by="dr-lee",
-                                         session_date=None, at=T0)
+    def __init__(self, lg: Ledger) -> None:
+        self.lg = lg
+        self.main, self.pn = lg.main, lg.pn
+        seed(lg, T0)
+        self.lg.clients.register("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=T0)
+        self.pn_note = self.lg.psychotherapy.write("C-1", "PN text", by="dr-lee", session_date=None,
+                                                   at=T0)
+        self.note = self.lg.notes.write("C-1", "progress text", by="dr-lee",
+                                        session_date=None, at=T0)
 
     def disclose_pn(self, *, at: datetime = T0, by: str = "comp", to: str = "Dr. Ray Park",
                     rtype: str = "provider", purpose: str = "TREAT",
                     authorization: UUID | None = None, exception: str | None = None,
                     client: str = "C-1") -> Release:
-        return self.pn.disclose_notes(client, [self.pn_note], by=by, recipient=to,
-                                      recipient_type=rtype, purpose=purpose, at=at,
-                                      authorization_id=authorization, exception=exception)
+        return self.lg.psychotherapy.disclose(client, [self.pn_note], by=by, recipient=to,
+                                              recipient_type=rtype, purpose=purpose, at=at,
+                                              authorization_id=authorization, exception=exception)
 
     def disclose_note(self, *, at: datetime = T0, by: str = "comp", to: str = "Dr. Ray Park",
                       rtype: str = "provider", purpose: str = "TREAT",
                       authorization: UUID | None = None, exception: str | None = None
                       ) -> Release:
-        return self.main.disclose_notes("C-1", [self.note], by=by, recipient=to,
-                                        recipient_type=rtype, purpose=purpose, at=at,
-                                        authorization_id=authorization, exception=exception)
+        return self.lg.notes.disclose("C-1", [self.note], by=by, recipient=to,
+                                      recipient_type=rtype, purpose=purpose, at=at,
+                                      authorization_id=authorization, exception=exception)
 
-    def grant(self, store: ClinicalStore | None = None, *, client: str = "C-1",
+    def grant(self, *, client: str = "C-1",
               scopes: tuple[str, ...] = (PSYCHOTHERAPY_NOTES,), to: str = "Dr. Ray Park",
               rtype: str | None = "provider", expires: date | None = date(2026, 6, 30),
               expiry_event: str | None = None, at: datetime = T0) -> UUID:
-        store = store or self.pn
-        return store.grant_authorization(
+        return self.lg.authorizations.grant(
             client, scopes, by="comp", recipient=to, recipient_type=rtype,
             purpose="continuity of care",
             expires=expires, expiry_event=expiry_event, signed_by="Jane Roe",
@@ -189,7 +190,7 @@ def test_a_valid_authorization_releases_only_to_the_kind_of_recipient_it_names(
     auth = world.grant(rtype=named)
     results = {rtype: outcome(lambda rtype=rtype: world.disclose_pn(
         authorization=auth, rtype=rtype, purpose="PATRQT", at=on("2026-03-01")))[0]
-        for rtype in ALL_TYPES}
+               for rtype in ALL_TYPES}
     # A workforce member reads it themselves (pn show), never through a disclosure.
     assert results == {rtype: rtype == named != "workforce" for rtype in ALL_TYPES}
 
@@ -221,9 +222,9 @@ def test_authorization_dates(world: World, state: str, day: str, refusal: str | 
 
 def test_revoked_before_the_disclosure(world: World) -> None:
     auth = world.grant()
-    world.pn.revoke_authorization(auth, date(2026, 2, 1), by="comp", at=on("2026-02-02"))
+    world.lg.authorizations.revoke(auth, date(2026, 2, 1), by="comp", at=on("2026-02-02"))
     with pytest.raises(Refused, match=r"^refused: the authorization was revoked "
-                                      r"\(received 2026-02-01\)"):
+                       r"\(received 2026-02-01\)"):
         world.disclose_pn(authorization=auth, at=on("2026-03-01"))
 
 
@@ -231,7 +232,7 @@ def test_revoked_after_the_disclosure_leaves_it_valid(world: World) -> None:
     """164.508(b)(5) reliance: the earlier release stays a granted event."""
     auth = world.grant()
     earlier = world.disclose_pn(authorization=auth, at=on("2026-03-01"))
-    world.pn.revoke_authorization(auth, date(2026, 4, 1), by="comp", at=on("2026-04-01"))
+    world.lg.authorizations.revoke(auth, date(2026, 4, 1), by="comp", at=on("2026-04-01"))
     with pytest.raises(Refused, match=r"revoked"):
         world.disclose_pn(authorization=auth, at=on("2026-04-02"))
     disclosures = [e for e in all_events(world.pn) if isinstance(e, Disclosure.Recorded)]
@@ -244,16 +245,17 @@ def test_revoked_after_the_disclosure_leaves_it_valid(world: World) -> None:
 def test_expiry_event(world: World) -> None:
     auth = world.grant(expires=None, expiry_event="end of treatment")
     assert world.disclose_pn(authorization=auth, at=on("2026-04-30")).basis == "authorization"
-    world.pn.record_expiry_event(auth, date(2026, 5, 1), by="comp", at=on("2026-05-01"))
+    world.lg.authorizations.record_expiry_event(auth, date(2026, 5, 1), by="comp",
+                                                at=on("2026-05-01"))
     with pytest.raises(Refused, match=r"^refused: the authorization's expiry event occurred "
-                                      r"on 2026-05-01"):
+                       r"on 2026-05-01"):
         world.disclose_pn(authorization=auth, at=on("2026-05-02"))
 
 
 def test_a_compound_authorization_is_refused_and_recorded(world: World) -> None:
     before = len(all_events(world.pn))
     with pytest.raises(Refused, match=r"^refused: a psychotherapy-note authorization may not "
-                                      r"be combined .*164.508\(b\)\(3\)\(ii\)"):
+                       r"be combined .*164.508\(b\)\(3\)\(ii\)"):
         world.grant(scopes=(PSYCHOTHERAPY_NOTES, "progress-notes"))
     events = all_events(world.pn)[before:]
     assert len(events) == 1
@@ -263,7 +265,7 @@ def test_a_compound_authorization_is_refused_and_recorded(world: World) -> None:
 def test_wrong_recipient_and_a_recipient_spelled_differently(world: World) -> None:
     auth = world.grant()
     with pytest.raises(Refused, match=r"^refused: the authorization does not name this "
-                                      r"recipient"):
+                       r"recipient"):
         world.disclose_pn(authorization=auth, to="Dr. Someone Else", at=on("2026-03-01"))
     assert world.disclose_pn(authorization=auth, to="  dr.  RAY park ",
                              at=on("2026-03-01")).basis == "authorization"
@@ -278,7 +280,7 @@ def test_wrong_client(world: World) -> None:
 
 
 def test_a_progress_note_authorization_never_covers_a_pn(world: World) -> None:
-    record_auth = world.grant(world.main, scopes=("designated-record-set",), rtype=None)
+    record_auth = world.grant(scopes=("designated-record-set",), rtype=None)
     with pytest.raises(Refused, match=rf"^refused: authorization {record_auth} not found"):
         world.disclose_pn(authorization=record_auth, at=on("2026-03-01"))
 
@@ -291,21 +293,21 @@ def test_an_authorization_presented_to_a_payer_is_still_refused(world: World) ->
     # Calling the recipient something else at disclosure time does not help: the
     # authorization names the kind of recipient, and only that kind receives.
     with pytest.raises(Refused, match=r"^refused: the authorization names another health "
-                                      r"care provider, not any other recipient"):
+                       r"care provider, not any other recipient"):
         world.disclose_pn(authorization=world.grant(rtype="provider"), rtype="other",
                           purpose="HOPERAT", at=on("2026-03-01"))
 
 
 def test_a_pn_authorization_must_say_what_kind_of_recipient_it_names(world: World) -> None:
     with pytest.raises(BadInput, match=r"^a psychotherapy-note authorization needs "
-                                       r"--recipient-type$"):
+                       r"--recipient-type$"):
         world.grant(rtype=None)
 
 
 def test_a_workforce_member_never_gets_a_pn_through_a_disclosure(world: World) -> None:
     for code in ("SUPERVISED_TRAINING", "DEFENSE_OF_ACTION_BY_INDIVIDUAL"):
         with pytest.raises(Refused, match=r"^refused: a workforce member gets a psychotherapy "
-                                          r"note only as a use"):
+                           r"note only as a use"):
             world.disclose_pn(by="dr-kim", to="dr-kim", rtype="workforce", purpose="TRAIN",
                               exception=code)
 
@@ -326,7 +328,7 @@ def test_who_invokes_the_training_and_defense_exceptions(world: World, code: str
 
 
 @pytest.mark.parametrize(("given", "stored"), [("coroner_512G1", "CORONER_512g1"),
-                                                ("Coroner_512g1", "CORONER_512g1")])
+                                               ("Coroner_512g1", "CORONER_512g1")])
 def test_exception_codes_match_ignoring_case(world: World, given: str, stored: str) -> None:
     world.disclose_pn(exception=given, rtype="coroner", purpose="PUBHLTH")
     assert world.last_disclosure(world.pn).exception == stored
@@ -392,7 +394,7 @@ def test_progress_notes_without_authorization(world: World, purpose: str, by: st
 
 
 def test_progress_notes_under_an_authorization(world: World) -> None:
-    auth = world.grant(world.main, scopes=("progress-notes",), to="Law Office of P. Smith",
+    auth = world.grant(scopes=("progress-notes",), to="Law Office of P. Smith",
                        rtype=None)
     release = world.disclose_note(authorization=auth, to="Law Office of P. Smith",
                                   rtype="attorney", purpose="LEGAL", at=on("2026-03-01"))
@@ -403,7 +405,7 @@ def test_progress_notes_under_an_authorization(world: World) -> None:
 
 
 def test_the_disclosure_event_carries_the_164_528_fields(world: World) -> None:
-    world.main.disclose_notes(
+    world.lg.notes.disclose(
         "C-1", [world.note], by="comp", recipient="County Coroner",
         recipient_address="1 Main St, Springfield", recipient_type="coroner",
         purpose="PUBHLTH", exception="CORONER_512g1", description="one progress note",
@@ -411,7 +413,7 @@ def test_the_disclosure_event_carries_the_164_528_fields(world: World) -> None:
     event = world.last_disclosure(world.main)
     assert event.timestamp == on("2026-02-03")
     assert (event.recipient, event.recipient_address) == ("County Coroner",
-                                                           "1 Main St, Springfield")
+                                                          "1 Main St, Springfield")
     assert (event.description, event.purpose, event.legal_basis) == (
         "one progress note", "PUBHLTH", "45 CFR 164.512(g)(1)")
     assert (event.accountable, event.outcome, event.actor_id, event.actor_role) == (

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.integrity.checkpoint import load_public_key, parse_note
+from ledger.integrity.checkpoint import parse_note
+from ledger.keys.signing import load_public_key
 from ledger.primitives import merkle
 from ledger.services.investigation import NOTHING_RELEASED
 from tests.test_cli_sealed import ok, practice

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from jobs import scheduler as jobs_scheduler
 from ledger import settings as settings_module
 from ledger.aggregates.client import Client
-from ledger.bootstrap import open_main
+from ledger.bootstrap import open_ledger
 from ledger.settings import Settings
 from tests.test_purge import practice
 
@@ -24,7 +24,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for var in ("LEDGER_URL", "LEDGER_PN_URL", "LEDGER_SCHEMA", "LEDGER_PN_SCHEMA",
                 "LEDGER_KEK", "LEDGER_PN_KEK", "LEDGER_CONFIG"):
         monkeypatch.delenv(var, raising=False)
-    s = settings_module.load(str(tmp_path / "data"), environ={})
+    s = settings_module.load_settings(str(tmp_path / "data"), environ={})
     practice(s, clients=1)  # one client due since 2017
     return s
 
@@ -55,18 +55,19 @@ def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
         while time.monotonic() < deadline:
             messages = [r.getMessage() for r in caplog.records]
             if (any("client(s) destroyed" in m for m in messages)
-                    and any("verification at" in m for m in messages)):
+                and any("verification at" in m for m in messages)):
                 break
             time.sleep(0.2)
         else:
             pytest.fail(f"the jobs did not run: {[r.getMessage() for r in caplog.records]}")
     finally:
         scheduler.shutdown(wait=True)
-    app = open_main(settings)
+    lg = open_ledger(settings)
+    app = lg.main
     try:
         assert app.is_shredded(Client.id_for("P-0"))
     finally:
-        app.close()
+        lg.close()
     engine = sa.create_engine(settings.main.url)
     with engine.connect() as conn:
         ids = set(conn.execute(sa.text("SELECT id FROM ledger_scheduled_jobs")).scalars())

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from ledger import queries as access_log
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.client import Client
-from ledger.bootstrap import open_main
+from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import BadInput, Refused
 from ledger.rules.accounting import letter, six_years_before, summarise
 from ledger.settings import Settings
-from ledger.stores.main import MainLedger
-from tests.conftest import AT, Stores, all_events, seed
-from tests.test_disclosure_properties import open_stores
+from ledger.stores.main import MainStore
+from tests.conftest import AT, all_events, seed
+from tests.test_disclosure_properties import open_memory_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,24 +35,24 @@ def days(n: float) -> datetime:
 
 # ----- the designated record set, through time ---------------------------------------------
 
-def test_record_set_as_of_before_and_after_an_amendment(stores: Stores) -> None:
-    main, pn = stores
-    seed(main)
-    note = main.write_note("C-1", "first", by="dr-lee", session_date=date(2026, 1, 14),
-                           at=days(0))
-    main.amend_note(note, "second", "corrected", by="dr-lee", at=days(10))
-    later = main.write_note("C-1", "another", by="dr-kim", session_date=None, at=days(20))
-    pn.write_note("C-1", "sealed process note", by="dr-lee", session_date=None, at=days(1))
+def test_record_set_as_of_before_and_after_an_amendment(lg: Ledger) -> None:
+    main = lg.main
+    seed(lg)
+    note = lg.notes.write("C-1", "first", by="dr-lee", session_date=date(2026, 1, 14),
+                          at=days(0))
+    lg.notes.amend(note, "second", "corrected", by="dr-lee", at=days(10))
+    later = lg.notes.write("C-1", "another", by="dr-kim", session_date=None, at=days(20))
+    lg.psychotherapy.write("C-1", "sealed process note", by="dr-lee", session_date=None, at=days(1))
 
     def shown(as_of: datetime) -> list[tuple[str, int, str]]:
-        rs = main.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30), as_of=as_of)
+        rs = lg.records.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30), as_of=as_of)
         return [(str(n.note_id), n.current.version, n.current.text) for n in rs.notes]
 
     assert shown(days(-1)) == []
     assert shown(days(5)) == [(str(note), 1, "first")]
     assert shown(days(10)) == [(str(note), 2, "second")]
     assert shown(days(25)) == [(str(note), 2, "second"), (str(later), 1, "another")]
-    now = main.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30))
+    now = lg.records.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30))
     assert [(v.version, v.amendment_reason) for v in now.notes[0].history] == [
         (1, None), (2, "corrected")]
     assert all("sealed" not in n.current.text for n in now.notes)
@@ -62,63 +62,65 @@ def test_record_set_as_of_before_and_after_an_amendment(stores: Stores) -> None:
 
 
 def test_record_set_is_refused_and_recorded_for_the_wrong_purpose(
-        memory_stores: Stores) -> None:
-    main, _ = memory_stores
-    seed(main)
+        memory_lg: Ledger) -> None:
+    main = memory_lg.main
+    seed(memory_lg)
     with pytest.raises(Refused, match=r"^refused: role billing may not read notes for "
-                                      r"purpose HOPERAT"):
-        main.record_set("C-1", by="bill", purpose="HOPERAT", at=AT)
+                       r"purpose HOPERAT"):
+        memory_lg.records.record_set("C-1", by="bill", purpose="HOPERAT", at=AT)
     entry = [e for e in all_events(main) if isinstance(e, AuditEntry.Recorded)][-1]
     assert (entry.object_type, entry.outcome) == ("record-set", "denied")
     with pytest.raises(BadInput, match=r"^--as-of is in the future$"):
-        main.record_set("C-1", by="comp", purpose="HOPERAT", at=AT, as_of=days(1))
+        memory_lg.records.record_set("C-1", by="comp", purpose="HOPERAT", at=AT, as_of=days(1))
 
 
-def test_access_request_export_has_the_30_day_clock(memory_stores: Stores) -> None:
-    main, _ = memory_stores
-    seed(main)
-    main.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
-    result = main.export_access_request("C-1", by="comp", received=date(2026, 1, 10), at=AT)
+def test_access_request_export_has_the_30_day_clock(memory_lg: Ledger) -> None:
+    seed(memory_lg)
+    memory_lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    result = memory_lg.records.export_access_request("C-1", by="comp", received=date(2026, 1, 10),
+                                                     at=AT)
     assert (result.due_on, result.latest_extended_due_on) == (date(2026, 2, 9),
                                                               date(2026, 3, 11))
     assert [n.current.text for n in result.record_set.notes] == ["text"]
     with pytest.raises(Refused, match=r"^refused: role billing may not handle "
-                                      r"right-of-access requests"):
-        main.export_access_request("C-1", by="bill", received=date(2026, 1, 10), at=AT)
+                       r"right-of-access requests"):
+        memory_lg.records.export_access_request("C-1", by="bill", received=date(2026, 1, 10), at=AT)
     with pytest.raises(BadInput, match=r"received date is in the future"):
-        main.export_access_request("C-1", by="comp", received=date(2026, 2, 1), at=AT)
+        memory_lg.records.export_access_request("C-1", by="comp", received=date(2026, 2, 1), at=AT)
 
 
 # ----- accounting of disclosures -----------------------------------------------------------
 
 def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
-        memory_stores: Stores) -> None:
-    main, pn = memory_stores
-    seed(main, days(-3000))
-    note = main.write_note("C-1", "text", by="dr-lee", session_date=None, at=days(-3000))
-    pn_note = pn.write_note("C-1", "pn", by="dr-lee", session_date=None, at=days(-3000))
+        memory_lg: Ledger) -> None:
+    main, pn = memory_lg.main, memory_lg.pn
+    seed(memory_lg, days(-3000))
+    note = memory_lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=days(-3000))
+    pn_note = memory_lg.psychotherapy.write("C-1", "pn", by="dr-lee", session_date=None,
+                                            at=days(-3000))
 
     def coroner(at: datetime, to: str = "County Coroner") -> None:
-        main.disclose_notes("C-1", [note], by="comp", recipient=to,
-                            recipient_address="1 Main St", recipient_type="coroner",
-                            purpose="PUBHLTH", exception="CORONER_512g1", at=at)
+        memory_lg.notes.disclose("C-1", [note], by="comp", recipient=to,
+                                 recipient_address="1 Main St", recipient_type="coroner",
+                                 purpose="PUBHLTH", exception="CORONER_512g1", at=at)
 
     coroner(days(-6 * 365 - 10))                       # before the lookback
     coroner(days(-100))
     coroner(days(-50), to="county  CORONER")             # repeat: same recipient, purpose
-    main.disclose_notes("C-1", [note], by="bill", recipient="Acme", recipient_type="payer",
-                        purpose="HPAYMT", at=days(-40))   # payment: not accountable
-    main.disclose_notes("C-1", [note], by="dr-lee", recipient="Jane Roe",
-                        recipient_type="individual", purpose="PATRQT", at=days(-30))
-    pn.disclose_notes("C-1", [pn_note], by="comp", recipient="State Board",
-                      recipient_type="oversight-agency", purpose="HCOMPL",
-                      exception="OVERSIGHT_OF_ORIGINATOR_512d", at=days(-20))
-    entries = [*main.accounting("C-1", by="comp", at=AT),
-               *pn.accounting("C-1", by="comp", at=AT)]
+    memory_lg.notes.disclose("C-1", [note], by="bill", recipient="Acme", recipient_type="payer",
+                             purpose="HPAYMT", at=days(-40))   # payment: not accountable
+    memory_lg.notes.disclose("C-1", [note], by="dr-lee", recipient="Jane Roe",
+                             recipient_type="individual", purpose="PATRQT", at=days(-30))
+    memory_lg.psychotherapy.disclose("C-1", [pn_note], by="comp", recipient="State Board",
+                                     recipient_type="oversight-agency", purpose="HCOMPL",
+                                     exception="OVERSIGHT_OF_ORIGINATOR_512d", at=days(-20))
+    entries = [*main.accountable_disclosures(Client.id_for("C-1"), AT.date()),
+               *pn.accountable_disclosures(Client.id_for("C-1"), AT.date())]
     assert sorted((e.store, e.recipient) for e in entries) == [
         ("main", "County Coroner"), ("main", "county  CORONER"),
         ("psychotherapy", "State Board")]
     result = summarise(str(Client.id_for("C-1")), AT.date(), entries)
+    assert memory_lg.audit.accounting("C-1", by="comp", at=AT) == result  # the service
     assert [(line.first.recipient, line.count, line.last_at) for line in result.lines] == [
         ("County Coroner", 2, days(-50)), ("State Board", 1, days(-20))]
     text = letter(result)
@@ -126,21 +128,22 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
     assert "1 Main St" in text and "45 CFR 164.512(g)(1)" in text
     assert result.period_start == date(2020, 1, 15)
     # An earlier request date moves the window (and takes in the oldest disclosure).
-    early = main.accounting("C-1", by="comp", at=AT, requested_on=days(-60).date())
+    early = main.accountable_disclosures(Client.id_for("C-1"), days(-60).date())
     assert [e.disclosed_at for e in early] == [days(-6 * 365 - 10), days(-100)]
+    assert memory_lg.audit.accounting("C-1", by="comp", at=AT, requested_on=days(
+        -60).date()).lines[0].count == 2
     with pytest.raises(Refused, match=r"^refused: role billing may not read the accounting"):
-        main.accounting("C-1", by="bill", at=AT)
+        memory_lg.audit.accounting("C-1", by="bill", at=AT)
 
 
-def test_an_amendment_is_never_dated_before_what_it_amends(memory_stores: Stores) -> None:
-    main, pn = memory_stores
-    seed(main)
-    note = main.write_note("C-1", "t", by="dr-lee", session_date=None, at=days(5))
-    pn_note = pn.write_note("C-1", "p", by="dr-lee", session_date=None, at=days(5))
+def test_an_amendment_is_never_dated_before_what_it_amends(memory_lg: Ledger) -> None:
+    seed(memory_lg)
+    note = memory_lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=days(5))
+    pn_note = memory_lg.psychotherapy.write("C-1", "p", by="dr-lee", session_date=None, at=days(5))
     with pytest.raises(BadInput, match=r"^an amendment cannot be dated before the version"):
-        main.amend_note(note, "t2", "r", by="dr-lee", at=days(4))
+        memory_lg.notes.amend(note, "t2", "r", by="dr-lee", at=days(4))
     with pytest.raises(BadInput, match=r"^an amendment cannot be dated before the version"):
-        pn.amend_note(pn_note, "p2", "r", by="dr-lee", at=days(4))
+        memory_lg.psychotherapy.amend(pn_note, "p2", "r", by="dr-lee", at=days(4))
 
 
 def test_six_years_before_a_leap_day() -> None:
@@ -161,10 +164,10 @@ OPS = st.lists(st.tuples(
 @given(OPS, st.integers(1, 4))
 def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
         ops: list[tuple[str, int, int]], batch: int) -> None:
-    main, pn = open_stores()
-    try:
-        seed(main, AT)
-        main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
+    with open_memory_ledger() as lg:
+        main, pn = lg.main, lg.pn
+        seed(lg, AT)
+        lg.clients.register("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
         notes: list[tuple[object, str]] = []
         pn_notes: list[object] = []
         # The model for the record set: each note's versions as (time, text).
@@ -174,39 +177,41 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             client = ("C-1", "C-2")[a % 2]
             if kind.startswith("pn-"):
                 if kind == "pn-write" or not pn_notes:
-                    pn_notes.append(pn.write_note(client, "p", by="dr-lee", session_date=None,
-                                                  at=at))
+                    pn_notes.append(lg.psychotherapy.write(client, "p", by="dr-lee",
+                                                           session_date=None,
+                                                           at=at))
                 elif kind == "pn-read":
-                    pn.read_note(pn_notes[b % len(pn_notes)], by="dr-lee", purpose="TREAT",  # type: ignore[arg-type]
-                                 at=at)
+                    lg.psychotherapy.read(pn_notes[b % len(pn_notes)], by="dr-lee", purpose="TREAT",  # type: ignore[arg-type]
+                                          at=at)
                 else:
                     with pytest.raises(Refused):
-                        pn.read_note(pn_notes[b % len(pn_notes)], by="sup", purpose="TREAT",  # type: ignore[arg-type]
-                                     at=at)
+                        lg.psychotherapy.read(pn_notes[b % len(pn_notes)], by="sup",
+                                              purpose="TREAT",  # type: ignore[arg-type]
+                                              at=at)
                 continue
             if kind == "write" or not notes:
                 text = f"note {len(notes)} v1"
-                notes.append((main.write_note(client, text, by="dr-lee", session_date=None,
-                                              at=at), client))
+                notes.append((lg.notes.write(client, text, by="dr-lee", session_date=None,
+                                             at=at), client))
                 versions[notes[-1][0]] = [(at, text)]
                 continue
             note, note_client = notes[b % len(notes)]
             if kind == "amend":
                 text = f"{versions[note][0][1][:-3]} v{len(versions[note]) + 1}"
-                main.amend_note(note, text, "r", by="dr-lee", at=at)  # type: ignore[arg-type]
+                lg.notes.amend(note, text, "r", by="dr-lee", at=at)  # type: ignore[arg-type]
                 versions[note].append((at, text))
             elif kind == "read":
-                main.read_note(note, by="dr-kim", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
+                lg.notes.read(note, by="dr-kim", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
             elif kind == "deny":
                 with pytest.raises(Refused):
-                    main.read_note(note, by="desk", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
+                    lg.notes.read(note, by="desk", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
             elif kind == "glass":
-                main.read_note(note, by="desk", purpose="ETREAT", version=None, at=at,  # type: ignore[arg-type]
-                               break_glass_reason="collapse")
+                lg.notes.read(note, by="desk", purpose="ETREAT", version=None, at=at,  # type: ignore[arg-type]
+                              break_glass_reason="collapse")
             elif kind == "disclose":
-                main.disclose_notes(note_client, [note], by="comp", recipient=f"Coroner {a}",  # type: ignore[list-item]
-                                    recipient_type="coroner", purpose="PUBHLTH",
-                                    exception="CORONER_512g1", at=at)
+                lg.notes.disclose(note_client, [note], by="comp", recipient=f"Coroner {a}",  # type: ignore[list-item]
+                                  recipient_type="coroner", purpose="PUBHLTH",
+                                  exception="CORONER_512g1", at=at)
             else:
                 main.access_projection.catch_up(batch=batch)
                 main.record_set_projection.catch_up(batch=batch)
@@ -219,8 +224,8 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
         for moment in moments:
             for client in ("C-1", "C-2"):
                 shown = {n.note_id: (n.current.version, n.current.text)
-                         for n in main.record_set(client, by="comp", purpose="HOPERAT",
-                                                  at=end, as_of=moment).notes}
+                         for n in lg.records.record_set(client, by="comp", purpose="HOPERAT",
+                                                        at=end, as_of=moment).notes}
                 expected = {}
                 for note, note_client in notes:
                     upto = [text for t, text in versions[note] if t <= moment]
@@ -234,8 +239,8 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             projection.rebuild(batch=7)
             assert projection.rows() == incremental  # type: ignore[attr-defined]
             assert projection.behind() == 0
-        pn_indexed = pn.access_history(by="comp", at=end)
-        pn_logged = pn.access_history(by="comp", at=end, from_log=True)
+        pn_indexed = lg.audit.access_log(by="comp", at=end, stores=("pn",))
+        pn_logged = lg.audit.access_log(by="comp", at=end, stores=("pn",), from_log=True)
         assert [r for r in pn_logged if r.object_type != "access-log"] == [
             r for r in pn_indexed if r.object_type != "access-log"]
         for query in (access_log.Query(),
@@ -243,43 +248,42 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
                       access_log.Query(staff_id="desk", outcome="granted"),
                       access_log.Query(break_glass=True, sort="actor_id"),
                       access_log.Query(since=days(200).date(), until=days(600).date())):
-            indexed = main.access_history(by="comp", at=end, query=query)
-            logged = main.access_history(by="comp", at=end, query=query, from_log=True)
+            indexed = lg.audit.access_log(by="comp", at=end, query=query, stores=("main",))
+            logged = lg.audit.access_log(by="comp", at=end, query=query, stores=("main",),
+                                         from_log=True)
             # The second reading adds its own "list" entry: compare what both could see.
             assert logged[:len(indexed)] == indexed or logged == indexed, query
             assert [r for r in logged if r.object_type != "access-log"] == [
                 r for r in indexed if r.object_type != "access-log"]
         for client in ("C-1", "C-2"):
-            from_index = main.accounting(client, by="comp", at=end)
-            expected = [r for r in main.access_history(by="comp", at=end, from_log=True)
+            from_index = main.accountable_disclosures(Client.id_for(client), end.date())
+            expected = [r for r in lg.audit.access_log(by="comp", at=end, stores=("main",),
+                                                       from_log=True)
                         if r.action == "disclose" and r.accountable
                         and r.client_id == Client.id_for(client)
                         and r.at.date() >= six_years_before(end.date())]
             assert [e.disclosed_at for e in from_index] == [r.at for r in expected]
-    finally:
-        pn.close()
-        main.close()
 
 
 def test_two_processes_catching_up_at_once_apply_each_event_once(settings: Settings) -> None:
-    app = open_main(settings)
+    app = open_ledger(settings)
     try:
         seed(app)
-        note = app.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+        note = app.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
         for i in range(40):
-            app.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
+            app.notes.read(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
     finally:
         app.close()
-    apps = [open_main(settings) for _ in range(3)]
+    apps = [open_ledger(settings) for _ in range(3)]
     try:
-        threads = [threading.Thread(target=a.access_projection.catch_up, kwargs={"batch": 3})
+        threads = [threading.Thread(target=a.main.access_projection.catch_up, kwargs={"batch": 3})
                    for a in apps]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        rows = apps[0].access_projection.rows()
-        assert len(rows) == len({r[0] for r in rows}) == apps[0].access_projection.count()
+        rows = apps[0].main.access_projection.rows()
+        assert len(rows) == len({r[0] for r in rows}) == apps[0].main.access_projection.count()
     finally:
         for a in apps:
             a.close()
@@ -288,11 +292,11 @@ def test_two_processes_catching_up_at_once_apply_each_event_once(settings: Setti
 KILLER = """
 import sys
 from ledger import settings as sm
-from ledger.bootstrap import open_main
-app = open_main(sm.load(sys.argv[1]))
+from ledger.bootstrap import open_ledger
+app = open_ledger(sm.load_settings(sys.argv[1]))
 def progress(n):
     print("batch", flush=True)
-app.access_projection.catch_up(batch=1, progress=progress)
+app.main.access_projection.catch_up(batch=1, progress=progress)
 print("done", flush=True)
 """
 
@@ -301,13 +305,13 @@ def test_a_projection_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) ->
     from ledger.bootstrap import initialise
     settings_ = _sqlite_settings(tmp_path)
     initialise(settings_, AT)
-    app = open_main(settings_)
+    app = open_ledger(settings_)
     try:
         seed(app)
-        note = app.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+        note = app.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
         for i in range(60):
-            app.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
-        total = app.access_projection.count()
+            app.notes.read(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
+        total = app.main.access_projection.count()
     finally:
         app.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
@@ -319,63 +323,63 @@ def test_a_projection_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) ->
             assert proc.stdout.readline() == "batch\n"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        app = open_main(settings_)
+        app = open_ledger(settings_)
         try:
-            position = app.access_projection.position()
-            assert len(app.access_projection.rows()) == app.access_projection.count(
-                after=0) - app.access_projection.behind()
+            position = app.main.access_projection.position()
+            assert len(app.main.access_projection.rows()) == app.main.access_projection.count(
+                after=0) - app.main.access_projection.behind()
             assert position > 0
         finally:
             app.close()
-    app = open_main(settings_)
+    app = open_ledger(settings_)
     try:
-        app.access_projection.catch_up()
-        resumed = app.access_projection.rows()
+        app.main.access_projection.catch_up()
+        resumed = app.main.access_projection.rows()
         assert len(resumed) == total
-        app.access_projection.rebuild()
-        assert app.access_projection.rows() == resumed
+        app.main.access_projection.rebuild()
+        assert app.main.access_projection.rows() == resumed
     finally:
         app.close()
 
 
 def _sqlite_settings(tmp_path: Path) -> Settings:
     from ledger import settings as settings_module
-    return settings_module.load(str(tmp_path / "data"), environ={})
+    return settings_module.load_settings(str(tmp_path / "data"), environ={})
 
 
-def test_a_read_model_holds_no_reason_or_recipient(memory_stores: Stores) -> None:
-    main, _ = memory_stores
-    seed(main)
-    note = main.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
-    main.read_note(note, by="desk", purpose="TREAT", version=None, at=AT,
-                   break_glass_reason="reason-marker-7f3a")
-    main.disclose_notes("C-1", [note], by="comp", recipient="recipient-marker-9c1d",
-                        recipient_type="coroner", purpose="PUBHLTH",
-                        exception="CORONER_512g1", at=AT)
+def test_a_read_model_holds_no_reason_or_recipient(memory_lg: Ledger) -> None:
+    main = memory_lg.main
+    seed(memory_lg)
+    note = memory_lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
+    memory_lg.notes.read(note, by="desk", purpose="TREAT", version=None, at=AT,
+                         break_glass_reason="reason-marker-7f3a")
+    memory_lg.notes.disclose("C-1", [note], by="comp", recipient="recipient-marker-9c1d",
+                             recipient_type="coroner", purpose="PUBHLTH",
+                             exception="CORONER_512g1", at=AT)
     main.access_projection.catch_up()
     flat = repr(main.access_projection.rows())
     assert "marker" not in flat
-    records = main.access_history(by="comp", at=AT)
+    records = memory_lg.audit.access_log(by="comp", at=AT, stores=("main",))
     assert {"reason-marker-7f3a", "recipient-marker-9c1d"} <= {
         v for r in records for v in (r.reason, r.recipient) if v}
 
 
-def test_main_ledger_type_is_what_the_fixture_opens(memory_stores: Stores) -> None:
-    assert isinstance(memory_stores[0], MainLedger)
+def test_main_store_type_is_what_the_fixture_opens(memory_lg: Ledger) -> None:
+    assert isinstance(memory_lg.main, MainStore)
     assert datetime.now(UTC) > AT
 
 
 def test_several_processes_may_open_the_projections_at_once(settings: Settings) -> None:
     """First use creates the read tables; racing creators must not fail."""
-    apps = [open_main(settings) for _ in range(4)]
+    apps = [open_ledger(settings) for _ in range(4)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(apps))
 
-    def first_use(app: MainLedger) -> None:
+    def first_use(app: Ledger) -> None:
         try:
             barrier.wait()
-            app.access_projection.catch_up()
-            app.record_set_projection.catch_up()
+            app.main.access_projection.catch_up()
+            app.main.record_set_projection.catch_up()
         except BaseException as e:
             errors.append(e)
 

@@ -13,17 +13,16 @@ from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
-from ledger.bootstrap import open_main, open_pn, verify_one
+from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import BadInput, KeyMaterialError, NotFound, Refused
 from ledger.settings import Settings
 from ledger.stores.psychotherapy import PsychotherapyStore
-from tests.conftest import AT, Stores, all_events, audit_entries, seed
+from tests.conftest import AT, all_events, audit_entries, seed
 
 
-def pn_written(stores: Stores, text: str = "process notes") -> UUID:
-    main, pn = stores
-    seed(main)
-    return pn.write_note("C-1", text, by="dr-lee", session_date=None, at=AT)
+def pn_written(lg: Ledger, text: str = "process notes") -> UUID:
+    seed(lg)
+    return lg.psychotherapy.write("C-1", text, by="dr-lee", session_date=None, at=AT)
 
 
 def last_entry(pn: PsychotherapyStore) -> AuditEntry.Recorded:
@@ -32,22 +31,22 @@ def last_entry(pn: PsychotherapyStore) -> AuditEntry.Recorded:
     return entry
 
 
-def test_notes_and_their_events_live_only_in_the_sealed_store(memory_stores: Stores) -> None:
-    main, pn = memory_stores
+def test_notes_and_their_events_live_only_in_the_sealed_store(memory_lg: Ledger) -> None:
+    main, pn = memory_lg.main, memory_lg.pn
     before = len(all_events(main))
-    note_id = pn_written(memory_stores)
+    note_id = pn_written(memory_lg)
     main_after_seed = len(all_events(main))
-    pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+    memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
     assert len(all_events(main)) == main_after_seed > before  # only the seeding
     kinds = [type(e).__qualname__ for e in all_events(pn)]
     assert kinds == ["PsychotherapyNote.Written", "AuditEntry.Recorded", "AuditEntry.Recorded"]
     assert not any(isinstance(e, PsychotherapyNote.Written) for e in all_events(main))
 
 
-def test_the_originator_reads_for_treatment_without_more(memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores, "she spoke of her father")
-    content = pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
+def test_the_originator_reads_for_treatment_without_more(memory_lg: Ledger) -> None:
+    pn = memory_lg.pn
+    note_id = pn_written(memory_lg, "she spoke of her father")
+    content = memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
     assert content.text == "she spoke of her father"
     entry = last_entry(pn)
     assert (entry.action, entry.outcome, entry.actor_id, entry.purpose) == (
@@ -66,11 +65,11 @@ def test_the_originator_reads_for_treatment_without_more(memory_stores: Stores) 
     ("nobody", "TREAT", "unknown staff id"),
 ])
 def test_everyone_else_is_refused_without_a_basis_and_the_refusal_is_recorded(
-        memory_stores: Stores, by: str, purpose: str, reason: str) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores)
+        memory_lg: Ledger, by: str, purpose: str, reason: str) -> None:
+    pn = memory_lg.pn
+    note_id = pn_written(memory_lg)
     with pytest.raises(Refused, match=f"^refused: {reason}.*\\(the attempt was recorded\\)$"):
-        pn.read_note(note_id, by=by, purpose=purpose, at=AT)
+        memory_lg.psychotherapy.read(note_id, by=by, purpose=purpose, at=AT)
     entry = last_entry(pn)
     assert (entry.action, entry.outcome, entry.actor_id, entry.object_id) == (
         "access", "denied", by, str(note_id))
@@ -87,56 +86,57 @@ def test_everyone_else_is_refused_without_a_basis_and_the_refusal_is_recorded(
     ("comp", "LEGAL", "REQUIRED_BY_LAW_512a", False),  # a disclosure basis, not a use
     ("comp", "HCOMPL", "NOT_AN_EXCEPTION", False),
 ])
-def test_exceptions_for_internal_use(memory_stores: Stores, by: str, purpose: str,
+def test_exceptions_for_internal_use(memory_lg: Ledger, by: str, purpose: str,
                                      exception: str, granted: bool) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores)
+    pn = memory_lg.pn
+    note_id = pn_written(memory_lg)
     if granted:
-        assert pn.read_note(note_id, by=by, purpose=purpose, exception=exception,
-                            at=AT).text == "process notes"
+        assert memory_lg.psychotherapy.read(note_id, by=by, purpose=purpose, exception=exception,
+                                            at=AT).text == "process notes"
         assert last_entry(pn).reason is not None
         assert last_entry(pn).reason.startswith(exception)  # type: ignore[union-attr]
     else:
         with pytest.raises(Refused):
-            pn.read_note(note_id, by=by, purpose=purpose, exception=exception, at=AT)
+            memory_lg.psychotherapy.read(note_id, by=by, purpose=purpose, exception=exception,
+                                         at=AT)
     assert last_entry(pn).outcome == ("granted" if granted else "denied")
 
 
-def test_break_the_glass_never_opens_a_psychotherapy_note(memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores)
+def test_break_the_glass_never_opens_a_psychotherapy_note(memory_lg: Ledger) -> None:
+    pn = memory_lg.pn
+    note_id = pn_written(memory_lg)
     with pytest.raises(Refused, match=r"^refused: break-the-glass never opens a psychotherapy"):
-        pn.read_note(note_id, by="dr-lee", purpose="TREAT", break_glass_reason="crisis", at=AT)
+        memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT",
+                                     break_glass_reason="crisis", at=AT)
     assert last_entry(pn).outcome == "denied"
 
 
-def test_a_missing_note_is_recorded_as_not_found(memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    pn_written(memory_stores)
+def test_a_missing_note_is_recorded_as_not_found(memory_lg: Ledger) -> None:
+    pn = memory_lg.pn
+    pn_written(memory_lg)
     missing = uuid4()
     with pytest.raises(NotFound, match=f"^psychotherapy note {missing} not found$"):
-        pn.read_note(missing, by="dr-lee", purpose="TREAT", at=AT)
+        memory_lg.psychotherapy.read(missing, by="dr-lee", purpose="TREAT", at=AT)
     assert (last_entry(pn).outcome, last_entry(pn).object_id) == ("not-found", str(missing))
 
 
 def test_only_clinicians_and_supervisors_write_and_only_the_originator_amends(
-        memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores)
+        memory_lg: Ledger) -> None:
+    note_id = pn_written(memory_lg)
     for by in ("bill", "desk", "comp", "admin"):
         with pytest.raises(Refused, match=f"^refused: role {by_role(by)} may not write "
-                                          "psychotherapy notes"):
-            pn.write_note("C-1", "x", by=by, session_date=None, at=AT)
+                           "psychotherapy notes"):
+            memory_lg.psychotherapy.write("C-1", "x", by=by, session_date=None, at=AT)
     with pytest.raises(Refused, match=r"^refused: only the note's originator may amend"):
-        pn.amend_note(note_id, "changed", "why", by="sup", at=AT)
-    assert pn.amend_note(note_id, "v2", "added detail", by="dr-lee", at=AT) == 2
-    assert pn.read_note(note_id, by="dr-lee", purpose="TREAT", version=1,
-                        at=AT).text == "process notes"
-    assert pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT).text == "v2"
+        memory_lg.psychotherapy.amend(note_id, "changed", "why", by="sup", at=AT)
+    assert memory_lg.psychotherapy.amend(note_id, "v2", "added detail", by="dr-lee", at=AT) == 2
+    assert memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", version=1,
+                                        at=AT).text == "process notes"
+    assert memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT).text == "v2"
     with pytest.raises(NotFound, match=r"^client C-404 not found$"):
-        pn.write_note("C-404", "x", by="dr-lee", session_date=None, at=AT)
+        memory_lg.psychotherapy.write("C-404", "x", by="dr-lee", session_date=None, at=AT)
     with pytest.raises(BadInput, match=r"^note text is empty$"):
-        pn.write_note("C-1", "  ", by="dr-lee", session_date=None, at=AT)
+        memory_lg.psychotherapy.write("C-1", "  ", by="dr-lee", session_date=None, at=AT)
 
 
 def by_role(staff_id: str) -> str:
@@ -144,23 +144,26 @@ def by_role(staff_id: str) -> str:
             "admin": "admin"}[staff_id]
 
 
-def test_a_deactivated_originator_can_no_longer_read(memory_stores: Stores) -> None:
-    main, pn = memory_stores
-    note_id = pn_written(memory_stores)
-    main.deactivate_staff("dr-lee", by="admin", at=AT)
+def test_a_deactivated_originator_can_no_longer_read(memory_lg: Ledger) -> None:
+    note_id = pn_written(memory_lg)
+    memory_lg.staff.deactivate("dr-lee", by="admin", at=AT)
     with pytest.raises(Refused, match=r"^refused: staff member is deactivated"):
-        pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT + timedelta(days=1))
+        memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT",
+                                     at=AT + timedelta(days=1))
 
 
-def test_list_shows_a_clinician_only_their_own_notes(memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    mine = pn_written(memory_stores)
-    theirs = pn.write_note("C-1", "kim's", by="dr-kim", session_date=None, at=AT)
-    assert [n.note_id for n in pn.list_notes("C-1", by="dr-lee", at=AT)] == [mine]
-    assert {n.note_id for n in pn.list_notes("C-1", by="sup", at=AT)} == {mine, theirs}
-    assert {n.note_id for n in pn.list_notes("C-1", by="comp", at=AT)} == {mine, theirs}
+def test_list_shows_a_clinician_only_their_own_notes(memory_lg: Ledger) -> None:
+    pn = memory_lg.pn
+    mine = pn_written(memory_lg)
+    theirs = memory_lg.psychotherapy.write("C-1", "kim's", by="dr-kim", session_date=None, at=AT)
+    assert [n.note_id for n in memory_lg.psychotherapy.list_notes("C-1", by="dr-lee",
+                                                                  at=AT)] == [mine]
+    assert {n.note_id for n in memory_lg.psychotherapy.list_notes("C-1", by="sup",
+                                                                  at=AT)} == {mine, theirs}
+    assert {n.note_id for n in memory_lg.psychotherapy.list_notes("C-1", by="comp",
+                                                                  at=AT)} == {mine, theirs}
     with pytest.raises(Refused, match=r"^refused: role billing may not list psychotherapy"):
-        pn.list_notes("C-1", by="bill", at=AT)
+        memory_lg.psychotherapy.list_notes("C-1", by="bill", at=AT)
     assert last_entry(pn).outcome == "denied"
 
 
@@ -170,8 +173,8 @@ def table_names(engine: sa.Engine, schema: str | None) -> set[str]:
     return set(sa.inspect(engine).get_table_names(schema=schema))
 
 
-def test_each_store_has_its_own_tables_and_database(settings: Settings, stores: Stores) -> None:
-    main, pn = stores
+def test_each_store_has_its_own_tables_and_database(settings: Settings, lg: Ledger) -> None:
+    main, pn = lg.main, lg.pn
     assert table_names(main.engine, settings.main.schema) >= {
         "ledger_events", "ledger_chain", "ledger_keys"}
     assert table_names(pn.engine, settings.pn.schema) >= {
@@ -184,70 +187,62 @@ def test_each_store_has_its_own_tables_and_database(settings: Settings, stores: 
 def test_the_sealed_store_has_its_own_key_encryption_key(settings: Settings) -> None:
     assert settings.main.kek_file.read_bytes() != settings.pn.kek_file.read_bytes()
     swapped = replace(settings, pn=replace(settings.pn, kek_file=settings.main.kek_file))
-    main = open_main(settings)
-    try:
-        pn = open_pn(swapped, main)
-        try:
-            with pytest.raises(KeyMaterialError):
-                pn.keyring.check_kek(AT)
-        finally:
-            pn.close()
-    finally:
-        main.close()
+    with open_ledger(swapped) as opened, pytest.raises(KeyMaterialError):
+        opened.pn.keyring.check_kek(AT)
 
 
-def test_verify_names_the_damaged_store(settings: Settings, stores: Stores) -> None:
-    main, pn = stores
-    seed(main)
-    note_id = pn.write_note("C-1", "text", by="dr-lee", session_date=None, at=AT)
-    pn.read_note(note_id, by="dr-lee", purpose="TREAT", at=AT)
-    table = pn.chained_recorder.events_record_cls.__table__
+def test_verify_names_the_damaged_store(settings: Settings, lg: Ledger) -> None:
+    main, pn = lg.main, lg.pn
+    seed(lg)
+    note_id = lg.psychotherapy.write("C-1", "text", by="dr-lee", session_date=None, at=AT)
+    lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
+    table = pn.event_log.events
     with pn.engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == 2).values(topic="x:Y"))
-    assert verify_one(settings, main, use_known_head=False).ok
-    report = verify_one(settings, pn, use_known_head=False)
+    assert main.verify(use_known_head=False).ok
+    report = pn.verify(use_known_head=False)
     assert not report.ok
     assert report.store == "psychotherapy"
     assert report.damage is not None and report.damage.position == 2
 
 
 def test_a_refused_break_the_glass_attempt_is_flagged_with_its_reason(
-        memory_stores: Stores) -> None:
-    _, pn = memory_stores
-    note_id = pn_written(memory_stores)
+        memory_lg: Ledger) -> None:
+    pn = memory_lg.pn
+    note_id = pn_written(memory_lg)
     with pytest.raises(Refused) as refused:
-        pn.read_note(note_id, by="sup", purpose="TREAT", break_glass_reason="client at risk",
-                     at=AT)
+        memory_lg.psychotherapy.read(note_id, by="sup", purpose="TREAT",
+                                     break_glass_reason="client at risk",
+                                     at=AT)
     assert "client at risk" not in str(refused.value)
     entry = last_entry(pn)
     assert (entry.outcome, entry.break_glass) == ("denied", True)
     assert entry.reason == ("break-the-glass never opens a psychotherapy note; "
                             "break-the-glass reason given: client at risk")
     with pytest.raises(BadInput, match=r"^break-the-glass needs a --reason$"):
-        pn.read_note(note_id, by="sup", purpose="TREAT", break_glass_reason=" ", at=AT)
+        memory_lg.psychotherapy.read(note_id, by="sup", purpose="TREAT", break_glass_reason=" ",
+                                     at=AT)
 
 
 def test_one_shredded_client_does_not_break_listings_for_the_others(
-        settings: Settings, stores: Stores) -> None:
-    main, pn = stores
-    seed(main)
-    main.register_client("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
+        settings: Settings, lg: Ledger) -> None:
+    pn = lg.pn
+    seed(lg)
+    lg.clients.register("C-2", "John Doe", date(1980, 2, 2), "NY", by="desk", at=AT)
     for client in ("C-1", "C-2"):
-        pn.write_note(client, "text", by="dr-lee", session_date=None, at=AT)
-        pn.grant_authorization(client, (PSYCHOTHERAPY_NOTES,), by="comp", recipient="R",
-                               recipient_type="provider", purpose="p",
-                               expires=date(2027, 1, 1), expiry_event=None, signed_by="S",
-                               signed_on=AT.date(), representative_authority=None,
-                               description="d", discloser="this practice", at=AT)
+        lg.psychotherapy.write(client, "text", by="dr-lee", session_date=None, at=AT)
+        lg.authorizations.grant(client, (PSYCHOTHERAPY_NOTES,), by="comp", recipient="R",
+                                recipient_type="provider", purpose="p",
+                                expires=date(2027, 1, 1), expiry_event=None, signed_by="S",
+                                signed_on=AT.date(), representative_authority=None,
+                                description="d", discloser="this practice", at=AT)
     keys = sa.Table("psychotherapy_keys", sa.MetaData(), autoload_with=pn.engine,
                     schema=settings.pn.schema)
     with pn.engine.begin() as conn:  # what the retention purge will do: destroy the key
         conn.execute(sa.update(keys).where(keys.c.subject == f"subject:{Client.id_for('C-1')}")
                      .values(wrapped=None))
-    fresh = open_pn(settings, main)
-    try:
-        assert len(fresh.list_notes("C-2", by="sup", at=AT)) == 1
-        assert len(fresh.list_authorizations("C-2", by="comp", at=AT)) == 1
-        assert fresh.list_notes("C-1", by="sup", at=AT) == []
-    finally:
-        fresh.close()
+    with open_ledger(settings) as fresh:
+        assert len(fresh.psychotherapy.list_notes("C-2", by="sup", at=AT)) == 1
+        assert len(fresh.authorizations.list_authorizations("C-2", by="comp", at=AT,
+                                                            stores=("pn",))) == 1
+        assert fresh.psychotherapy.list_notes("C-1", by="sup", at=AT) == []

@@ -14,12 +14,12 @@ import pytest
 from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
-from jobs.retention import sweep
 from ledger import settings as settings_module
 from ledger.aggregates.client import Client
 from ledger.aggregates.destruction import Destruction
-from ledger.bootstrap import initialise, open_main, open_pn, verify_one
+from ledger.bootstrap import initialise, open_ledger
 from ledger.errors import ContentDestroyed
+from ledger.services.retention import Schedule
 from ledger.settings import Settings
 from ledger.stores.store import Store
 from tests.conftest import seed
@@ -30,38 +30,43 @@ T0 = datetime.fromisoformat("2010-03-01T12:00:00+00:00")
 DUE = datetime.fromisoformat("2020-01-01T12:00:00+00:00")
 
 
+def sweep(settings: Settings, at: datetime, *, by: str, dry_run: bool = False) -> list[Schedule]:
+    """The purge as the scheduler and the CLI run it: open the ledger, run, close."""
+    with open_ledger(settings) as lg:
+        return lg.retention.run(by=by, at=at, dry_run=dry_run)
+
+
 def practice(settings: Settings, clients: int = 2) -> dict[str, tuple[object, object]]:
     """Clients seen in 2010 by a CA psychologist, discharged 2010-06-01 (due 2017-06-01),
     each with a progress note, a psychotherapy note and an accountable disclosure."""
     initialise(settings, T0)
-    main = open_main(settings)
-    pn = open_pn(settings, main)
+    lg = open_ledger(settings)
     made = {}
     try:
-        seed(main, T0)
+        seed(lg, T0)
         for i in range(clients):
             ref = f"P-{i}"
-            main.register_client(ref, f"Name {i}", date(1970, 1, 1), "CA", by="desk", at=T0)
-            main.open_episode(ref, license="psychologist", facility=None,
-                              start=date(2010, 3, 1), by="desk", at=T0)
-            note = main.write_note(ref, f"progress {i}", by="dr-lee", session_date=None, at=T0)
-            pn_note = pn.write_note(ref, f"process {i}", by="dr-lee", session_date=None, at=T0)
-            main.disclose_notes(ref, [note], by="comp", recipient="County Coroner",
-                                recipient_type="coroner", purpose="PUBHLTH",
-                                exception="CORONER_512g1", at=T0)
-            main.close_episode(ref, end=date(2010, 6, 1), kind="discharge", by="desk",
-                               at=datetime.fromisoformat("2010-06-01T12:00:00+00:00"))
+            lg.clients.register(ref, f"Name {i}", date(1970, 1, 1), "CA", by="desk", at=T0)
+            lg.clients.open_episode(ref, license="psychologist", facility=None,
+                                    start=date(2010, 3, 1), by="desk", at=T0)
+            note = lg.notes.write(ref, f"progress {i}", by="dr-lee", session_date=None, at=T0)
+            pn_note = lg.psychotherapy.write(ref, f"process {i}", by="dr-lee", session_date=None,
+                                             at=T0)
+            lg.notes.disclose(ref, [note], by="comp", recipient="County Coroner",
+                              recipient_type="coroner", purpose="PUBHLTH",
+                              exception="CORONER_512g1", at=T0)
+            lg.clients.close_episode(ref, end=date(2010, 6, 1), kind="discharge", by="desk",
+                                     at=datetime.fromisoformat("2010-06-01T12:00:00+00:00"))
             made[ref] = (note, pn_note)
     finally:
-        pn.close()
-        main.close()
+        lg.close()
     return made
 
 
 def wrapped_keys(settings: Settings) -> dict[str, bytes]:
     found = {}
-    main = open_main(settings)
-    pn = open_pn(settings, main)
+    lg = open_ledger(settings)
+    main, pn = lg.main, lg.pn
     try:
         for store in (main, pn):
             t = store.keyring.table
@@ -70,14 +75,13 @@ def wrapped_keys(settings: Settings) -> dict[str, bytes]:
                     if subject.startswith("subject:") and wrapped is not None:
                         found[f"{store.settings.name} {subject}"] = bytes(wrapped)
     finally:
-        pn.close()
-        main.close()
+        lg.close()
     return found
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return settings_module.load(str(tmp_path / "data"), environ={})
+    return settings_module.load_settings(str(tmp_path / "data"), environ={})
 
 
 def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Settings) -> None:
@@ -97,24 +101,26 @@ def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Setti
     client_keys = {k: v for k, v in keys.items() if str(client_id) in k}
     assert scan(s.data_dir, client_keys) == {}  # database, WAL and journal included
 
-    main = open_main(s)
-    pn = open_pn(s, main)
+    lg = open_ledger(s)
+    main, pn = lg.main, lg.pn
     try:
-        assert verify_one(s, main, use_known_head=False).ok
-        assert verify_one(s, pn, use_known_head=False).ok
+        assert main.verify(use_known_head=False).ok
+        assert pn.verify(use_known_head=False).ok
         note, pn_note = made["P-0"]
         with pytest.raises(ContentDestroyed, match=r"^note .* was destroyed under the "
-                                                   r"retention schedule"):
-            main.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=DUE)  # type: ignore[arg-type]
+                           r"retention schedule"):
+            lg.notes.read(note, by="dr-lee", purpose="TREAT", version=None, at=DUE)  # type: ignore[arg-type]
         with pytest.raises(ContentDestroyed, match=r"^psychotherapy note .* was destroyed"):
-            pn.read_note(pn_note, by="dr-lee", purpose="TREAT", at=DUE)  # type: ignore[arg-type]
-        rs = main.record_set("P-0", by="comp", purpose="HOPERAT", at=DUE)
+            lg.psychotherapy.read(pn_note, by="dr-lee", purpose="TREAT", at=DUE)  # type: ignore[arg-type]
+        rs = lg.records.record_set("P-0", by="comp", purpose="HOPERAT", at=DUE)
         assert rs.notes == () and rs.destroyed is not None
         assert rs.destroyed.startswith("destroyed on 2020-01-01 under rule CA-psychologist")
         # Audit metadata and the accounting outlive the purge.
-        assert [e.recipient for e in main.accounting(
-            "P-0", by="comp", at=DUE, requested_on=date(2015, 1, 1))] == ["County Coroner"]
-        assert any(r.action == "disclose" for r in main.access_history(by="comp", at=DUE))
+        accounting = lg.audit.accounting("P-0", by="comp", at=DUE,
+                                         requested_on=date(2015, 1, 1))
+        assert [line.first.recipient for line in accounting.lines] == ["County Coroner"]
+        assert any(r.action == "disclose" for r in lg.audit.access_log(
+            by="comp", at=DUE, stores=("main",)))
         receipts = [e for store in (main, pn) for e in receipt_events(store)]
         assert [(r.rule_id, r.anchor, r.anchor_date, r.destroy_on) for r in receipts] == [
             ("CA-psychologist", "discharge", "2010-06-01", "2017-06-01")] * 2
@@ -126,8 +132,7 @@ def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Setti
         with pytest.raises(ContentDestroyed):
             main.keyring.sealer(key_id)  # type: ignore[arg-type]
     finally:
-        pn.close()
-        main.close()
+        lg.close()
 
 
 def test_a_rerun_repeats_nothing(sqlite_settings: Settings) -> None:
@@ -141,11 +146,11 @@ def test_a_rerun_repeats_nothing(sqlite_settings: Settings) -> None:
 
 def test_a_dry_run_changes_nothing_and_a_hold_blocks(sqlite_settings: Settings) -> None:
     practice(sqlite_settings, clients=2)
-    main = open_main(sqlite_settings)
+    lg = open_ledger(sqlite_settings)
     try:
-        main.place_hold(["P-1"], matter=None, reason="litigation", by="comp", at=T0)
+        lg.retention.place_hold(["P-1"], matter=None, reason="litigation", by="comp", at=T0)
     finally:
-        main.close()
+        lg.close()
     dry = sweep(sqlite_settings, DUE, by="comp", dry_run=True)
     assert [d.status for d in dry] == ["due"]
     assert receipts(sqlite_settings) == {}
@@ -166,28 +171,26 @@ def receipt_events(store: Store) -> list[Destruction.Recorded]:
 
 def receipts(settings: Settings) -> dict[str, int]:
     counts: dict[str, int] = {}
-    main = open_main(settings)
-    pn = open_pn(settings, main)
+    lg = open_ledger(settings)
+    main, pn = lg.main, lg.pn
     try:
         for store in (main, pn):
             for e in receipt_events(store):
                 key = f"{store.settings.name} {e.client_id}"
                 counts[key] = counts.get(key, 0) + 1
     finally:
-        pn.close()
-        main.close()
+        lg.close()
     return counts
 
 
 KILLER = """
 import sys
 from datetime import datetime
-from jobs.retention import sweep
-from ledger import settings as sm
+from ledger import open_ledger, load_settings
 def progress(schedule):
     print("client", flush=True)
-sweep(sm.load(sys.argv[1]), datetime.fromisoformat(sys.argv[2]), by="comp",
-      progress=progress)
+with open_ledger(load_settings(sys.argv[1])) as lg:
+    lg.retention.run(by="comp", at=datetime.fromisoformat(sys.argv[2]), progress=progress)
 print("done", flush=True)
 """
 
@@ -222,12 +225,11 @@ def test_an_interrupted_purge_waits_for_a_new_hold_then_completes(
     main key; a hold placed meanwhile stops the rerun; its release lets it finish."""
     practice(sqlite_settings, clients=1)
     client_id = Client.id_for("P-0")
-    main = open_main(sqlite_settings)
-    pn = open_pn(sqlite_settings, main)
+    lg = open_ledger(sqlite_settings)
+    main, pn = lg.main, lg.pn
     try:
         from ledger.aggregates.base import Actor
-        from ledger.services.retention import RetentionDesk
-        desk = RetentionDesk(main, pn)
+        desk = lg.retention
         schedule = desk.schedule(client_id, DUE)
         e = schedule.explanation
         assert e is not None and e.winner is not None and e.destroy_on is not None
@@ -241,18 +243,17 @@ def test_an_interrupted_purge_waits_for_a_new_hold_then_completes(
         assert pn.destroy_key(client_id, DUE)
         # The crash happened here. Meanwhile a hold arrives.
         assert desk.schedule(client_id, DUE).status == "destroying"
-        hold = main.place_hold(["P-0"], matter=None, reason="subpoena", by="comp", at=DUE)
+        hold = lg.retention.place_hold(["P-0"], matter=None, reason="subpoena", by="comp", at=DUE)
         held = desk.schedule(client_id, DUE)
         assert held.status == "held" and "a purge was interrupted" in held.why
         assert desk.run(by="comp", at=DUE) == []
         assert not main.is_shredded(client_id)
         later = datetime.fromisoformat("2020-02-01T12:00:00+00:00")
-        main.release_hold(hold.hold_id, reason="withdrawn", by="comp", at=later)
+        lg.retention.release_hold(hold.hold_id, reason="withdrawn", by="comp", at=later)
         assert [s.status for s in desk.run(by="comp", at=later)] == ["destroyed"]
         assert main.is_shredded(client_id) and pn.is_shredded(client_id)
     finally:
-        pn.close()
-        main.close()
+        lg.close()
     assert receipts(sqlite_settings) == {f"main {client_id}": 1,
                                          f"psychotherapy {client_id}": 1}
 

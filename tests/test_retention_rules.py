@@ -144,7 +144,7 @@ def facts(state: str, dob: str, license: str, end: str | None, *, facility: str 
      "2033-03-01"),
 ])
 def test_the_schedule_of_each_rule_shape(case: str, f: Facts, winner: str,
-                                          destroy_on: str) -> None:
+                                         destroy_on: str) -> None:
     e = engine.explain(RULES, f)
     assert e.winner is not None, (case, e.blocked)
     assert (e.winner.rule.id, e.destroy_on) == (winner, date.fromisoformat(destroy_on)), case
@@ -154,7 +154,7 @@ def test_the_longest_rule_wins_across_licenses_and_facilities() -> None:
     f = Facts("MA", date(1990, 1, 1), (
         Episode("lmhc", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
         Episode("lmhc", "mh-facility", date(2015, 1, 1), date(2016, 1, 1), "discharge")),
-        last_contact=date(2016, 2, 1), last_entry=None)
+              last_contact=date(2016, 2, 1), last_entry=None)
     e = engine.explain(RULES, f)
     assert {r.rule.id for r in e.rules} == {"MA-allied-mh", "MA-c123-facility"}
     assert e.winner is not None and e.winner.rule.id == "MA-c123-facility"
@@ -173,7 +173,7 @@ def test_a_cap_binds_its_own_rule_but_not_a_longer_minimum() -> None:
     both = Facts("CO", date(2015, 1, 1), (
         Episode("lpc", None, date(2019, 1, 1), date(2020, 6, 1), "termination"),
         Episode("psychologist", None, date(2020, 6, 2), date(2020, 7, 1), "termination")),
-        None, None)
+                 None, None)
     e = engine.explain(RULES, both)
     assert e.winner is not None and e.winner.rule.id == "CO-psychologist"
     assert e.destroy_on == date(2040, 1, 1)  # 7 years after the client turns 18 (2033)
@@ -184,7 +184,7 @@ def test_a_license_without_a_state_rule_gets_the_guideline_beside_the_others() -
     f = Facts("PA", date(1990, 1, 1), (
         Episode("psychologist", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
         Episode("lcsw", None, date(2012, 1, 2), date(2012, 1, 2), "termination")),
-        date(2012, 1, 2), None)
+              date(2012, 1, 2), None)
     e = engine.explain(RULES, f)
     assert {r.rule.id for r in e.rules} == {"PA-psychologist", "APA-guideline"}
     assert e.winner is not None and e.winner.rule.id == "APA-guideline"

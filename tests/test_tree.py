@@ -9,31 +9,32 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from ledger.bootstrap import Ledger
 from ledger.integrity.tree import StoredTree
 from ledger.primitives import merkle
-from ledger.stores.main import MainLedger
-from tests.conftest import AT, Stores, seed
-from tests.test_disclosure_properties import open_stores
+from ledger.stores.main import MainStore
+from tests.conftest import AT, seed
+from tests.test_disclosure_properties import open_memory_ledger
 
 
-def chain_leaves(app: MainLedger) -> list[bytes]:
-    c = app.chained_recorder.chain.c
+def chain_leaves(app: MainStore) -> list[bytes]:
+    c = app.event_log.chain.c
     with app.engine.connect() as conn:
         return [bytes(r[0]) for r in conn.execute(select(c.leaf).order_by(c.position))]
 
 
-def grow(app: MainLedger, n: int) -> None:
-    note = app.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
+def grow(lg: Ledger, n: int) -> None:
+    note = lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
     for i in range(n):
-        app.read_note(note, by="dr-lee", purpose="TREAT", version=None,
+        lg.notes.read(note, by="dr-lee", purpose="TREAT", version=None,
                       at=AT + timedelta(minutes=i))
 
 
-def test_the_stored_tree_is_the_tree_of_the_chain_leaves(stores: Stores) -> None:
-    main, _ = stores
-    seed(main)
-    grow(main, 30)
-    tree = StoredTree(main)
+def test_the_stored_tree_is_the_tree_of_the_chain_leaves(lg: Ledger) -> None:
+    main = lg.main
+    seed(lg)
+    grow(lg, 30)
+    tree = StoredTree(main.event_log)
     assert tree.behind() > 0
     tree.catch_up(batch=7)
     leaves = chain_leaves(main)
@@ -52,23 +53,23 @@ def test_the_stored_tree_is_the_tree_of_the_chain_leaves(stores: Stores) -> None
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(1, 9), min_size=1, max_size=6), st.integers(1, 5))
 def test_integrating_in_any_steps_gives_the_same_nodes(steps: list[int], batch: int) -> None:
-    main, pn = open_stores()
+    lg = open_memory_ledger()
+    main = lg.main
     try:
-        seed(main)
-        note = main.write_note("C-1", "t", by="dr-lee", session_date=None, at=AT)
-        tree = StoredTree(main)
+        seed(lg)
+        note = lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
+        tree = StoredTree(main.event_log)
         for k, step in enumerate(steps):
             for i in range(step):
-                main.read_note(note, by="dr-lee", purpose="TREAT", version=None,
-                               at=AT + timedelta(hours=k, minutes=i))
+                lg.notes.read(note, by="dr-lee", purpose="TREAT", version=None,
+                              at=AT + timedelta(hours=k, minutes=i))
             tree.catch_up(batch=batch)
         incremental = tree.rows()
         tree.rebuild()
         assert tree.rows() == incremental
         assert tree.root() == merkle.root(merkle.MemoryNodes(chain_leaves(main)), tree.size())
     finally:
-        pn.close()
-        main.close()
+        lg.close()
 
 
 def test_proofs_from_the_command_line(run) -> None:  # type: ignore[no-untyped-def]

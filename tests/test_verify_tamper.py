@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,14 +20,13 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from cli.main import ledger
-from jobs.verification import verify_all
-from ledger.bootstrap import head_file, open_main, remember_head, verify_one
+from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import Refused
-from ledger.integrity.heads import read_head
+from ledger.integrity.heads import HeadFile
 from ledger.integrity.verify import Damage, KnownHead, Report, verify_store
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 from ledger.settings import Settings
-from ledger.stores.main import MainLedger
+from ledger.stores.main import MainStore
 from tests.conftest import AT, seed
 
 MID = 12  # a position in the middle of the store built below
@@ -45,8 +44,12 @@ class Store:
     """A store written through the application, and raw SQL access to its tables."""
 
     settings: Settings
-    app: MainLedger
+    lg: Ledger
     n: int = 0
+
+    @property
+    def app(self) -> MainStore:
+        return self.lg.main
 
     @property
     def engine(self) -> sa.Engine:
@@ -86,8 +89,8 @@ class Store:
         return value if self.postgres else value.bytes
 
     def verify(self, known_head: KnownHead | None = None) -> Report:
-        rec = self.app.chained_recorder
-        return verify_store(self.engine, rec.events_record_cls.__table__, rec.chain,
+        rec = self.app.event_log
+        return verify_store(self.engine, rec.events, rec.chain,
                             store="main", known_head=known_head)
 
     def head(self) -> KnownHead:
@@ -116,20 +119,26 @@ def expect_damage(report: Report, kind: str, position: int, message: str) -> Dam
     return damage
 
 
+def verify_all(settings: Settings, at: datetime) -> list[Report]:
+    """Both stores verified as the CLI and the scheduler verify them."""
+    with open_ledger(settings) as lg:
+        return lg.integrity.verify(at=at)
+
+
 @pytest.fixture
-def store(settings: Settings, app: MainLedger) -> Store:
+def store(settings: Settings, lg: Ledger) -> Store:
     """About 25 events: staff, a client, notes written, amended, read, one refused read."""
-    seed(app)
-    first = app.write_note("C-1", "first session", by="dr-lee", session_date=date(2026, 1, 14),
+    seed(lg)
+    first = lg.notes.write("C-1", "first session", by="dr-lee", session_date=date(2026, 1, 14),
                            at=AT)
-    app.amend_note(first, "first session, corrected", "typo", by="dr-lee", at=AT)
-    second = app.write_note("C-1", "second session", by="dr-kim", session_date=None, at=AT)
-    app.read_note(first, by="dr-kim", purpose="TREAT", version=1, at=AT)
-    app.read_note(second, by="sup", purpose="TRAIN", version=None, at=AT)
+    lg.notes.amend(first, "first session, corrected", "typo", by="dr-lee", at=AT)
+    second = lg.notes.write("C-1", "second session", by="dr-kim", session_date=None, at=AT)
+    lg.notes.read(first, by="dr-kim", purpose="TREAT", version=1, at=AT)
+    lg.notes.read(second, by="sup", purpose="TRAIN", version=None, at=AT)
     with pytest.raises(Refused):
-        app.read_note(second, by="bill", purpose="TREAT", version=None, at=AT)
-    app.list_notes("C-1", by="dr-lee", at=AT)
-    s = Store(settings, app)
+        lg.notes.read(second, by="bill", purpose="TREAT", version=None, at=AT)
+    lg.notes.list_notes("C-1", by="dr-lee", at=AT)
+    s = Store(settings, lg)
     s.n = len(s.query("SELECT id FROM {events}"))
     # A fresh store has no id gaps: position p holds notification id p.
     links = s.query("SELECT position, notification_id FROM {chain} ORDER BY position")
@@ -257,7 +266,7 @@ def make_id_gap(store: Store) -> int:
         (seq,) = store.query("SELECT pg_get_serial_sequence(:t, 'id')",
                              t=store.table("ledger_events"))
         store.sql("SELECT setval(CAST(:s AS regclass), :v)", s=seq[0], v=gap)
-    store.app.read_note(note_id(store), by="dr-lee", purpose="TREAT", version=None, at=AT)
+    store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", version=None, at=AT)
     store.sql("DELETE FROM {events} WHERE id = :i", i=gap)  # ...and is removed again
     store.n += 1
     assert tuple(store.link(store.n))[:2] == (store.n, gap + 1)
@@ -319,7 +328,7 @@ def test_truncated_tail_is_reported_against_the_head_recorded_by_verify_all(
     clean, pn_clean = verify_all(store.settings, AT)
     assert clean.ok and pn_clean.ok
     assert (clean.store, pn_clean.store) == ("main", "psychotherapy")
-    assert read_head(head_file(store.settings, store.settings.main)) == head
+    assert HeadFile(store.settings.main.heads_file).read() == head
     truncate(store, 3)
     report, pn_report = verify_all(store.settings, AT)
     assert pn_report.ok  # the sealed store's report is its own
@@ -327,17 +336,54 @@ def test_truncated_tail_is_reported_against_the_head_recorded_by_verify_all(
                   f"position {store.n - 2}: truncated: store ends at position {store.n - 3} "
                   f"but a known head records position {store.n}")
     # A damaged store never moves the recorded head.
-    assert read_head(head_file(store.settings, store.settings.main)) == head
-    assert verify_one(store.settings, store.app, use_known_head=False).ok
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    assert store.app.verify(use_known_head=False).ok
 
 
 def test_truncated_then_regrown_store_no_longer_reaches_the_known_head(store: Store) -> None:
     head = store.head()
     truncate(store, 3)
     for _ in range(4):
-        store.app.read_note(note_id(store), by="dr-lee", purpose="TREAT", version=None, at=AT)
+        store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", version=None, at=AT)
     assert store.verify().ok
     expect_damage(store.verify(head), "chain-altered", store.n,
+                  f"position {store.n}: chain-altered: {RECOMPUTED}")
+
+
+def test_every_commit_records_the_head_without_the_cli(store: Store) -> None:
+    """Written through the Python API only: the head file already holds the store's head."""
+    assert HeadFile(store.settings.main.heads_file).read() == store.head()
+    with open_ledger(store.settings) as other:  # another writer, then this one again
+        other.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert HeadFile(store.settings.main.heads_file).read() == store.head()
+
+
+def test_writes_after_a_truncation_never_move_the_known_head(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """An insider truncates the tail; later ordinary writes, even past the old length, must
+    not make the shortened chain the known one (the commits stand; the head stays)."""
+    head = store.head()
+    truncate(store, 3)
+    store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    expect_damage(store.app.verify(), "truncated", store.n - 1,
+                  f"position {store.n - 1}: truncated: store ends at position {store.n - 2} "
+                  f"but a known head records position {store.n}")
+    for _ in range(3):  # now longer than the known head, on another chain
+        store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    assert "no longer passes through its known head" in caplog.text
+    expect_damage(store.app.verify(), "chain-altered", store.n,
+                  f"position {store.n}: chain-altered: {RECOMPUTED}")
+
+
+def test_a_write_after_a_rewrite_never_moves_the_known_head(store: Store) -> None:
+    head = store.head()
+    edit_and_rewrite(store)
+    store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    expect_damage(store.app.verify(), "chain-altered", store.n,
                   f"position {store.n}: chain-altered: {RECOMPUTED}")
 
 
@@ -369,9 +415,9 @@ def test_recomputed_chain_is_invisible_without_a_known_head(store: Store) -> Non
 
 
 def test_recomputed_chain_is_reported_against_the_known_head(store: Store) -> None:
-    remember_head(store.settings, store.app, AT)
+    store.app.heads.record(store.app.head(), AT)
     edit_and_rewrite(store)
-    report = verify_one(store.settings, store.app)
+    report = store.app.verify()
     # The verifier cannot locate the edit any more: it names the known head's position.
     expect_damage(report, "chain-altered", store.n,
                   f"position {store.n}: chain-altered: {RECOMPUTED}")
@@ -447,13 +493,13 @@ def test_verification_reads_one_snapshot_while_a_writer_commits(store: Store) ->
     but before the last chain page looks like a chain row whose event was removed.
     The writer runs in a thread so that a verifier which blocks writers also passes.
     """
-    verifier = open_main(store.settings)
+    verifier = open_ledger(store.settings).main
     chain_queries = 0
     errors: list[BaseException] = []
 
     def write() -> None:
         try:
-            store.app.read_note(note_id(store), by="dr-lee", purpose="TREAT", version=None,
+            store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", version=None,
                                 at=AT)
         except BaseException as e:  # reported below
             errors.append(e)
@@ -470,8 +516,8 @@ def test_verification_reads_one_snapshot_while_a_writer_commits(store: Store) ->
 
     sa.event.listen(verifier.engine, "before_cursor_execute", write_between_pages)
     try:
-        rec = verifier.chained_recorder
-        report = verify_store(verifier.engine, rec.events_record_cls.__table__, rec.chain,
+        rec = verifier.event_log
+        report = verify_store(verifier.engine, rec.events, rec.chain,
                               store="main")
     finally:
         sa.event.remove(verifier.engine, "before_cursor_execute", write_between_pages)

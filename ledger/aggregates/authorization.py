@@ -23,28 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import BadInput
-
-PSYCHOTHERAPY_NOTES = "psychotherapy-notes"
-# What an authorization may cover. Only the first is psychotherapy notes; the others are
-# parts of the designated record set.
-SCOPES = (PSYCHOTHERAPY_NOTES, "progress-notes", "designated-record-set")
-COVERS_PROGRESS_NOTES = frozenset({"progress-notes", "designated-record-set"})
-
-
-def parse_scopes(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    scopes: list[str] = []
-    for value in values:
-        for part in value.split(","):
-            scope = part.strip().lower()
-            if not scope:
-                continue
-            if scope not in SCOPES:
-                raise BadInput(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
-            if scope not in scopes:
-                scopes.append(scope)
-    if not scopes:
-        raise BadInput("an authorization needs a scope")
-    return tuple(scopes)
+from ledger.vocabulary import PSYCHOTHERAPY_NOTES
 
 
 def compound_problem(scopes: tuple[str, ...]) -> str | None:
@@ -54,10 +33,6 @@ def compound_problem(scopes: tuple[str, ...]) -> str | None:
         return ("a psychotherapy-note authorization may not be combined with any other "
                 "authorization (45 CFR 164.508(b)(3)(ii))")
     return None
-
-
-def same_recipient(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 @dataclass(frozen=True)
@@ -149,10 +124,6 @@ class Authorization(Aggregate):
             expiry_event=expiry_event or None, signed_by=signed_by,
             signed_on=signed_on.isoformat(), representative_authority=representative_authority,
             timestamp=at)
-
-    @property
-    def is_psychotherapy(self) -> bool:
-        return PSYCHOTHERAPY_NOTES in self.scopes
 
     def revoke(self, received: date, at: datetime) -> None:
         if self.revoked_received is not None:

@@ -11,15 +11,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import BadInput
+from ledger.primitives.ids import named_id
 
-# Deterministic ids for objects named by people (staff ids, client ids), so that a name
-# can be looked up without an index. The namespace is fixed forever.
-LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:v1")
+__all__ = ["SYSTEM", "Actor", "LedgerEvent", "acting_as", "named_id", "utc"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,3 @@ def utc(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise BadInput("times must be timezone-aware (UTC)")
     return at.astimezone(UTC)
-
-
-def named_id(kind: str, name: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"{kind}:{name}")

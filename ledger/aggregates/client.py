@@ -9,13 +9,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.aggregates.base import LedgerEvent, named_id
+from ledger.aggregates.base import LedgerEvent
 from ledger.errors import BadInput
-
-US_JURISDICTIONS = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
-    "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP".split()
-)
+from ledger.primitives.ids import client_id
+from ledger.vocabulary import US_JURISDICTIONS
 
 
 class Client(Aggregate):
@@ -77,7 +74,7 @@ class Client(Aggregate):
 
     @staticmethod
     def id_for(client_ref: str) -> UUID:
-        return named_id("client", client_ref)
+        return client_id(client_ref)
 
     @classmethod
     def register(cls, client_ref: str, name: str, dob: date, jurisdiction: str,

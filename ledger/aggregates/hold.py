@@ -58,6 +58,3 @@ class Hold(Aggregate):
         if not reason.strip():
             raise BadInput("releasing a hold needs a reason")
         self.trigger_event(self.Released, reason=reason, timestamp=at)
-
-    def active_at(self, at: datetime) -> bool:
-        return self.placed_at <= at and (self.released_at is None or at < self.released_at)

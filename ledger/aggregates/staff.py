@@ -10,14 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent, named_id
 from ledger.errors import BadInput
-
-ROLES = ("clinician", "supervisor", "billing", "front-desk", "compliance", "admin")
-
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise BadInput(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
-    return role
+from ledger.vocabulary import check_role
 
 
 class StaffMember(Aggregate):

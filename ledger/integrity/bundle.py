@@ -19,68 +19,45 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
-
-from sqlalchemy import select, type_coerce
-from sqlalchemy.types import NullType
 
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity.checkpoint import Checkpoint, CheckpointLog, parse_note
 from ledger.primitives import merkle
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
-from ledger.stores.store import Store
 
 STORES = ("main", "psychotherapy")
 
 
-def _uuid_bytes(value: Any) -> bytes:
-    if isinstance(value, UUID):
-        return value.bytes
-    raw = bytes(value)
-    return raw if len(raw) == 16 else UUID(raw.decode()).bytes
-
-
-def export(store: Store, directory: Path, *, positions: list[int] | None = None) -> int:
-    """Write ``store``'s events (all up to the latest checkpoint, or just ``positions``)
-    with leaves, chain values and inclusion proofs against its latest checkpoint, the
+def export(checkpoints: CheckpointLog, directory: Path, *,
+           positions: list[int] | None = None) -> int:
+    """Write the store's events (all up to its latest checkpoint, or just ``positions``)
+    with leaves, chain values and inclusion proofs against that checkpoint, the
     checkpoints, and the consistency proofs between them. Returns the count."""
-    log = CheckpointLog(store)
-    notes = log.notes()
+    log, tree = checkpoints.log, checkpoints.tree
+    notes = checkpoints.notes()
     if not notes:
-        raise BadInput(f"the {store.settings.name} store has no checkpoint yet; run "
+        raise BadInput(f"the {log.name} store has no checkpoint yet; run "
                        "ledger checkpoint first")
-    size = log.latest_size()
+    size = checkpoints.latest_size()
     chosen = sorted({p for p in positions if p <= size}) if positions is not None else None
-    tree = log.tree
     tree.catch_up()
-    folder = directory / store.settings.name
+    folder = directory / log.name
     (folder / "checkpoints").mkdir(parents=True, exist_ok=False)
     for i, note in enumerate(notes):
         (folder / "checkpoints" / f"{i:06d}.note").write_text(note, encoding="utf-8")
-    events = store.chained_recorder.events_record_cls.__table__
-    chain = store.chained_recorder.chain
-    raw_id = type_coerce(events.c.originator_id, NullType())
-    query = (select(chain.c.position, chain.c.notification_id, chain.c.leaf, chain.c.chain,
-                    raw_id, events.c.originator_version, events.c.topic, events.c.state)
-             .join(events, events.c.id == chain.c.notification_id)
-             .where(chain.c.position <= size).order_by(chain.c.position))
     count = 0
-    with store.engine.connect() as conn, (folder / "events.jsonl").open(
-            "w", encoding="utf-8") as out:
-        for start in range(0, len(chosen), 500) if chosen is not None else [None]:
-            page = query if start is None else query.where(
-                chain.c.position.in_(chosen[start:start + 500]))  # type: ignore[index]
-            for r in conn.execute(page):
-                out.write(json.dumps({
-                    "position": int(r[0]), "notification_id": int(r[1]),
-                    "leaf": bytes(r[2]).hex(), "chain": bytes(r[3]).hex(),
-                    "originator_id": _uuid_bytes(r[4]).hex(),
-                    "originator_version": int(r[5]), "topic": str(r[6]),
-                    "state": base64.b64encode(bytes(r[7])).decode("ascii"),
-                    "inclusion": [p.hex() for p in tree.inclusion(int(r[0]), size)],
-                }, sort_keys=True) + "\n")
-                count += 1
-    sizes = log.sizes()
+    with (folder / "events.jsonl").open("w", encoding="utf-8") as out:
+        for row in log.stored_rows(size, chosen):
+            out.write(json.dumps({
+                "position": row.position, "notification_id": row.notification_id,
+                "leaf": row.leaf.hex(), "chain": row.chain.hex(),
+                "originator_id": row.originator_id.hex(),
+                "originator_version": row.originator_version, "topic": row.topic,
+                "state": base64.b64encode(row.state).decode("ascii"),
+                "inclusion": [p.hex() for p in tree.inclusion(row.position, size)],
+            }, sort_keys=True) + "\n")
+            count += 1
+    sizes = checkpoints.sizes()
     proofs = {
         "size": size, "positions": chosen,
         "consistency": [{"old": a, "new": b, "proof": [p.hex() for p in tree.consistency(a, b)]}

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -34,12 +31,12 @@ from sqlalchemy import (
     select,
 )
 
-from ledger.errors import BadInput, IntegrityFailure, KeyMaterialError, NotInitialised
+from ledger.errors import IntegrityFailure
 from ledger.integrity.tree import StoredTree
-from ledger.integrity.verify import verify_store
+from ledger.integrity.verify import Report
+from ledger.persistence.log import EventLog
 from ledger.primitives import merkle
-from ledger.primitives.crypto import new_signing_key, sign, signing_public_key, verify_signature
-from ledger.stores.store import Store
+from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
 DASH = "\u2014"
 ED25519 = b"\x01"
@@ -54,57 +51,8 @@ class Checkpoint:
     note: str
 
 
-def origin_of(store: Store) -> str:
-    return f"ledger/{store.settings.name}"
-
-
-# ----- keys --------------------------------------------------------------------------------
-
-def key_paths(data_dir: Path) -> tuple[Path, Path]:
-    return data_dir / "keys" / "checkpoint.key", data_dir / "keys" / "checkpoint.pub"
-
-
-def create_signing_key(data_dir: Path) -> bool:
-    """Create the signing key (0600) and its public key beside it; never overwrite."""
-    private_path, public_path = key_paths(data_dir)
-    if private_path.exists():
-        return False
-    private_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    private = new_signing_key()
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(private).decode("ascii") + "\n")
-    public_path.write_text(base64.b64encode(signing_public_key(private)).decode("ascii") + "\n",
-                           encoding="ascii")
-    return True
-
-
-def load_signing_key(data_dir: Path) -> bytes:
-    private_path, _ = key_paths(data_dir)
-    if not private_path.exists():
-        raise NotInitialised(f"no checkpoint signing key at {private_path}; run 'ledger init'")
-    if private_path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyMaterialError(f"key file {private_path} is accessible to other users; "
-                               "chmod 600 it")
-    return _b64(private_path.read_text(encoding="ascii"), f"key file {private_path}", 32)
-
-
-def load_public_key(path: Path) -> bytes:
-    try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        raise BadInput(f"cannot read the public key {path}") from None
-    return _b64(text, f"public key {path}", 32)
-
-
-def _b64(text: str, where: str, length: int | None = None) -> bytes:
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyMaterialError(f"{where} is not valid base64") from None
-    if length is not None and len(raw) != length:
-        raise KeyMaterialError(f"{where} must decode to {length} bytes")
-    return raw
+def origin_of(store_name: str) -> str:
+    return f"ledger/{store_name}"
 
 
 # ----- the signed note -----------------------------------------------------------------------
@@ -156,31 +104,53 @@ def parse_note(text: str, public: bytes) -> Checkpoint:
     return Checkpoint(origin, size, root, time, text)
 
 
+# ----- checks ---------------------------------------------------------------------------
+
+def tree_has(tree: StoredTree, size: int, root: bytes) -> bool:
+    """Whether the stored tree (caught up first) holds ``size`` leaves with this root."""
+    tree.catch_up()
+    return size <= tree.size() and tree.root(size) == root
+
+
+def extends(tree: StoredTree, old_size: int, old_root: bytes, size: int, root: bytes) -> bool:
+    """Whether the tree of ``size`` with ``root`` extends the one of ``old_size``/``old_root``
+    (an RFC 9162 consistency proof, made from the tree and checked)."""
+    if old_size > size:
+        return False
+    if old_size == 0:
+        return old_root == merkle.EMPTY_ROOT
+    return merkle.verify_consistency(old_size, size, old_root, root,
+                                     tree.consistency(old_size, size))
+
+
 # ----- the log -----------------------------------------------------------------------------
 
 class CheckpointLog:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        metadata = MetaData(schema=store.settings.schema)
+    """A store's signed checkpoints, in the order they were issued."""
+
+    def __init__(self, log: EventLog, tree: StoredTree) -> None:
+        self.log = log
+        self.tree = tree
+        self.origin = origin_of(log.name)
+        metadata = MetaData(schema=log.schema)
         self.table = Table(
-            f"{store.name.lower()}_checkpoints", metadata,
+            f"{log.prefix}_checkpoints", metadata,
             Column("seq", Integer, primary_key=True, autoincrement=True),
             Column("size", BigInteger, nullable=False),
             Column("root", LargeBinary(32), nullable=False),
             Column("at", DateTime(timezone=True), nullable=False),
             Column("note", Text, nullable=False),
         )
-        metadata.create_all(store.engine, checkfirst=True)
-        self.tree = StoredTree(store)
+        metadata.create_all(log.engine, checkfirst=True)
 
     def notes(self) -> list[str]:
         t = self.table.c
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(t.note).order_by(t.seq)).scalars()]
 
     def sizes(self) -> list[int]:
         t = self.table.c
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [int(n) for n in conn.execute(select(t.size).order_by(t.seq)).scalars()]
 
     def latest_size(self) -> int:
@@ -189,35 +159,28 @@ class CheckpointLog:
 
     def latest(self) -> tuple[int, bytes] | None:
         t = self.table.c
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             row = conn.execute(select(t.size, t.root).order_by(t.seq.desc()).limit(1)).first()
         return (int(row[0]), bytes(row[1])) if row else None
 
-    def issue(self, private: bytes, at: datetime) -> Checkpoint:
-        """Sign the current tree, after checking it extends the previous checkpoint."""
-        rec = self.store.chained_recorder
-        chain_report = verify_store(self.store.engine, rec.events_record_cls.__table__,
-                                    rec.chain, store=self.store.settings.name)
-        if not chain_report.ok:
-            assert chain_report.damage is not None
-            raise IntegrityFailure(f"{self.store.settings.name}: DAMAGED at "
-                                   f"{chain_report.damage.describe()}; no checkpoint signed")
+    def issue(self, private: bytes, at: datetime, verified: Report) -> Checkpoint:
+        """Sign the current tree, given the chain's verification report (which must be
+        clean), after checking the tree extends the previous checkpoint as signed."""
+        if not verified.ok:
+            assert verified.damage is not None
+            raise IntegrityFailure(f"{self.log.name}: DAMAGED at "
+                                   f"{verified.damage.describe()}; no checkpoint signed")
         self.tree.catch_up()
         size = self.tree.size()
         root = self.tree.root(size)
         notes = self.notes()
         if notes:  # the previous checkpoint as signed, not as a database row says
             signed = parse_note(notes[-1], signing_public_key(private))
-            old_size, old_root = signed.size, signed.root
-            consistent = old_size <= size and (
-                (old_size == 0 and old_root == merkle.EMPTY_ROOT) or merkle.verify_consistency(
-                    old_size, size, old_root, root, self.tree.consistency(old_size, size)
-                    if old_size else []))
-            if not consistent:
+            if not extends(self.tree, signed.size, signed.root, size, root):
                 raise IntegrityFailure(
-                    f"{self.store.settings.name}: the log no longer extends the checkpoint of "
-                    f"size {old_size}; it was truncated or rewritten (run ledger verify)")
-        note = make_note(origin_of(self.store), size, root, at, private)
-        with self.store.engine.begin() as conn:
+                    f"{self.log.name}: the log no longer extends the checkpoint of "
+                    f"size {signed.size}; it was truncated or rewritten (run ledger verify)")
+        note = make_note(self.origin, size, root, at, private)
+        with self.log.engine.begin() as conn:
             conn.execute(self.table.insert().values(size=size, root=root, at=at, note=note))
-        return Checkpoint(origin_of(self.store), size, root, at, note)
+        return Checkpoint(self.origin, size, root, at, note)

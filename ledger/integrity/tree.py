@@ -22,9 +22,9 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
+from ledger.persistence.log import EventLog
+from ledger.persistence.tracking import Progress, Tracked
 from ledger.primitives import merkle
-from ledger.projections.base import Progress, Tracked
-from ledger.stores.store import Store
 
 BATCH = 2000
 
@@ -34,9 +34,9 @@ class StoredTree(Tracked):
 
     name = "merkle"
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self.chain = store.chained_recorder.chain
+    def __init__(self, log: EventLog) -> None:
+        super().__init__(log)
+        self.chain = log.chain
 
     def define(self, metadata: MetaData) -> list[Table]:
         self.nodes = Table(
@@ -53,28 +53,26 @@ class StoredTree(Tracked):
         return self.position()
 
     def behind(self) -> int:
-        return self._chain_size() - self.size()
+        return self.log.size() - self.size()
 
     def count(self, after: int = 0) -> int:
-        return max(0, self._chain_size() - after)
+        return max(0, self.log.size() - after)
 
-    def catch_up(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
+    def catch_up(self, *, batch: int | None = None, progress: Progress | None = None) -> int:
         """Integrate every chain leaf not yet in the tree; returns how many."""
+        batch = batch or BATCH
         added = 0
         while True:
             start = self.size()
-            c = self.chain.c
-            with self.store.engine.connect() as conn:
-                rows = conn.execute(select(c.position, c.leaf).where(c.position > start)
-                                    .order_by(c.position).limit(batch)).all()
+            rows = self.log.leaves(start, batch)
             if not rows:
                 return added
-            if int(rows[0][0]) != start + 1:
-                raise IntegrityFailure(f"{self.store.settings.name}: chain position "
+            if rows[0][0] != start + 1:
+                raise IntegrityFailure(f"{self.log.name}: chain position "
                                        f"{start + 1} is missing; run ledger verify")
-            leaves = [bytes(r[1]) for r in rows]
-            with self.store.engine.begin() as conn:
-                if not self._advance(conn, start, start + len(leaves)):
+            leaves = [leaf for _, leaf in rows]
+            with self.log.engine.begin() as conn:
+                if not self.advance(conn, start, start + len(leaves)):
                     continue  # another integrator did this batch; read again
                 self._integrate(conn, start, leaves)
             added += len(leaves)
@@ -104,7 +102,7 @@ class StoredTree(Tracked):
     # ----- reading ------------------------------------------------------------------------
 
     def node(self, level: int, index: int) -> bytes:
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return self._node(conn, level, index)
 
     def _node(self, conn: Connection, level: int, index: int) -> bytes:
@@ -115,7 +113,7 @@ class StoredTree(Tracked):
             n = self.nodes.c
             found = conn.execute(select(n.hash).where(n.level == level, n.idx == index)).scalar()
         if found is None:
-            raise IntegrityFailure(f"{self.store.settings.name}: Merkle node {level}/{index} "
+            raise IntegrityFailure(f"{self.log.name}: Merkle node {level}/{index} "
                                    "is missing; run ledger verify")
         return bytes(found)
 
@@ -129,27 +127,10 @@ class StoredTree(Tracked):
     def consistency(self, old: int, new: int) -> list[bytes]:
         return merkle.consistency_proof(self, old, new)
 
-    def positions_of(self, notification_ids: list[int]) -> dict[int, int]:
-        """The log position of each notification id (ids may skip; positions never do)."""
-        c = self.chain.c
-        found: dict[int, int] = {}
-        with self.store.engine.connect() as conn:
-            for i in range(0, len(notification_ids), 500):
-                rows = conn.execute(select(c.notification_id, c.position).where(
-                    c.notification_id.in_(notification_ids[i:i + 500])))
-                found.update({int(n): int(p) for n, p in rows})
-        return found
-
     def leaf(self, position: int) -> bytes:
         return self.node(0, position - 1)
 
-    def _chain_size(self) -> int:
-        with self.store.engine.connect() as conn:
-            found = conn.execute(select(self.chain.c.position).order_by(
-                self.chain.c.position.desc()).limit(1)).scalar()
-        return int(found or 0)
-
     def rows(self) -> list[tuple[object, ...]]:
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(
                 select(self.nodes).order_by(self.nodes.c.level, self.nodes.c.idx))]

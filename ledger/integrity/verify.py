@@ -16,23 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, select, type_coerce
 from sqlalchemy.types import NullType
 
-from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
+from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
+from ledger.primitives.ids import uuid_bytes
 
 PAGE = 5000
-
-
-@dataclass(frozen=True)
-class KnownHead:
-    """A chain head recorded outside the database (position and chain value)."""
-
-    position: int
-    chain: bytes
+KnownHead = Head  # a head recorded outside the database (position and chain value)
 
 
 @dataclass(frozen=True)
@@ -78,13 +70,6 @@ class _Link:
     chain: bytes
 
 
-def _uuid_bytes(value: Any) -> bytes:
-    if isinstance(value, UUID):
-        return value.bytes
-    raw = bytes(value)
-    return raw if len(raw) == 16 else UUID(raw.decode()).bytes
-
-
 def _events(conn: Connection, table: Table) -> Iterator[_Event]:
     c = table.c
     last = None
@@ -98,7 +83,7 @@ def _events(conn: Connection, table: Table) -> Iterator[_Event]:
         if not rows:
             return
         for r in rows:
-            yield _Event(int(r[0]), _uuid_bytes(r[1]), int(r[2]), str(r[3]), bytes(r[4]))
+            yield _Event(int(r[0]), uuid_bytes(r[1]), int(r[2]), str(r[3]), bytes(r[4]))
         last = rows[-1][0]
 
 

@@ -9,6 +9,7 @@ never fork the chain.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
+from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
+from ledger.primitives.ids import uuid_bytes
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 
@@ -70,7 +72,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class ChainedRecorder(SQLAlchemyApplicationRecorder):
-    """Inserts events and their chain rows in one transaction."""
+    """Inserts events and their chain rows in one transaction, and remembers (per thread)
+    the chain head the last insert wrote, so the store can record it after the commit."""
 
     def __init__(self, datastore: SQLAlchemyDatastore, *, events_table_name: str,
                  schema_name: str | None = None) -> None:
@@ -81,6 +84,17 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         c = self.chain.c
         self._head = select(c.position, c.chain).order_by(c.position.desc()).limit(1)
         self._append = insert(self.chain)
+        self._written = threading.local()
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      session: Session | None = None, **kwargs: Any) -> Sequence[int] | None:
+        self._written.head = None
+        return super().insert_events(stored_events, session=session, **kwargs)
+
+    def written(self) -> tuple[Head | None, Head | None]:
+        """The head this thread's last insert found (None: the store was empty) and the head
+        it wrote (None: it wrote nothing); committed once insert_events returned."""
+        return getattr(self._written, "previous", None), getattr(self._written, "head", None)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -92,24 +106,23 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             return ids
         head = session.execute(self._head).first()
         position, previous = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
+        self._written.previous = Head(position, previous) if head else None
         rows = []
         for notification_id, stored in zip(ids, stored_events, strict=True):
             position += 1
-            leaf = leaf_hash(notification_id, _uuid_bytes(stored.originator_id),
+            leaf = leaf_hash(notification_id, uuid_bytes(stored.originator_id),
                              stored.originator_version, stored.topic, stored.state)
             previous = chain_hash(position, previous, leaf)
             rows.append({"position": position, "notification_id": notification_id,
                          "leaf": leaf, "chain": previous})
         session.execute(self._append, rows)
+        self._written.head = Head(position, previous)
         return ids
 
 
-def _uuid_bytes(originator_id: Any) -> bytes:
-    return bytes(originator_id.bytes)
-
-
 class ChainedFactory(SQLAlchemyFactory):
-    """Selected with ``PERSISTENCE_MODULE=ledger.persistence.recorder:ChainedFactory``."""
+    """Selected with ``PERSISTENCE_MODULE=ledger.persistence.recorder:ChainedFactory``
+    (an environment setting of the application, never stored)."""
 
     datastore_class = LedgerDatastore
     application_recorder_class = ChainedRecorder

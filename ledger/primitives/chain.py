@@ -16,12 +16,13 @@ on PostgreSQL; positions never do).
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from hashlib import sha256
 
-LEAF_PREFIX = b"\x00"  # RFC 9162 section 2.1.1 leaf hash prefix
+from ledger.primitives.merkle import hash_leaf
+
 CHAIN_PREFIX = b"ledger.chain.v1\x00"
 GENESIS = bytes(32)
-HASH_BYTES = 32
 
 _HEADER = struct.Struct(">QQ")  # notification id, originator version
 _U64 = struct.Struct(">Q")
@@ -49,12 +50,18 @@ def leaf_data(
 def leaf_hash(
     notification_id: int, originator_id: bytes, originator_version: int, topic: str, state: bytes
 ) -> bytes:
-    """RFC 9162 leaf hash of :func:`leaf_data`."""
-    return sha256(
-        LEAF_PREFIX + leaf_data(notification_id, originator_id, originator_version, topic, state)
-    ).digest()
+    """RFC 9162 leaf hash (prefix 0x00) of :func:`leaf_data`."""
+    return hash_leaf(leaf_data(notification_id, originator_id, originator_version, topic, state))
 
 
 def chain_hash(position: int, previous: bytes, leaf: bytes) -> bytes:
     """The chain value at ``position`` (1-based) given the previous chain value."""
     return sha256(CHAIN_PREFIX + _U64.pack(position) + previous + leaf).digest()
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain head: the last position and the chain value there."""
+
+    position: int
+    chain: bytes

@@ -16,12 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit GCM nonce (NIST SP 800-38D)
@@ -78,13 +72,11 @@ def unwrap_key(kek: bytes, wrapped: bytes, aad: bytes) -> bytes:
 
 def new_signing_key() -> bytes:
     """A fresh Ed25519 private key, raw (32 bytes)."""
-    return Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw,
-                                                      NoEncryption())
+    return Ed25519PrivateKey.generate().private_bytes_raw()
 
 
 def signing_public_key(private: bytes) -> bytes:
-    return Ed25519PrivateKey.from_private_bytes(private).public_key().public_bytes(
-        Encoding.Raw, PublicFormat.Raw)
+    return Ed25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
 
 
 def sign(private: bytes, message: bytes) -> bytes:

@@ -92,12 +92,12 @@ class AccessProjection(Projection):
         if accountable_disclosures:
             query = query.where(t.c.action == "disclose", t.c.outcome == "granted",
                                 t.c.accountable.is_(True))
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [int(p) for p in conn.execute(query.order_by(t.c.position)).scalars()]
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every row, in log order (for comparing a projection with a rebuild)."""
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(
                 select(self.table).order_by(self.table.c.position))]
 

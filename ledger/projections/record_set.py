@@ -64,19 +64,19 @@ class NoteVersionsProjection(Projection):
         query = (select(t.c.note_id, func.max(t.c.version))
                  .where(t.c.client_id == str(client_id), t.c.written_at <= moment)
                  .group_by(t.c.note_id))
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return {UUID(note_id): int(version) for note_id, version in conn.execute(query)}
 
     def last_written(self, client_id: UUID) -> date | None:
         """The day the client's latest progress-note version was written."""
         self.catch_up()
         t = self.table
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             latest = conn.execute(select(func.max(t.c.written_at)).where(
                 t.c.client_id == str(client_id))).scalar()
         return latest.date() if latest is not None else None
 
     def rows(self) -> list[tuple[Any, ...]]:
-        with self.store.engine.connect() as conn:
+        with self.log.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(
                 select(self.table).order_by(self.table.c.note_id, self.table.c.version))]

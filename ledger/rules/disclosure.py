@@ -5,9 +5,10 @@ authorization) and record the ruling, granted or refused, as an event. Neither s
 imports the other; both import this module. Sources: regulation.md 1.2-1.5 (164.508),
 1.8 (164.528) and 3.5 (HL7 PurposeOfUse).
 
-Choices of this product (stated in the README, not law): which roles may release
-notes at all, which recipient types each basis may go to, and that unknown or
-misapplied bases are refusals (recorded) rather than input errors.
+Who may release or use a note, and who may invoke each exception, is the roles table's
+(ledger/rules/roles.py). Choices of this product (stated in the README, not law): which
+recipient types each basis may go to, and that unknown or misapplied bases are refusals
+(recorded) rather than input errors.
 """
 
 from __future__ import annotations
@@ -15,38 +16,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
-from ledger.aggregates.authorization import (
+from ledger.errors import BadInput
+from ledger.rules import roles
+from ledger.rules.roles import StaffView
+from ledger.vocabulary import (
     COVERS_PROGRESS_NOTES,
+    INDIVIDUAL,
+    PAYMENT,
     PSYCHOTHERAPY_NOTES,
-    Authorization,
+    RECIPIENT_TYPES,
+    TREATMENT,
+    purpose_group,
     same_recipient,
 )
-from ledger.errors import BadInput
-from ledger.rules.roles import PURPOSES, READ_PURPOSES, StaffView
+
+if TYPE_CHECKING:
+    from ledger.aggregates.authorization import Authorization
 
 Kind = Literal["progress-note", "psychotherapy-note"]
-
-RECIPIENT_TYPES: dict[str, str] = {
-    "workforce": "a member of this practice's workforce (a use, not a disclosure)",
-    "provider": "another health care provider",
-    "payer": "a health plan or other payer",
-    "individual": "the client",
-    "personal-representative": "the client's personal representative",
-    "attorney": "an attorney",
-    "court": "a court, grand jury or administrative tribunal",
-    "hhs": "the Secretary of HHS (OCR)",
-    "oversight-agency": "a health oversight agency",
-    "law-enforcement": "a law-enforcement official",
-    "coroner": "a coroner or medical examiner",
-    "public-health": "a public-health authority",
-    "threat-preventer": "a person able to prevent or lessen a serious threat",
-    "training-program": "this practice's supervised training program",
-    "other": "any other recipient",
-}
-ANYONE_BUT_PAYER = frozenset(RECIPIENT_TYPES) - {"payer"}
 OUTSIDE = frozenset(RECIPIENT_TYPES) - {"workforce"}
 
 
@@ -113,12 +103,6 @@ RECORD_EXCEPTIONS: dict[str, Basis] = {b.code: b for b in (
           accountable=False),
 )}
 
-TREATMENT = frozenset({"TREAT", "ETREAT", "ERTREAT"})
-PAYMENT = frozenset(PURPOSES["payment"])
-INDIVIDUAL = frozenset(PURPOSES["individual"])
-# Roles that may release notes, or use psychotherapy notes at all (product choice:
-# minimum necessary; billing and front desk never handle psychotherapy notes).
-RELEASERS = frozenset({"clinician", "supervisor", "compliance"})
 TPO_RECIPIENTS: dict[str, frozenset[str]] = {
     "treatment": frozenset({"provider", "workforce"}),
     "payment": frozenset({"payer", "provider"}),
@@ -143,11 +127,16 @@ def check_exception_code(code: str | None) -> str | None:
     return known.get(code.upper(), code)
 
 
-def check_recipient_type(recipient_type: str) -> str:
-    if recipient_type not in RECIPIENT_TYPES:
-        raise BadInput(f"unknown recipient type {recipient_type!r}; use one of "
-                       f"{', '.join(RECIPIENT_TYPES)}")
-    return recipient_type
+
+def payer_problem(recipient_type: str | None, purpose: str | None = None) -> str | None:
+    """This product's rule (DESIGN invariant 3): a payer never receives a psychotherapy
+    note. 164.508(a)(2) has no payment exception and 164.508(b)(4)(ii)(B) forbids
+    conditioning anything on a psychotherapy-note authorization."""
+    if recipient_type == "payer" or purpose in PAYMENT:
+        return "a payer never receives a psychotherapy note, whatever is presented"
+    return None
+
+
 AUTHORIZATION_CITATION = "45 CFR 164.508(a)(1)"
 PN_AUTHORIZATION_CITATION = "45 CFR 164.508(a)(2)"
 
@@ -236,11 +225,9 @@ def _psychotherapy(r: Request) -> Ruling:
     assert r.actor is not None
     if r.break_glass:
         return refuse("break-the-glass never opens a psychotherapy note")
-    if r.recipient_type == "payer" or r.purpose in PAYMENT:
-        # This product's rule (DESIGN invariant 3): 164.508(a)(2) has no payment exception
-        # and 164.508(b)(4)(ii)(B) forbids conditioning on a psychotherapy-note authorization.
-        return refuse("a payer never receives a psychotherapy note, whatever is presented")
-    if r.actor.role not in RELEASERS:
+    if (problem := payer_problem(r.recipient_type, r.purpose)) is not None:
+        return refuse(problem)
+    if not roles.permits(roles.USE_PSYCHOTHERAPY, r.actor.role):
         return refuse(f"role {r.actor.role} may not use or disclose psychotherapy notes")
     if not r.is_use and r.recipient_type in PN_INTERNAL:
         return refuse("a workforce member gets a psychotherapy note only as a use: they read "
@@ -262,29 +249,12 @@ def _psychotherapy(r: Request) -> Ruling:
         return refuse(f"{code} covers use by the originator only, never a disclosure")
     if r.recipient_type not in basis.recipients:
         return refuse(f"{code} does not permit release to {RECIPIENT_TYPES[r.recipient_type]}")
-    if (problem := _exception_conditions(r, code)) is not None:
+    # Who may invoke it, and for which purposes: the roles table. (A disclosure-only
+    # exception names no workforce recipient, so a use under it was refused just above.)
+    if (problem := roles.exception_problem(code, r.actor, r.originators, r.purpose)):
         return refuse(problem)
     return Ruling(True, basis="exception", legal_basis=basis.citation,
                   accountable=basis.accountable and not r.is_use)
-
-
-def _exception_conditions(r: Request, code: str) -> str | None:
-    """Who may invoke an exception (product choice where not law), for a use or a release."""
-    assert r.actor is not None
-    originator = r.originators == {r.actor.staff_id}
-    if code == "ORIGINATOR_TREATMENT":
-        if not originator:
-            return "ORIGINATOR_TREATMENT is held only by the note's originator"
-        if r.purpose not in TREATMENT:
-            return "ORIGINATOR_TREATMENT is a use for treatment (purpose TREAT or ETREAT)"
-    if code == "SUPERVISED_TRAINING" and not (originator or r.actor.role == "supervisor"):
-        return "SUPERVISED_TRAINING is invoked by the note's originator or a supervisor"
-    if code == "DEFENSE_OF_ACTION_BY_INDIVIDUAL" and r.actor.role != "compliance":
-        return "DEFENSE_OF_ACTION_BY_INDIVIDUAL is invoked by compliance staff"
-    if r.is_use and code not in {"ORIGINATOR_TREATMENT", "SUPERVISED_TRAINING",
-                                 "DEFENSE_OF_ACTION_BY_INDIVIDUAL"}:
-        return f"{code} permits a disclosure to an outside recipient; use ledger disclose"
-    return None
 
 
 # ----- progress notes ---------------------------------------------------------------------
@@ -292,11 +262,11 @@ def _exception_conditions(r: Request, code: str) -> str | None:
 def _progress(r: Request) -> Ruling:
     assert r.actor is not None
     if r.authorization_id is not None:
-        if r.actor.role not in RELEASERS:
+        if not roles.permits(roles.RELEASE, r.actor.role):
             return refuse(f"role {r.actor.role} may not release notes under an authorization")
         return _authorized(r, COVERS_PROGRESS_NOTES, AUTHORIZATION_CITATION)
     if r.exception is not None:
-        if r.actor.role not in RELEASERS:
+        if not roles.permits(roles.RELEASE, r.actor.role):
             return refuse(f"role {r.actor.role} may not release notes under a 164.512 basis")
         basis = RECORD_EXCEPTIONS.get(r.exception)
         if basis is None:
@@ -310,16 +280,16 @@ def _progress(r: Request) -> Ruling:
         if r.recipient_type not in {"individual", "personal-representative"}:
             return refuse(f"purpose {r.purpose} releases to the client or their personal "
                           "representative only")
-        if r.actor.role not in RELEASERS:
+        if not roles.permits(roles.RELEASE, r.actor.role):
             return refuse(f"role {r.actor.role} may not release notes to the client")
         # 164.528(a)(1)(ii): disclosures to the individual are not accountable.
         return Ruling(True, basis="individual", legal_basis="45 CFR 164.502(a)(1)(i); 164.524",
                       accountable=False)
-    group = next((g for g, codes in PURPOSES.items() if r.purpose in codes), None)
+    group = purpose_group(r.purpose)
     if group not in TPO_RECIPIENTS:
         return refuse(f"purpose {r.purpose} needs an authorization or a 164.512 basis")
     assert group is not None
-    if r.purpose not in READ_PURPOSES[r.actor.role]:
+    if not roles.permits(roles.READ_NOTE, r.actor.role, r.purpose):
         return refuse(f"role {r.actor.role} may not release notes for purpose {r.purpose}")
     if r.recipient_type not in TPO_RECIPIENTS[group]:
         return refuse(f"a {group} disclosure may not go to {RECIPIENT_TYPES[r.recipient_type]}")

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ledger.aggregates.client import US_JURISDICTIONS
 from ledger.errors import LedgerError
+from ledger.vocabulary import US_JURISDICTIONS
 
 ANCHORS = ("discharge", "termination", "last-contact", "last-service", "last-entry",
            "later-of-termination-or-last-contact", "date-of-service")

@@ -1,51 +1,31 @@
-"""Who may do what with progress notes: pure functions, no I/O.
+"""Who may do what: every rule of the product's access policy, as data, with its basis.
 
-Purpose codes are HL7 PurposeOfUse codes (v3-ActReason; regulation.md section 3.5).
-The role rules are this product's choice (stated in the README); they implement
-minimum necessary (45 CFR 164.502(b), 164.514(d)): each role sees clinical content
-only for the purposes its job needs.
+One table. Each :class:`Rule` names an action, the roles that may take it (and for which
+purposes of use, where purposes matter), whether a role may act on records another person
+originated, the one-line refusal, and the basis: a citation (regulation.md) or, where the
+law leaves the choice to the practice, the product's choice and why. The psychotherapy-note
+exceptions of 164.508(a)(2) say who may invoke each. The services and the disclosure guard
+ask :func:`decide` (or :func:`permits`); nothing else decides "who may". The README's
+access-rules tables are rendered from here (:func:`markdown`), and a test keeps them equal.
+
+Pure data and functions: no I/O, cheap to import.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ledger.errors import BadInput
-
-# regulation.md 3.5: PurposeOfUse codes by group.
-PURPOSES: dict[str, tuple[str, ...]] = {
-    "treatment": ("TREAT", "ETREAT", "ERTREAT", "BTG", "POPHLTH"),
-    "payment": ("HPAYMT", "CLMATTCH", "COVERAGE"),
-    "operations": ("HOPERAT", "CAREMGT", "HACCRED", "HCOMPL", "HDIRECT", "HLEGAL", "HPRGRP",
-                   "HQUALIMP", "HSYSADMIN", "PATADMIN", "TRAIN"),
-    "individual": ("PATRQT", "FAMRQT", "PWATRNY", "SUPNWK"),
-    "legal-and-other": ("LEGAL", "PUBHLTH", "HRESCH", "HMARKT", "THREAT", "DISASTER"),
-}
-ALL_PURPOSES = frozenset(code for codes in PURPOSES.values() for code in codes)
-
-# Purposes for which each role may read progress-note content.
-READ_PURPOSES: dict[str, frozenset[str]] = {
-    "clinician": frozenset({"TREAT", "ETREAT"}),
-    "supervisor": frozenset({"TREAT", "ETREAT", "HOPERAT", "TRAIN", "HQUALIMP"}),
-    "billing": frozenset({"HPAYMT", "CLMATTCH", "COVERAGE"}),
-    "compliance": frozenset({"HOPERAT", "HCOMPL", "HLEGAL", "HQUALIMP", "HACCRED"}),
-    "front-desk": frozenset(),
-    "admin": frozenset(),
-}
-WRITERS = frozenset({"clinician", "supervisor"})
-REGISTRARS = frozenset({"front-desk", "clinician", "supervisor", "admin"})
-STAFF_ADMINS = frozenset({"admin"})
-# Who places and releases legal holds and reads retention schedules.
-RETENTION_OFFICERS = frozenset({"compliance", "admin"})
-# Who handles a client's right-of-access request (164.524) and produces the export.
-ACCESS_REQUEST_HANDLERS = frozenset({"compliance", "supervisor"})
+from ledger.vocabulary import ROLES, TREATMENT
 
 
-def check_purpose(code: str) -> str:
-    if code not in ALL_PURPOSES:
-        raise BadInput(f"unknown purpose of use {code!r}; use an HL7 PurposeOfUse code "
-                       "such as TREAT, HPAYMT or HOPERAT")
-    return code
+@dataclass(frozen=True)
+class StaffView:
+    """What the policy needs to know of the acting person (None when unknown)."""
+
+    staff_id: str
+    role: str
+    active: bool
 
 
 @dataclass(frozen=True)
@@ -58,13 +38,183 @@ GRANTED = Decision(True)
 
 
 @dataclass(frozen=True)
-class StaffView:
-    """What the policy needs to know of the acting person (None when unknown)."""
+class Rule:
+    """One line of the table.
 
-    staff_id: str
-    role: str
-    active: bool
+    ``roles`` maps each role that may take the action to the purposes of use it may take it
+    for (None: no purpose is involved). ``others``, when set, are the roles that may act on
+    a record someone else originated; the rest act on their own records only.
+    ``refusal`` may name ``{role}``, ``{purpose}`` and the caller's ``{what}``."""
 
+    action: str
+    does: str
+    roles: Mapping[str, frozenset[str] | None]
+    refusal: str
+    basis: str
+    others: frozenset[str] | None = None
+    others_refusal: str | None = None
+
+    def may(self, role: str, purpose: str | None = None) -> bool:
+        if role not in self.roles:
+            return False
+        purposes = self.roles[role]
+        return purposes is None or purpose in purposes
+
+
+def _everyone(purposes: frozenset[str] | None = None) -> dict[str, frozenset[str] | None]:
+    return dict.fromkeys(ROLES, purposes)
+
+
+def _plain(*roles: str) -> dict[str, frozenset[str] | None]:
+    return dict.fromkeys(roles, None)
+
+
+MINIMUM_NECESSARY = "45 CFR 164.502(b), 164.514(d) (minimum necessary)"
+
+READ_NOTE = Rule(
+    "progress-note.read", "read progress-note content, for these purposes",
+    {"clinician": frozenset({"TREAT", "ETREAT"}),
+     "supervisor": frozenset({"TREAT", "ETREAT", "HOPERAT", "TRAIN", "HQUALIMP"}),
+     "billing": frozenset({"HPAYMT", "CLMATTCH", "COVERAGE"}),
+     "compliance": frozenset({"HOPERAT", "HCOMPL", "HLEGAL", "HQUALIMP", "HACCRED"})},
+    "role {role} may not read notes for purpose {purpose}",
+    f"{MINIMUM_NECESSARY}: each role reads content only for the purposes its job needs "
+    "(the pairs are this product's choice)")
+LIST_NOTES = Rule(
+    "progress-note.list", "list a client's progress notes (ids, dates, no content)",
+    _plain(*(role for role, purposes in READ_NOTE.roles.items() if purposes)),
+    "role {role} may not list clinical notes",
+    "the roles that read notes for some purpose (product choice)")
+WRITE_NOTE = Rule(
+    "progress-note.write", "write progress notes",
+    _plain("clinician", "supervisor"), "role {role} may not write clinical notes",
+    "the mental-health professionals who treat (product choice)")
+AMEND_NOTE = Rule(
+    "progress-note.amend", "amend a progress note (a new version; none is altered)",
+    _plain("clinician", "supervisor"), "role {role} may not write clinical notes",
+    "its author, or a supervisor (product choice); an amendment appends and links, "
+    "45 CFR 164.526(c)",
+    others=frozenset({"supervisor"}),
+    others_refusal="only the note's author or a supervisor may amend it")
+BREAK_GLASS = Rule(
+    "progress-note.break-glass",
+    "read a progress note without the usual right, flagged, for immediately needed care",
+    _everyone(frozenset({"TREAT", "ETREAT", "ERTREAT", "BTG"})),
+    "break-the-glass is for immediately needed treatment (purpose TREAT, ETREAT, ERTREAT "
+    "or BTG)",
+    "45 CFR 164.312(a)(2)(ii) emergency access procedure; HL7 BTG (regulation.md 1.11, 3.5); "
+    "never a psychotherapy note")
+REGISTER_CLIENT = Rule(
+    "client.register", "register clients and record their episodes of care and contacts",
+    _plain("clinician", "supervisor", "front-desk", "admin"),
+    "role {role} may not register clients", "product choice: the front desk and clinicians")
+MANAGE_STAFF = Rule(
+    "staff.manage", "add staff, change roles, deactivate",
+    _plain("admin"), "role {role} may not manage staff",
+    "product choice; every privilege change is an event (ONC 170.315(d)(2), 170.210(e)(1))")
+MANAGE_RETENTION = Rule(
+    "retention.manage",
+    "read retention schedules, place and release legal holds, run the purge",
+    _plain("compliance", "admin"), "role {role} may not manage retention or legal holds",
+    "product choice: the privacy officer; periods are state law (regulation.md 1.10, 2)")
+HANDLE_ACCESS_REQUEST = Rule(
+    "record-set.access-request", "handle a client's right-of-access request (export)",
+    _plain("compliance", "supervisor"), "role {role} may not handle right-of-access requests",
+    "45 CFR 164.524 (act within 30 days); who handles it is this product's choice")
+READ_AUDIT = Rule(
+    "audit.read",
+    "read the access log, the accounting of disclosures and the investigator's report",
+    _plain("compliance", "supervisor", "admin"), "role {role} may not read the {what}",
+    "45 CFR 164.312(b) (audit controls), 164.528 (accounting); readers are this product's "
+    "choice, and every reading is recorded")
+AUTHORIZE = Rule(
+    "authorization.record", "record, revoke and list progress-note authorizations",
+    _plain("clinician", "supervisor", "compliance", "front-desk"),
+    "role {role} may not handle authorizations here",
+    "45 CFR 164.508(c) (the signed form's core elements); product choice of who records them")
+AUTHORIZE_PSYCHOTHERAPY = Rule(
+    "psychotherapy-authorization.record",
+    "record, revoke and list psychotherapy-note authorizations",
+    _plain("clinician", "supervisor", "compliance"),
+    "role {role} may not handle authorizations here",
+    "45 CFR 164.508(a)(2), (b)(3)(ii); billing and the front desk never handle psychotherapy "
+    "notes (product choice)")
+RELEASE = Rule(
+    "progress-note.release",
+    "release progress notes under an authorization, a 164.512 basis or to the client",
+    _plain("clinician", "supervisor", "compliance"), "role {role} may not release notes",
+    "45 CFR 164.508, 164.512, 164.502(a)(1)(i); releases for treatment, payment and "
+    "operations follow the read purposes above (164.506(c))")
+WRITE_PSYCHOTHERAPY = Rule(
+    "psychotherapy-note.write", "write psychotherapy notes",
+    _plain("clinician", "supervisor"), "role {role} may not write psychotherapy notes",
+    "45 CFR 164.501 (a mental health professional's notes); product choice")
+AMEND_PSYCHOTHERAPY = Rule(
+    "psychotherapy-note.amend", "amend a psychotherapy note (its originator only)",
+    _plain("clinician", "supervisor"), "role {role} may not write psychotherapy notes",
+    "the originator's own correction; 164.526(a)(2)(iii) gives no right to amend them",
+    others=frozenset(),
+    others_refusal="only the note's originator may amend a psychotherapy note")
+LIST_PSYCHOTHERAPY = Rule(
+    "psychotherapy-note.list", "see which psychotherapy notes exist (ids and dates)",
+    _plain("clinician", "supervisor", "compliance"),
+    "role {role} may not list psychotherapy notes",
+    "product choice: a clinician sees the notes they originated, supervisors and compliance "
+    "all of a client's", others=frozenset({"supervisor", "compliance"}))
+USE_PSYCHOTHERAPY = Rule(
+    "psychotherapy-note.use",
+    "use or disclose a psychotherapy note (with a 164.508(a)(2) basis, checked by the guard)",
+    _plain("clinician", "supervisor", "compliance"),
+    "role {role} may not use or disclose psychotherapy notes",
+    f"45 CFR 164.508(a)(2); {MINIMUM_NECESSARY}: billing, the front desk and admins never "
+    "do (product choice)")
+
+TABLE: tuple[Rule, ...] = (
+    READ_NOTE, LIST_NOTES, WRITE_NOTE, AMEND_NOTE, BREAK_GLASS, RELEASE, REGISTER_CLIENT,
+    AUTHORIZE, AUTHORIZE_PSYCHOTHERAPY, WRITE_PSYCHOTHERAPY, AMEND_PSYCHOTHERAPY,
+    LIST_PSYCHOTHERAPY, USE_PSYCHOTHERAPY, HANDLE_ACCESS_REQUEST, READ_AUDIT, MANAGE_RETENTION,
+    MANAGE_STAFF)
+
+
+@dataclass(frozen=True)
+class ExceptionHolders:
+    """Who may invoke one 164.508(a)(2) exception, and for which purposes (None: any)."""
+
+    code: str
+    originator: bool
+    roles: frozenset[str]
+    refusal: str
+    basis: str
+    purposes: frozenset[str] | None = None
+    purpose_refusal: str | None = None
+
+
+_ALL_USERS = frozenset(USE_PSYCHOTHERAPY.roles)
+PSYCHOTHERAPY_EXCEPTION_HOLDERS: dict[str, ExceptionHolders] = {h.code: h for h in (
+    ExceptionHolders(
+        "ORIGINATOR_TREATMENT", True, frozenset(),
+        "ORIGINATOR_TREATMENT is held only by the note's originator",
+        "45 CFR 164.508(a)(2)(i)(A): use by the originator for treatment",
+        purposes=TREATMENT,
+        purpose_refusal="ORIGINATOR_TREATMENT is a use for treatment (purpose TREAT, ETREAT "
+                        "or ERTREAT)"),
+    ExceptionHolders(
+        "SUPERVISED_TRAINING", True, frozenset({"supervisor"}),
+        "SUPERVISED_TRAINING is invoked by the note's originator or a supervisor",
+        "45 CFR 164.508(a)(2)(i)(B); the originator or a supervisor (product choice)"),
+    ExceptionHolders(
+        "DEFENSE_OF_ACTION_BY_INDIVIDUAL", False, frozenset({"compliance"}),
+        "DEFENSE_OF_ACTION_BY_INDIVIDUAL is invoked by compliance staff",
+        "45 CFR 164.508(a)(2)(i)(C); compliance staff (product choice)"),
+    *(ExceptionHolders(code, False, _ALL_USERS, "",
+                       "45 CFR 164.508(a)(2)(ii); anyone who may use or disclose "
+                       "psychotherapy notes (product choice)")
+      for code in ("HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_OF_ORIGINATOR_512d",
+                   "CORONER_512g1", "SERIOUS_THREAT_512j1i")),
+)}
+
+
+# ----- deciding --------------------------------------------------------------------------------
 
 def refuse_inactive(staff: StaffView | None) -> Decision | None:
     if staff is None:
@@ -74,90 +224,70 @@ def refuse_inactive(staff: StaffView | None) -> Decision | None:
     return None
 
 
-def may_read(staff: StaffView | None, purpose: str) -> Decision:
+def decide(staff: StaffView | None, rule: Rule, *, purpose: str | None = None,
+           originator: str | None = None, what: str = "") -> Decision:
+    """Whether ``staff`` may take ``rule``'s action, for ``purpose``, on a record
+    ``originator`` wrote. Unknown and deactivated staff are refused everything."""
     if (refused := refuse_inactive(staff)) is not None:
         return refused
     assert staff is not None
-    if purpose not in READ_PURPOSES[staff.role]:
-        return Decision(False, f"role {staff.role} may not read notes for purpose {purpose}")
+    if not rule.may(staff.role, purpose):
+        return Decision(False, rule.refusal.format(role=staff.role, purpose=purpose,
+                                                   what=what))
+    if (rule.others is not None and originator is not None
+            and originator != staff.staff_id and staff.role not in rule.others):
+        return Decision(False, rule.others_refusal)
     return GRANTED
 
 
-def may_list(staff: StaffView | None) -> Decision:
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if not READ_PURPOSES[staff.role]:
-        return Decision(False, f"role {staff.role} may not list clinical notes")
-    return GRANTED
+def permits(rule: Rule, role: str, purpose: str | None = None) -> bool:
+    return rule.may(role, purpose)
 
 
-def may_write(staff: StaffView | None) -> Decision:
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if staff.role not in WRITERS:
-        return Decision(False, f"role {staff.role} may not write clinical notes")
-    return GRANTED
+def sees_others(rule: Rule, role: str) -> bool:
+    """Whether ``role`` acts on records others originated (for rules with ``others``)."""
+    return rule.others is None or role in rule.others
 
 
-def may_amend(staff: StaffView | None, author_id: str) -> Decision:
-    decided = may_write(staff)
-    if not decided.granted or staff is None:
-        return decided
-    if staff.staff_id != author_id and staff.role != "supervisor":
-        return Decision(False, "only the note's author or a supervisor may amend it")
-    return GRANTED
+def exception_problem(code: str, staff: StaffView, originators: frozenset[str],
+                      purpose: str) -> str | None:
+    """Why ``staff`` may not invoke the psychotherapy-note exception ``code`` (None: they
+    may). Unknown codes are the guard's to refuse."""
+    holders = PSYCHOTHERAPY_EXCEPTION_HOLDERS.get(code)
+    if holders is None:
+        return None
+    is_originator = originators == {staff.staff_id}
+    if not ((holders.originator and is_originator) or staff.role in holders.roles):
+        return holders.refusal
+    if holders.purposes is not None and purpose not in holders.purposes:
+        return holders.purpose_refusal
+    return None
 
 
-def may_register_client(staff: StaffView | None) -> Decision:
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if staff.role not in REGISTRARS:
-        return Decision(False, f"role {staff.role} may not register clients")
-    return GRANTED
+# ----- the README's tables -------------------------------------------------------------------
+
+def _cell(rule: Rule, role: str) -> str:
+    if role not in rule.roles:
+        return "no"
+    purposes = rule.roles[role]
+    if purposes is not None:
+        return ", ".join(sorted(purposes))
+    if rule.others is not None:
+        return "any" if role in rule.others else "own"
+    return "yes"
 
 
-def may_manage_staff(staff: StaffView | None) -> Decision:
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if staff.role not in STAFF_ADMINS:
-        return Decision(False, f"role {staff.role} may not manage staff")
-    return GRANTED
-
-
-BREAK_GLASS_PURPOSES = frozenset({"TREAT", "ETREAT", "ERTREAT", "BTG"})
-
-
-def may_break_glass(staff: StaffView | None, purpose: str) -> Decision:
-    """Break-the-glass (HL7 BTG, regulation.md 3.5: "immediately needed health care"): any
-    active staff member may override the role rules to read a progress note for treatment;
-    the access is flagged with its reason. It never applies to psychotherapy notes (see
-    ledger.rules.disclosure)."""
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    if purpose not in BREAK_GLASS_PURPOSES:
-        return Decision(False, "break-the-glass is for immediately needed treatment "
-                               "(purpose TREAT, ETREAT, ERTREAT or BTG)")
-    return GRANTED
-
-
-def may_handle_access_requests(staff: StaffView | None) -> Decision:
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if staff.role not in ACCESS_REQUEST_HANDLERS:
-        return Decision(False, f"role {staff.role} may not handle right-of-access requests")
-    return GRANTED
-
-
-def may_manage_holds(staff: StaffView | None) -> Decision:
-    """Legal holds and retention schedules: compliance and admins (product choice)."""
-    if (refused := refuse_inactive(staff)) is not None:
-        return refused
-    assert staff is not None
-    if staff.role not in RETENTION_OFFICERS:
-        return Decision(False, f"role {staff.role} may not manage retention or legal holds")
-    return GRANTED
+def markdown() -> str:
+    """The access-rules tables, as the README shows them."""
+    lines = ["| may | " + " | ".join(ROLES) + " | basis |",
+             "|---|" + "---|" * len(ROLES) + "---|"]
+    for rule in TABLE:
+        cells = " | ".join(_cell(rule, role) for role in ROLES)
+        lines.append(f"| {rule.does} (`{rule.action}`) | {cells} | {rule.basis} |")
+    lines += ["", "| psychotherapy-note exception | invoked by | purposes | basis |",
+              "|---|---|---|---|"]
+    for h in PSYCHOTHERAPY_EXCEPTION_HOLDERS.values():
+        who = [*(["the note's originator"] if h.originator else []), *sorted(h.roles)]
+        purposes = ", ".join(sorted(h.purposes)) if h.purposes is not None else "any"
+        lines.append(f"| `{h.code}` | {', '.join(who)} | {purposes} | {h.basis} |")
+    return "\n".join(lines) + "\n"

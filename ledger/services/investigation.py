@@ -16,13 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ledger import queries as access_log
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import CheckpointLog
-from ledger.integrity.verify import verify_store
+from ledger.integrity.checkpoint import tree_has
 from ledger.primitives import merkle
-from ledger.stores.main import MainLedger
-from ledger.stores.psychotherapy import PsychotherapyStore
+from ledger.queries import Query
+from ledger.services.audit_log import AuditLog
 from ledger.stores.store import Store
 from ledger.views import AccessRecord
 
@@ -66,42 +64,49 @@ class Report:
         return [i for i in self.items if i.kind == "release"]
 
 
-def investigate(main: MainLedger, pn: PsychotherapyStore, *, by: str, at: datetime,
-                since: date | None = None, until: date | None = None) -> Report:
-    report = Report(since, until, [_evidence(main), _evidence(pn)])
-    if not report.verified:
-        return report  # says so first, claims nothing
-    query = access_log.Query(since=since, until=until)
-    pn_records = pn.access_history(by=by, at=at, query=query)
-    glass = main.access_history(by=by, at=at, query=access_log.Query(
-        since=since, until=until, break_glass=True))
-    proofs = {e.store: e for e in report.evidence}
-    for record in pn_records:
-        if record.object_type == "access-log":
-            continue
-        report.items.append(Item(record, _kind(record), _basis(record),
-                                 *_proof(pn, proofs[pn.settings.name], record.position)))
-    for record in glass:
-        report.items.append(Item(record, "break-glass", record.reason,
-                                 *_proof(main, proofs[main.settings.name], record.position)))
-    report.items.sort(key=lambda i: (i.record.at, i.record.store, i.record.position))
-    releases = report.releases
-    report.conclusion = NOTHING_RELEASED if not releases else (
-        f"{len(releases)} release{'s' if len(releases) != 1 else ''} of psychotherapy notes "
-        "to someone other than the originator, each listed with its basis")
-    return report
+class Investigation:
+    def __init__(self, main: Store, pn: Store, audit: AuditLog) -> None:
+        self.main = main
+        self.pn = pn
+        self.audit = audit
+
+    def psychotherapy_releases(self, *, by: str, at: datetime, since: date | None = None,
+                               until: date | None = None) -> Report:
+        """Verify both stores first; then every use, disclosure, refusal and
+        break-the-glass event concerning psychotherapy notes, and the conclusion. Reading
+        it is recorded (it reads the access logs)."""
+        report = Report(since, until, [_evidence(self.main), _evidence(self.pn)])
+        if not report.verified:
+            return report  # says so first, claims nothing
+        pn_records = self.audit.access_log(by=by, at=at, stores=("pn",),
+                                           query=Query(since=since, until=until))
+        glass = self.audit.access_log(by=by, at=at, stores=("main",), query=Query(
+            since=since, until=until, break_glass=True))
+        proofs = {e.store: e for e in report.evidence}
+        for record in pn_records:
+            if record.object_type == "access-log":
+                continue
+            report.items.append(Item(record, _kind(record), _basis(record), *_proof(
+                self.pn, proofs[self.pn.settings.name], record.position)))
+        for record in glass:
+            report.items.append(Item(record, "break-glass", record.reason, *_proof(
+                self.main, proofs[self.main.settings.name], record.position)))
+        report.items.sort(key=lambda i: (i.record.at, i.record.store, i.record.position))
+        releases = report.releases
+        report.conclusion = NOTHING_RELEASED if not releases else (
+            f"{len(releases)} release{'s' if len(releases) != 1 else ''} of psychotherapy "
+            "notes to someone other than the originator, each listed with its basis")
+        return report
 
 
 def _evidence(store: Store) -> Evidence:
     name = store.settings.name
-    rec = store.chained_recorder
-    chain_report = verify_store(store.engine, rec.events_record_cls.__table__, rec.chain,
-                                store=name)
+    chain_report = store.verify(use_known_head=False)
     if not chain_report.ok:
         assert chain_report.damage is not None
         return Evidence(name, False, f"chain DAMAGED at {chain_report.damage.describe()}",
                         None, 0)
-    log = CheckpointLog(store)
+    log = store.checkpoints
     latest = log.latest()
     if latest is None:
         return Evidence(name, False, "no signed checkpoint: run ledger checkpoint", None, 0)
@@ -110,8 +115,7 @@ def _evidence(store: Store) -> Evidence:
         return Evidence(name, False, f"the log has {chain_report.events} events but its "
                                      f"signed checkpoint covers {size} (truncated)", None, size)
     try:
-        log.tree.catch_up()
-        matches = size <= log.tree.size() and log.tree.root(size) == root
+        matches = tree_has(store.tree, size, root)
     except IntegrityFailure as e:
         return Evidence(name, False, str(e), None, size)
     if not matches:
@@ -142,8 +146,8 @@ def _basis(r: AccessRecord) -> str | None:
 
 def _proof(store: Store, evidence: Evidence, notification_id: int
            ) -> tuple[tuple[str, ...] | None, str | None, int | None]:
-    tree = CheckpointLog(store).tree
-    position = tree.positions_of([notification_id]).get(notification_id)
+    tree = store.tree
+    position = store.event_log.positions_of([notification_id]).get(notification_id)
     if position is None or position > evidence.size:
         return None, None, position  # after the latest checkpoint: not yet provable
     path = tree.inclusion(position, evidence.size)

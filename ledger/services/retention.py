@@ -1,8 +1,10 @@
-"""The retention desk: explains a client's schedule and plans the purge, across both stores.
+"""Retention: a client's schedule under the state rules, the plan and the purge across both
+stores, legal holds and destruction preconditions.
 
-It reads the client's facts from the main ledger and the latest psychotherapy-note entry
+It reads the client's facts from the main store and the latest psychotherapy-note entry
 from the sealed store (a date, never content), applies the rules, and honours legal holds.
-Every explanation and plan is recorded as a reading in the main store.
+Every explanation and plan is recorded as a reading in the main store; the purge leaves a
+destruction receipt in each store. Compliance officers and admins (the roles table).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from ledger.aggregates.audit import AuditEntry
-from ledger.aggregates.base import Actor, acting_as, utc
+from ledger.aggregates.base import Actor, utc
 from ledger.aggregates.client import Client
-from ledger.errors import NotFound
+from ledger.aggregates.hold import Hold
+from ledger.aggregates.precondition import PreconditionMet
+from ledger.errors import BadInput, NotFound
 from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
-from ledger.rules import roles as policy
-from ledger.stores.main import MainLedger
+from ledger.rules import roles
+from ledger.services.audited import Attempt, retry_on_conflict
+from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
@@ -78,15 +82,17 @@ class Schedule:
                 f"{e.winner.rule.id if e.winner else '?'}")
 
 
-class RetentionDesk:
-    def __init__(self, main: MainLedger, pn: PsychotherapyStore) -> None:
+class Retention:
+    def __init__(self, main: MainStore, pn: PsychotherapyStore) -> None:
         self.main = main
         self.pn = pn
         self.rules = rules.load()
 
+    # ----- schedules --------------------------------------------------------------------------
+
     def schedule(self, client_id: UUID, at: datetime) -> Schedule:
         """The schedule of one client at ``at`` (no access record: see explain)."""
-        holds = tuple(self.main.holds_on(client_id, at))
+        holds = tuple(self.holds_on(client_id, at))
         receipt = self.main.receipt_for(client_id)
         if receipt is not None:
             tombstone = (f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
@@ -109,30 +115,29 @@ class RetentionDesk:
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:
         """The client's schedule as of ``as_of`` (default ``at``, when it is recorded)."""
-        at = utc(at)
         client_id = Client.id_for(client_ref)
-        actor = self.main.decide(by, policy.may_manage_holds, "access", "retention",
-                                  at=at, client_id=client_id)
-        if not self.main.client_exists(client_id):
-            raise NotFound(f"client {client_ref} not found")
-        schedule = self.schedule(client_id, utc(as_of) if as_of else at)
-        with acting_as(actor):
-            self.main.save(AuditEntry.record(action="access", outcome="granted",
-                                             object_type="retention", client_id=client_id,
-                                             at=at))
+        with Attempt(self.main, by, "access", "retention", at=at, client_id=client_id) as use:
+            use.decide(roles.MANAGE_RETENTION)
+            if not self.main.client_exists(client_id):
+                raise NotFound(f"client {client_ref} not found")
+            schedule = self.schedule(client_id, utc(as_of) if as_of else use.at)
+            use.commit()
         return schedule
 
     def plan(self, *, by: str, at: datetime, as_of: datetime | None = None) -> list[Schedule]:
         """Every client's schedule as of ``as_of`` (default ``at``): what would be
         destroyed and what is blocked."""
-        at = utc(at)
-        actor = self.main.decide(by, policy.may_manage_holds, "list", "retention", at=at)
-        moment = utc(as_of) if as_of else at
-        schedules = [self.schedule(i, moment) for i in self.main.client_ids()]
-        with acting_as(actor):
-            self.main.save(AuditEntry.record(action="list", outcome="granted",
-                                             object_type="retention", at=at))
+        with Attempt(self.main, by, "list", "retention", at=at) as use:
+            use.decide(roles.MANAGE_RETENTION)
+            moment = utc(as_of) if as_of else use.at
+            schedules = [self.schedule(i, moment) for i in self.main.client_ids()]
+            use.commit()
         return sorted(schedules, key=_order)
+
+    def authorise_run(self, *, by: str, at: datetime) -> None:
+        """Refuse (and record) a purge by someone the roles table does not allow, before a
+        scheduler is started to run it as them."""
+        Attempt(self.main, by, "destroy", "retention", at=at).decide(roles.MANAGE_RETENTION)
 
     def run(self, *, by: str, at: datetime, dry_run: bool = False,
             progress: Callable[[Schedule], None] | None = None) -> list[Schedule]:
@@ -143,15 +148,16 @@ class RetentionDesk:
         exists and whose keys do not yet all exist destroyed, unless a hold now names it;
         nothing is written or destroyed twice. Both stores are scrubbed at the end of
         every run, so a scrub that could not finish is retried by the next one."""
-        at = utc(at)
-        actor = self.main.decide(by, policy.may_manage_holds, "destroy", "retention", at=at)
+        attempt = Attempt(self.main, by, "destroy", "retention", at=at)
+        attempt.decide(roles.MANAGE_RETENTION)
+        at = attempt.at
         done: list[Schedule] = []
         for client_id in self.main.client_ids():
             schedule = self.schedule(client_id, at)
             if schedule.status not in ("due", "destroying"):
                 continue
             if not dry_run:
-                self._destroy(schedule, actor, at)
+                self._destroy(schedule, attempt.actor, at)
                 schedule = self.schedule(client_id, at)
             done.append(schedule)
             if progress is not None:
@@ -179,6 +185,63 @@ class RetentionDesk:
                               at=at)
         self.pn.destroy_key(client_id, at)
         self.main.destroy_key(client_id, at)
+
+    # ----- legal holds ------------------------------------------------------------------------
+
+    def place_hold(self, client_refs: list[str], *, matter: str | None, reason: str, by: str,
+                   at: datetime) -> HoldInfo:
+        client_ids = [Client.id_for(ref) for ref in client_refs]
+        with Attempt(self.main, by, "register", "hold", at=at) as use:
+            use.decide(roles.MANAGE_RETENTION)
+            for ref, client_id in zip(client_refs, client_ids, strict=True):
+                if not self.main.client_exists(client_id):
+                    raise NotFound(f"client {ref} not found")
+            hold = Hold.place(matter=matter, client_ids=client_ids, reason=reason, at=use.at)
+            use.save(hold)
+        return hold_info(hold)
+
+    def release_hold(self, hold_id: UUID, *, reason: str, by: str, at: datetime) -> HoldInfo:
+        def attempt() -> HoldInfo:
+            hold = self.main.hold(hold_id)
+            with Attempt(self.main, by, "amend", "hold", at=at) as use:
+                use.decide(roles.MANAGE_RETENTION)
+                hold.release(reason, use.at)
+                use.save(hold)
+            return hold_info(hold)
+
+        return retry_on_conflict(attempt)
+
+    def holds(self) -> list[HoldInfo]:
+        return sorted((hold_info(h) for h in self.main.holds()),
+                      key=lambda h: (h.placed_at, str(h.hold_id)))
+
+    def holds_on(self, client_id: UUID, at: datetime) -> list[HoldInfo]:
+        return [h for h in self.holds() if client_id in h.client_ids and h.active_at(at)]
+
+    # ----- destruction preconditions ----------------------------------------------------------
+
+    def record_precondition(self, client_ref: str, *, rule_id: str, kind: str, done_on: date,
+                            note: str, by: str, at: datetime) -> None:
+        """Record that a destruction precondition of a rule was met for the client."""
+        rule = {r.id: r for r in self.rules}.get(rule_id)
+        if rule is None:
+            raise BadInput(f"unknown retention rule {rule_id!r}")
+        if kind not in {p.kind for p in rule.preconditions}:
+            raise BadInput(f"rule {rule_id} has no {kind} precondition")
+        client_id = Client.id_for(client_ref)
+        with Attempt(self.main, by, "register", "precondition", at=at,
+                     client_id=client_id) as use:
+            use.decide(roles.MANAGE_RETENTION)
+            if not self.main.client_exists(client_id):
+                raise NotFound(f"client {client_ref} not found")
+            use.save(PreconditionMet.record(client_id=client_id, rule_id=rule_id, kind=kind,
+                                            done_on=done_on, note=note, at=use.at))
+
+
+def hold_info(hold: Hold) -> HoldInfo:
+    return HoldInfo(hold_id=hold.id, matter=hold.matter, client_ids=tuple(hold.client_ids),
+                    reason=hold.reason, placed_by=hold.placed_by, placed_at=hold.placed_at,
+                    released_at=hold.released_at, release_reason=hold.release_reason)
 
 
 def _met(rule: rules.Rule, p: rules.Precondition, met: list[tuple[str, str, date]],

@@ -1,26 +1,44 @@
-"""The base application of every store: chained recorder, sealing mapper, key ring."""
+"""One chained, sealed store: its event log and chain, key ring, Merkle tree, signed
+checkpoints and known heads.
+
+Every commit records the store's new chain head outside the database (its head file), so
+any program that writes through a store, not only the CLI, makes tail truncation and a
+recomputed chain detectable. ``verify()`` recomputes the chain against that head.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any, cast
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, Mapper
+from eventsourcing.persistence import InfrastructureFactory, Mapper, Recording
 from eventsourcing.utils import Environment
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import Busy
+from ledger.errors import BadInput, Busy, LedgerError
+from ledger.integrity.heads import HeadFile
 from ledger.keys.keyring import KeyRing
+from ledger.persistence.log import EventLog
 from ledger.persistence.mapper import SealingMapper
 from ledger.persistence.recorder import SQLITE_BUSY_TIMEOUT_S, ChainedFactory, ChainedRecorder
+from ledger.primitives.chain import Head
 from ledger.settings import StoreSettings
+
+if TYPE_CHECKING:  # verification, proofs and checkpoints load these when first used
+    from ledger.integrity.checkpoint import CheckpointLog
+    from ledger.integrity.tree import StoredTree
+    from ledger.integrity.verify import Report
 
 SCRUB_ATTEMPTS = 10
 SCRUB_WAIT_MS = 200
 BUSY_TIMEOUT_MS = int(SQLITE_BUSY_TIMEOUT_S * 1000)
+logger = logging.getLogger("ledger.stores")
 
 
 def store_env(store: StoreSettings) -> dict[str, str]:
@@ -34,12 +52,24 @@ def store_env(store: StoreSettings) -> dict[str, str]:
     return env
 
 
+def _check_driver(url: str) -> None:
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401, PLC0415
+        except ImportError:
+            raise BadInput("a PostgreSQL URL needs the postgres extra: pip install "
+                           "'ledger[postgres]'") from None
+
+
 class Store(Application[UUID]):
-    """An application over one chained, sealed store."""
+    """An application over one chained, sealed store. Subclasses set ``name`` (the prefix
+    of the store's tables, fixed forever: ``ledger``, ``psychotherapy``)."""
 
     def __init__(self, store: StoreSettings, kek: bytes) -> None:
+        _check_driver(store.url)
         self.settings = store
         self._kek = kek
+        self.heads = HeadFile(None if ":memory:" in store.url else store.heads_file)
         super().__init__(env=store_env(store))
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
@@ -66,9 +96,72 @@ class Store(Application[UUID]):
         assert isinstance(engine, Engine)
         return engine
 
-    @property
-    def chained_recorder(self) -> ChainedRecorder:
-        return cast(ChainedRecorder, self.recorder)
+    @cached_property
+    def event_log(self) -> EventLog:
+        """The store's events and chain (its tables: ``log.events``, ``log.chain``)."""
+        return EventLog(name=self.settings.name, prefix=self.name.lower(),
+                        schema=self.settings.schema, engine=self.engine,
+                        recorder=cast(ChainedRecorder, self.recorder), mapper=self.mapper)
+
+    @cached_property
+    def tree(self) -> StoredTree:
+        from ledger.integrity.tree import StoredTree  # noqa: PLC0415
+
+        return StoredTree(self.event_log)
+
+    @cached_property
+    def checkpoints(self) -> CheckpointLog:
+        from ledger.integrity.checkpoint import CheckpointLog  # noqa: PLC0415
+
+        return CheckpointLog(self.event_log, self.tree)
+
+    # ----- heads and verification -------------------------------------------------------------
+
+    def head(self) -> Head | None:
+        """The chain head as the store says it is now."""
+        return self.event_log.head()
+
+    def verify(self, *, known_head: Head | None = None, use_known_head: bool = True,
+               at: datetime | None = None) -> Report:
+        """Recompute the chain from the stored rows, against ``known_head`` or else the
+        head file (unless ``use_known_head`` is False). A clean report's head becomes the
+        known head (when ``at`` is given). Never raises for damage: the report names it."""
+        from ledger.integrity.verify import verify_store  # noqa: PLC0415
+
+        known = known_head if known_head is not None else (
+            self.heads.read() if use_known_head else None)
+        report = verify_store(self.engine, self.event_log.events, self.event_log.chain,
+                              store=self.settings.name, known_head=known)
+        if report.ok and report.head is not None and at is not None:
+            self.heads.record(report.head, at)
+        return report
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After every commit: remember the new head outside the database, if the chain
+        still passes through the head known before (a commit onto it does; otherwise the
+        chain is read at that position). The commit stands whatever happens here; a head
+        that was not moved is logged, and ``verify`` reports why."""
+        previous, head = cast(ChainedRecorder, self.recorder).written()
+        if head is None or not recordings:
+            return
+        at: datetime = max(getattr(r.domain_event, "timestamp") for r in recordings)  # noqa: B009
+
+        def extends(known: Head) -> bool:
+            return known == previous or self.event_log.chain_at(known.position) == known.chain
+
+        try:
+            moved = self.heads.record(head, at, extends=extends)
+        except (OSError, LedgerError) as e:
+            logger.warning("%s: committed up to position %d, but its head was not recorded "
+                           "(%s)", self.settings.name, head.position,
+                           getattr(e, "strerror", None) or e)
+            return
+        if not moved:
+            logger.warning("%s: committed up to position %d, but the store no longer passes "
+                           "through its known head, which stays where it was (run ledger "
+                           "verify)", self.settings.name, head.position)
+
+    # ----- maintenance --------------------------------------------------------------------------
 
     def scrub(self) -> None:
         """Leave no recoverable copy of destroyed key bytes in the store's files.
@@ -93,10 +186,9 @@ class Store(Application[UUID]):
             raise Busy("another process is reading the store, so destroyed key bytes may "
                        "still be in its WAL file; nothing is lost: run the purge again when "
                        "it is done")
-        else:
-            name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql(f"VACUUM {name}")
+        name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql(f"VACUUM {name}")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,46 @@
+"""The scheduled tasks, as plain functions: each opens the ledger, calls one service, closes
+it, and logs one line (counts and positions, never client data). They read the clock here,
+never deeper."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from ledger.bootstrap import open_ledger
+from ledger.settings import load_settings
+
+log = logging.getLogger("ledger.jobs")
+
+
+def retention_sweep(data_dir: str, actor: str) -> int:
+    """The daily purge, run as ``actor`` (whom the roles table must allow)."""
+    at = datetime.now(UTC)
+    with open_ledger(load_settings(data_dir)) as ledger:
+        done = ledger.retention.run(by=actor, at=at)
+    log.info("retention sweep at %s as %s: %d client(s) destroyed", at.isoformat(), actor,
+             len(done))
+    return len(done)
+
+
+def verification(data_dir: str) -> bool:
+    """Verify both stores; a clean store's head becomes its known head."""
+    at = datetime.now(UTC)
+    with open_ledger(load_settings(data_dir)) as ledger:
+        reports = ledger.integrity.verify(at=at)
+    for r in reports:
+        state = "intact" if r.ok else f"DAMAGED at {r.damage.describe() if r.damage else '?'}"
+        log.info("verification at %s: %s: %s, %d events", at.isoformat(), r.store, state,
+                 r.events)
+    return all(r.ok for r in reports)
+
+
+def checkpoint(data_dir: str) -> int:
+    """A signed checkpoint of each store, every period, also when nothing changed."""
+    at = datetime.now(UTC)
+    with open_ledger(load_settings(data_dir)) as ledger:
+        written = ledger.integrity.checkpoint(at=at)
+    for c, path in written:
+        log.info("checkpoint at %s: %s size %d -> %s", at.isoformat(), c.origin, c.size,
+                 path.name)
+    return len(written)

@@ -1,0 +1,62 @@
+"""Dates and moments as people type them, with one meaning everywhere.
+
+A *day* (``--from``, ``--to``, ``--on``, ``--received``, ``--dob``, ...) is a calendar date.
+A *moment* (``--as-of``, ``retention --at``) is a date or an ISO time with a UTC offset;
+a bare date means the end of that UTC day, so everything recorded that day counts, except
+today, which means now. Front ends parse with these, so the CLI and the HTTP API agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
+
+from ledger.errors import BadInput
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+END_OF_DAY = time(23, 59, 59, 999999)
+
+
+def parse_day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{what} must be a date like 2024-03-31, not {value!r}") from None
+
+
+def require_day(value: str | None, what: str) -> date:
+    day = parse_day(value, what)
+    if day is None:
+        raise BadInput(f"{what} is required")
+    return day
+
+
+def parse_moment(value: str | None, what: str, *, now: datetime) -> datetime | None:
+    """A date (the end of that UTC day; today: ``now``) or a time with a UTC offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{what} must be a date or time like 2026-03-31 or "
+                       f"2026-03-31T17:00:00+00:00, not {value!r}") from None
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    if len(value) > 10:
+        raise BadInput(f"{what} needs a UTC offset, like 2026-03-31T17:00:00+00:00")
+    if moment.date() == now.astimezone(UTC).date():
+        return now.astimezone(UTC)
+    return datetime.combine(moment.date(), END_OF_DAY, UTC)
+
+
+def parse_uuid(value: str, what: str) -> UUID:
+    from uuid import UUID  # noqa: PLC0415 (only commands that take an id pay for it)
+
+    try:
+        return UUID(value)
+    except ValueError:
+        raise BadInput(f"{what} must be an id like 3f2b...-....; got {value!r}") from None

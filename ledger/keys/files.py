@@ -1,0 +1,53 @@
+"""Key files: base64 text in a file only its owner may read, created once, never overwritten.
+
+The one implementation of reading and creating a key file, for the key-encryption keys and
+the checkpoint signing key. Messages name the file, never the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from pathlib import Path
+
+from ledger.errors import KeyMaterialError, NotInitialised
+
+
+def decode(text: str, where: str, length: int) -> bytes:
+    """Base64 ``text`` as ``length`` raw bytes; ``where`` names its source in errors."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyMaterialError(f"{where} is not valid base64") from None
+    if len(raw) != length:
+        raise KeyMaterialError(f"{where} must decode to {length} bytes")
+    return raw
+
+
+def read_private(path: Path, length: int, *, missing: str) -> bytes:
+    """A private key file: refused if it is missing (``missing`` says what to do) or if
+    anyone but its owner may read it."""
+    if not path.exists():
+        raise NotInitialised(missing)
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyMaterialError(f"key file {path} is accessible to other users; chmod 600 it")
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise KeyMaterialError(f"key file {path} is unreadable") from None
+    return decode(text, f"key file {path}", length)
+
+
+def create_private(path: Path, raw: bytes) -> bool:
+    """Write ``raw`` to a new 0600 file (its directory 0700); never overwrite. True if
+    created, False if the file already existed."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(raw).decode("ascii") + "\n")
+    return True

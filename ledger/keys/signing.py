@@ -1,0 +1,44 @@
+"""The checkpoint signing key (Ed25519): private in a 0600 file, public beside it."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from ledger.errors import BadInput
+from ledger.keys.files import create_private, decode, read_private
+from ledger.primitives.crypto import new_signing_key, signing_public_key
+
+ED25519_BYTES = 32
+
+
+def key_paths(data_dir: Path) -> tuple[Path, Path]:
+    return data_dir / "keys" / "checkpoint.key", data_dir / "keys" / "checkpoint.pub"
+
+
+def create_signing_key(data_dir: Path) -> bool:
+    """Create the signing key (0600) and its public key beside it; never overwrite."""
+    private_path, public_path = key_paths(data_dir)
+    if private_path.exists():
+        return False
+    private = new_signing_key()
+    if not create_private(private_path, private):
+        return False
+    public_path.write_text(base64.b64encode(signing_public_key(private)).decode("ascii") + "\n",
+                           encoding="ascii")
+    return True
+
+
+def load_signing_key(data_dir: Path) -> bytes:
+    private_path, _ = key_paths(data_dir)
+    return read_private(private_path, ED25519_BYTES,
+                        missing=f"no checkpoint signing key at {private_path}; run "
+                                "'ledger init'")
+
+
+def load_public_key(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise BadInput(f"cannot read the public key {path}") from None
+    return decode(text, f"public key {path}", ED25519_BYTES)

@@ -1,0 +1,63 @@
+"""Clients: registration, and the facts the retention rules need (episodes of care and
+contacts). Identity is sealed under the client's own data key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from uuid import UUID
+
+from ledger.aggregates.client import Client
+from ledger.errors import BadInput
+from ledger.rules import roles
+from ledger.services.audited import Attempt, retry_on_conflict
+from ledger.stores.main import MainStore
+from ledger.vocabulary import check_facility, check_license
+
+
+class Clients:
+    def __init__(self, main: MainStore) -> None:
+        self.main = main
+
+    def register(self, client_ref: str, name: str, dob: date, jurisdiction: str, *, by: str,
+                 at: datetime) -> UUID:
+        client_id = Client.id_for(client_ref)
+        with Attempt(self.main, by, "register", "client", at=at,
+                     client_id=client_id) as attempt:
+            attempt.decide(roles.REGISTER_CLIENT)
+            attempt.about(object_id=client_id)
+            if self.main.client_exists(client_id):
+                raise BadInput(f"client {client_ref} already exists")
+            client = Client.register(client_ref, name, dob, jurisdiction, attempt.at)
+            attempt.commit(client)
+        return client.id
+
+    def open_episode(self, client_ref: str, *, license: str, facility: str | None,
+                     start: date, by: str, at: datetime) -> None:
+        """An episode of care began (the license and facility decide the retention rules)."""
+        check_license(license)
+        check_facility(facility)
+        self._change(client_ref, by, at,
+                     lambda c, t: c.open_episode(license, facility, start, t))
+
+    def close_episode(self, client_ref: str, *, end: date, kind: str, by: str,
+                      at: datetime) -> None:
+        self._change(client_ref, by, at, lambda c, t: c.close_episode(end, kind, t))
+
+    def record_contact(self, client_ref: str, *, on: date, by: str, at: datetime) -> None:
+        self._change(client_ref, by, at, lambda c, t: c.record_contact(on, t))
+
+    def _change(self, client_ref: str, by: str, at: datetime,
+                change: Callable[[Client, datetime], None]) -> None:
+        client_id = Client.id_for(client_ref)
+
+        def attempt() -> None:
+            with Attempt(self.main, by, "amend", "client-facts", at=at,
+                         client_id=client_id) as use:
+                use.decide(roles.REGISTER_CLIENT)
+                use.about(object_id=client_id)
+                client = self.main.client(client_ref)
+                change(client, use.at)
+                use.commit(client)
+
+        retry_on_conflict(attempt)
