@@ -7,7 +7,8 @@ Run from the project root::
 
 Three appenders do the same work, each on a fresh database, interleaved chunk by chunk:
 
-* ``ledger``   - ``MainLedger`` (chained recorder + sealing mapper + key ring), driven by
+* ``ledger``   - ``MainStore`` (chained recorder + sealing mapper + key ring, and the known
+                 head recorded outside the database after every commit), driven by
                  ``app.save(...)`` of real ``ProgressNote`` and ``AuditEntry`` aggregates;
 * ``baseline`` - a plain ``eventsourcing.application.Application`` on
                  ``eventsourcing_sqlalchemy`` (no chain, no cipher), saving the very same
@@ -52,7 +53,7 @@ from ledger.aggregates.progress_note import ProgressNote
 from ledger.integrity.verify import verify_store
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 from ledger.settings import StoreSettings
-from ledger.stores.main import MainLedger
+from ledger.stores.main import MainStore
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL_ENVS = ("LEDGER_BENCH_POSTGRES_URL", "LEDGER_TEST_POSTGRES_URL")
@@ -85,7 +86,7 @@ class Workload:
     """Produces the aggregates of the next save: 1 in 4 events a sealed note amendment.
 
     The other events are ``AuditEntry.Recorded`` (small, sealed under the audit key), each
-    a new aggregate, as ``MainLedger.read_note`` would record them.
+    a new aggregate, as ``ProgressNotes.read`` would record them.
     """
 
     def __init__(self) -> None:
@@ -158,10 +159,16 @@ class Baseline(Application[UUID]):
     name = "Baseline"
 
 
-def open_ledger(url: str, schema: str | None) -> MainLedger:
+HEADS = tempfile.TemporaryDirectory(prefix="ledger-bench-heads-")  # removed at exit
+
+
+def open_ledger(url: str, schema: str | None) -> MainStore:
+    """The main store as the ledger opens it, with its own head file."""
+    heads = Path(HEADS.name) / f"{uuid.uuid4().hex}.json"
     settings = StoreSettings(name="main", url=url, schema=schema,
-                             kek_file=Path(os.devnull), kek_env="LEDGER_BENCH_UNUSED_KEK")
-    return MainLedger(settings, os.urandom(32))
+                             kek_file=Path(os.devnull), kek_env="LEDGER_BENCH_UNUSED_KEK",
+                             heads_file=heads)
+    return MainStore(settings, os.urandom(32))
 
 
 def open_baseline(url: str, schema: str | None) -> Baseline:
@@ -506,8 +513,8 @@ def verify_benchmark(backend: Backend, events: int, per_save: int, rounds: int,
                     done += step
             populate = time.perf_counter() - start
             log(f"  populated {events:,} events in {populate:.1f} s")
-            rec = app.chained_recorder
-            table = rec.events_record_cls.__table__
+            rec = app.event_log
+            table = rec.events
             expected = events + SETUP_EVENTS
             verify_runs: list[float] = []
             raw_runs: list[float] = []
@@ -532,7 +539,7 @@ def verify_benchmark(backend: Backend, events: int, per_save: int, rounds: int,
 
 # ----- report --------------------------------------------------------------------------------
 
-LABELS = {"ledger": "ledger (MainLedger: chain+seal+keys)",
+LABELS = {"ledger": "ledger (MainStore: chain+seal+keys+head)",
           "baseline": "baseline (eventsourcing-sqlalchemy)",
           "raw": "raw driver ({driver})"}
 

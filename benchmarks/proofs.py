@@ -28,15 +28,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger import settings as settings_module
-from ledger.bootstrap import initialise, open_main
-from ledger.integrity.tree import StoredTree
+from ledger.bootstrap import initialise, open_ledger
 from ledger.primitives import merkle
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def fill(app: object, size: int) -> None:
-    chain = app.chained_recorder.chain  # type: ignore[attr-defined]
+    chain = app.event_log.chain  # type: ignore[attr-defined]
     engine = app.engine  # type: ignore[attr-defined]
     with engine.connect() as conn:
         have = conn.execute(chain.select().with_only_columns(chain.c.position).order_by(
@@ -60,9 +59,10 @@ def main() -> None:
         os.environ.pop("LEDGER_KEK", None)
         settings = settings_module.load_settings(str(Path(tmp) / "data"), environ={})
         initialise(settings, T0)
-        app = open_main(settings)
+        lg = open_ledger(settings)
+        app = lg.main
         try:
-            tree = StoredTree(app)
+            tree = app.tree
             for size in sorted(args.sizes):
                 fill(app, size)
                 started = time.perf_counter()
@@ -94,7 +94,7 @@ def main() -> None:
                       f"{r['consistency_ms']:.2f} ms, {r['consistency_hashes']} hashes",
                       flush=True)
         finally:
-            app.close()
+            lg.close()
     sizes = sorted(results)
     first, last = results[sizes[0]], results[sizes[-1]]
     print(f"inclusion time {last['inclusion_ms'] / first['inclusion_ms']:.2f}x for "

@@ -37,51 +37,50 @@ from ledger import settings as settings_module
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.base import Actor, acting_as
 from ledger.aggregates.client import Client
-from ledger.bootstrap import initialise, open_main
+from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.errors import Refused
-from ledger.stores.main import MainLedger
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 MEASURED = ("C-1", "C-2")
 
 
-def count_events(app: MainLedger) -> int:
-    return app.recorder.max_notification_id() or 0
+def count_events(lg: Ledger) -> int:
+    return lg.main.event_log.size()
 
 
-def seed(app: MainLedger) -> None:
-    app.add_staff("admin", "Admin", "admin", by=None, at=T0)
+def seed(lg: Ledger) -> None:
+    lg.staff.add("admin", "Admin", "admin", by=None, at=T0)
     for staff_id, role in [("dr-lee", "clinician"), ("comp", "compliance"),
                            ("desk", "front-desk"), ("bill", "billing")]:
-        app.add_staff(staff_id, staff_id, role, by="admin", at=T0)
+        lg.staff.add(staff_id, staff_id, role, by="admin", at=T0)
     for ref in MEASURED:
-        app.register_client(ref, f"Client {ref}", date(1990, 1, 1), "CA", by="desk", at=T0)
-        note = app.write_note(ref, "note", by="dr-lee", session_date=None, at=T0)
+        lg.clients.register(ref, f"Client {ref}", date(1990, 1, 1), "CA", by="desk", at=T0)
+        note = lg.notes.write(ref, "note", by="dr-lee", session_date=None, at=T0)
         for i in range(40):
             at = T0 + timedelta(days=i)
-            app.read_note(note, by="dr-lee", purpose="TREAT", version=None, at=at)
+            lg.notes.read(note, by="dr-lee", purpose="TREAT", at=at)
             if i % 4 == 0:
                 with contextlib.suppress(Refused):
-                    app.read_note(note, by="desk", purpose="TREAT", version=None, at=at)
+                    lg.notes.read(note, by="desk", purpose="TREAT", at=at)
             if i % 5 == 0:
-                app.disclose_notes(ref, [note], by="comp", recipient=f"Coroner {i % 3}",
-                                   recipient_type="coroner", purpose="PUBHLTH",
-                                   exception="CORONER_512g1", at=at)
+                lg.notes.disclose(ref, [note], by="comp", recipient=f"Coroner {i % 3}",
+                                  recipient_type="coroner", purpose="PUBHLTH",
+                                  exception="CORONER_512g1", at=at)
 
 
-def fill(app: MainLedger, target: int, batch: int) -> float:
+def fill(lg: Ledger, target: int, batch: int) -> float:
     """Append filler audit entries (other clients, other staff) until ``target`` events."""
     started = time.perf_counter()
     actor = Actor(id="filler", role="clinician")
     at = T0 + timedelta(days=100)
-    while (have := count_events(app)) < target:
+    while (have := count_events(lg)) < target:
         n = min(batch, target - have)
         with acting_as(actor):
             entries = [AuditEntry.record(action="access", outcome="granted",
                                          object_type="progress-note", object_id=uuid.uuid4(),
                                          client_id=uuid.uuid4(), purpose="TREAT", version=1,
                                          at=at) for _ in range(n)]
-            app.save(*entries)
+            lg.main.save(*entries)
         at += timedelta(seconds=1)
     return time.perf_counter() - started
 
@@ -95,12 +94,15 @@ def timed(rounds: int, work: Callable[[], object]) -> list[float]:
     return figures
 
 
-def measure(app: MainLedger, rounds: int, at: datetime) -> dict[str, list[float]]:
+def measure(lg: Ledger, rounds: int, at: datetime) -> dict[str, list[float]]:
+    """One client's accounting and access log from the main store, as the services answer
+    them (each reading recorded)."""
     query = access_log.Query(client_id=Client.id_for("C-1"))
     return {
-        "accounting": timed(rounds, lambda: app.accounting("C-1", by="comp", at=at)),
-        "access_log": timed(rounds, lambda: app.access_history(by="comp", at=at,
-                                                                query=query)),
+        "accounting": timed(rounds, lambda: lg.audit.accounting("C-1", by="comp", at=at,
+                                                                stores=("main",))),
+        "access_log": timed(rounds, lambda: lg.audit.access_log(by="comp", at=at, query=query,
+                                                                stores=("main",))),
     }
 
 
@@ -116,29 +118,29 @@ def main() -> None:
         os.environ.pop("LEDGER_KEK", None)
         settings = settings_module.load_settings(str(Path(tmp) / "data"), environ={})
         initialise(settings, T0)
-        app = open_main(settings)
+        lg = open_ledger(settings)
         try:
-            seed(app)
+            seed(lg)
             results: dict[str, dict[str, object]] = {}
             for size in (args.small, args.large):
-                fill_s = fill(app, size, args.batch)
+                fill_s = fill(lg, size, args.batch)
                 started = time.perf_counter()
-                app.access_projection.catch_up(batch=5000)
+                lg.main.access_projection.catch_up(batch=5000)
                 catch_up_s = time.perf_counter() - started
                 at = T0 + timedelta(days=2000)
-                figures = measure(app, args.rounds, at)
+                figures = measure(lg, args.rounds, at)
                 results[str(size)] = {
-                    "events": count_events(app), "fill_s": round(fill_s, 2),
+                    "events": count_events(lg), "fill_s": round(fill_s, 2),
                     "catch_up_s": round(catch_up_s, 2),
                     **{k: statistics.median(v) for k, v in figures.items()},
                     "rounds": figures}
-                print(f"{count_events(app):>9} events: filled in {fill_s:7.1f} s, projection "
+                print(f"{count_events(lg):>9} events: filled in {fill_s:7.1f} s, projection "
                       f"caught up in {catch_up_s:6.1f} s; accounting "
                       f"{statistics.median(figures['accounting']) * 1000:7.2f} ms, access log "
                       f"{statistics.median(figures['access_log']) * 1000:7.2f} ms "
                       f"(median of {args.rounds})", flush=True)
         finally:
-            app.close()
+            lg.close()
     small, large = results[str(args.small)], results[str(args.large)]
     for name in ("accounting", "access_log"):
         ratio = float(large[name]) / float(small[name])  # type: ignore[arg-type]

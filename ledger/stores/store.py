@@ -191,4 +191,5 @@ class Store(Application[UUID]):
             c.exec_driver_sql(f"VACUUM {name}")
 
     def close(self) -> None:
+        self.heads.close()
         self.engine.dispose()
