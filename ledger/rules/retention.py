@@ -15,14 +15,10 @@ from importlib import resources
 from typing import Any
 
 from ledger.errors import LedgerError
-from ledger.vocabulary import US_JURISDICTIONS
+from ledger.vocabulary import FACILITIES, LICENSES, US_JURISDICTIONS
 
 ANCHORS = ("discharge", "termination", "last-contact", "last-service", "last-entry",
            "later-of-termination-or-last-contact", "date-of-service")
-LICENSES = ("psychologist", "lmft", "lcsw", "lpcc", "lpc", "lmhc", "lrc", "lep",
-            "social-worker", "addiction-counselor")
-FACILITIES = ("closing-facility", "mh-facility", "sud-program", "ddap-project",
-              "cmh-program", "health-facility")
 FALLBACK = "*"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,62}")
 _KEYS = {"id", "jurisdiction", "licenses", "facilities", "anchor", "adult_years", "minor",
