@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from ledger import settings as settings_module
 from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.settings import Settings
+from ledger.stores.main import MainStore
 from ledger.stores.store import Store
 
 AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -127,3 +130,29 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
                              catch_exceptions=False)
 
     return invoke
+
+
+KEYS = Path(tempfile.mkdtemp(prefix="ledger-property-keys-"))  # removed with the tmp dir
+
+
+def open_memory_ledger() -> Ledger:
+    """A fresh ledger on in-memory SQLite (the key files are made once)."""
+    base = settings_module.load_settings(str(KEYS), environ={})
+    memory = replace(base, main=replace(base.main, url="sqlite:///:memory:"),
+                     pn=replace(base.pn, url="sqlite:///:memory:"))
+    if not memory.main.kek_file.exists():
+        initialise(memory, AT)
+    return open_ledger(memory)
+
+
+def chain_leaves(app: MainStore) -> list[bytes]:
+    c = app.event_log.chain.c
+    with app.engine.connect() as conn:
+        return [bytes(r[0]) for r in conn.execute(select(c.leaf).order_by(c.position))]
+
+
+def grow(lg: Ledger, n: int) -> None:
+    note = lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
+    for i in range(n):
+        lg.notes.read(note, by="dr-lee", purpose="TREAT", version=None,
+                      at=AT + timedelta(minutes=i))

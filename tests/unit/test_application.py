@@ -198,6 +198,7 @@ def test_naive_times_are_refused(memory_lg: Ledger) -> None:
 
 # ----- break-the-glass ------------------------------------------------------------------------
 
+
 def test_break_the_glass_grants_and_flags_the_read(memory_lg: Ledger) -> None:
     seed(memory_lg)
     note_id = memory_lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=AT)

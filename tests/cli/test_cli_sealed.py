@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.test_cli import setup_practice
+from tests.cli.test_cli import setup_practice
 
 
 def ok(result: Result) -> str:

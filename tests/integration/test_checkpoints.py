@@ -4,7 +4,6 @@ altered ones are rejected; a log rewritten after a checkpoint cannot get the nex
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,8 +19,7 @@ from ledger.keys.signing import key_paths, load_public_key, load_signing_key
 from ledger.primitives import merkle
 from ledger.primitives.crypto import new_signing_key, signing_public_key
 from ledger.settings import Settings
-from tests.conftest import AT, seed
-from tests.test_tree import grow
+from tests.conftest import AT, grow, seed
 
 
 def checkpoint_all(settings: Settings, at: datetime) -> list[tuple[Checkpoint, Path]]:
@@ -112,25 +110,3 @@ def test_a_truncated_log_cannot_be_checkpointed_again(practice: Settings) -> Non
     with pytest.raises(IntegrityFailure, match=r"^main: the log no longer extends the "
                        r"checkpoint of size \d+; it was truncated"):
         checkpoint_all(practice, AT + timedelta(hours=2))
-
-
-def test_checkpoint_and_proof_from_the_command_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_cli import setup_practice
-
-    setup_practice(run)
-    out = tmp_path / "exported"
-    r = run("checkpoint", "--out", str(out), "--json")
-    assert r.exit_code == 0, r.stderr
-    made = json.loads(r.output)
-    main_file = next(m["file"] for m in made if m["origin"] == "ledger/main")
-    proof = json.loads(run("proof", "inclusion", "1", "--checkpoint", main_file,
-                           "--json").output)
-    assert proof["verified"] and proof["checkpoint"] == "ledger/main"
-    assert proof["size"] == next(m["size"] for m in made if m["origin"] == "ledger/main")
-    stranger = tmp_path / "stranger.pub"
-    stranger.write_text(base64.b64encode(signing_public_key(new_signing_key())).decode())
-    forged = run("proof", "inclusion", "1", "--checkpoint", main_file, "--public-key",
-                 str(stranger))
-    assert forged.exit_code == 3
-    assert forged.stderr == ("error: checkpoint for ledger/main: no valid signature by this "
-                             "key\n")

@@ -7,8 +7,8 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.test_cli import setup_practice
-from tests.test_cli_sealed import ok, practice
+from tests.cli.test_cli import setup_practice
+from tests.cli.test_cli_sealed import ok, practice
 
 
 def test_record_set_now_and_in_the_past(run) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {"ledger": {"jobs", "cli"}, "jobs": {"cli"}, "cli": set()}
 
 # The layers inside ledger/, lowest first. A module may import its own package and any
@@ -33,6 +33,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
 
 
 # ----- reading imports -------------------------------------------------------------------------
+
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
@@ -121,6 +122,7 @@ def reachable(root: Path, start: str) -> set[str]:
 
 # ----- cli -> jobs -> ledger, libraries, clock ---------------------------------------------------
 
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_imports_point_one_way(package: str) -> None:
     offences = [
@@ -165,6 +167,7 @@ def test_domain_never_reads_the_clock() -> None:
 
 
 # ----- the layers inside ledger/ -----------------------------------------------------------------
+
 
 def layer_of(name: str) -> tuple[int, str] | None:
     """(rank, layer name) of a module: the layer whose longest prefix it falls under."""
@@ -234,6 +237,7 @@ def test_nothing_inside_ledger_imports_a_lazy_name_of_the_public_api() -> None:
 
 
 # ----- no import cycles, package __init__ files included ------------------------------------------
+
 
 def import_cycles(root: Path) -> list[list[str]]:
     """Cycles among the modules' import-time imports, where importing a.b.c also runs the

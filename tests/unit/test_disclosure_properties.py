@@ -12,24 +12,21 @@ arbitrary error.
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import settings as settings_module
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.disclosure import Disclosure
-from ledger.bootstrap import Ledger, initialise, open_ledger
+from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, NotFound, Refused
 from ledger.stores.store import Store
 from ledger.vocabulary import PSYCHOTHERAPY_NOTES
-from tests.conftest import all_events, seed
-from tests.test_disclosure_table import PN_EXCEPTION_RECIPIENTS
+from tests.conftest import all_events, open_memory_ledger, seed
+from tests.unit.test_disclosure_table import PN_EXCEPTION_RECIPIENTS
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 STAFF = ["dr-lee", "dr-kim", "sup", "bill", "desk", "comp", "admin", "ghost"]
@@ -113,19 +110,6 @@ class Model:
                         and a.signed <= day <= a.expires
                         and (a.revoked is None or day < a.revoked))
         return False
-
-
-KEYS = Path(tempfile.mkdtemp(prefix="ledger-property-keys-"))  # removed with the tmp dir
-
-
-def open_memory_ledger() -> Ledger:
-    """A fresh ledger on in-memory SQLite (the key files are made once)."""
-    base = settings_module.load_settings(str(KEYS), environ={})
-    memory = replace(base, main=replace(base.main, url="sqlite:///:memory:"),
-                     pn=replace(base.pn, url="sqlite:///:memory:"))
-    if not memory.main.kek_file.exists():
-        initialise(memory, T0)
-    return open_ledger(memory)
 
 
 def count(store: Store) -> int:

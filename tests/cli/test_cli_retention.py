@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli_sealed import ok, practice
+from tests.cli.test_cli_sealed import ok, practice
 
 
 def test_episode_explain_plan_and_holds(run) -> None:  # type: ignore[no-untyped-def]

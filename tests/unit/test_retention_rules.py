@@ -18,8 +18,8 @@ from ledger.rules.retention_engine import Episode, Facts
 
 # A copy of ../shared/reference/state_retention.csv, so the check runs in any checkout;
 # where the shared reference is beside the checkout, the copy must equal it.
-SNAPSHOT = Path(__file__).resolve().parent / "data" / "state_retention.csv"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "state_retention.csv"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "state_retention.csv"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "state_retention.csv"
 RULES = rules.load()
 BY_ID = {r.id: r for r in RULES}
 
@@ -96,6 +96,7 @@ def test_a_malformed_rule_is_one_line_naming_its_line(change: tuple[str, str],
 
 
 # ----- the engine ----------------------------------------------------------------------------
+
 
 def facts(state: str, dob: str, license: str, end: str | None, *, facility: str | None = None,
           contact: str | None = None, entry: str | None = None, start: str = "2000-01-01"

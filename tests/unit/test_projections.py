@@ -3,11 +3,6 @@ projections that equal a rebuild from scratch, resume after a kill, and agree wi
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,15 +13,13 @@ from hypothesis import strategies as st
 from ledger import queries as access_log
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.client import Client
-from ledger.bootstrap import Ledger, open_ledger
+from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, Refused
 from ledger.rules.accounting import letter, six_years_before, summarise
-from ledger.settings import Settings
 from ledger.stores.main import MainStore
-from tests.conftest import AT, all_events, seed
-from tests.test_disclosure_properties import open_memory_ledger
+from tests.conftest import AT, all_events, open_memory_ledger, seed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def days(n: float) -> datetime:
@@ -34,31 +27,6 @@ def days(n: float) -> datetime:
 
 
 # ----- the designated record set, through time ---------------------------------------------
-
-def test_record_set_as_of_before_and_after_an_amendment(lg: Ledger) -> None:
-    main = lg.main
-    seed(lg)
-    note = lg.notes.write("C-1", "first", by="dr-lee", session_date=date(2026, 1, 14),
-                          at=days(0))
-    lg.notes.amend(note, "second", "corrected", by="dr-lee", at=days(10))
-    later = lg.notes.write("C-1", "another", by="dr-kim", session_date=None, at=days(20))
-    lg.psychotherapy.write("C-1", "sealed process note", by="dr-lee", session_date=None, at=days(1))
-
-    def shown(as_of: datetime) -> list[tuple[str, int, str]]:
-        rs = lg.records.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30), as_of=as_of)
-        return [(str(n.note_id), n.current.version, n.current.text) for n in rs.notes]
-
-    assert shown(days(-1)) == []
-    assert shown(days(5)) == [(str(note), 1, "first")]
-    assert shown(days(10)) == [(str(note), 2, "second")]
-    assert shown(days(25)) == [(str(note), 2, "second"), (str(later), 1, "another")]
-    now = lg.records.record_set("C-1", by="comp", purpose="HOPERAT", at=days(30))
-    assert [(v.version, v.amendment_reason) for v in now.notes[0].history] == [
-        (1, None), (2, "corrected")]
-    assert all("sealed" not in n.current.text for n in now.notes)
-    entry = [e for e in all_events(main) if isinstance(e, AuditEntry.Recorded)][-1]
-    assert (entry.action, entry.object_type, entry.outcome, entry.purpose) == (
-        "access", "record-set", "granted", "HOPERAT")
 
 
 def test_record_set_is_refused_and_recorded_for_the_wrong_purpose(
@@ -90,6 +58,7 @@ def test_access_request_export_has_the_30_day_clock(memory_lg: Ledger) -> None:
 
 
 # ----- accounting of disclosures -----------------------------------------------------------
+
 
 def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
         memory_lg: Ledger) -> None:
@@ -265,88 +234,6 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             assert [e.disclosed_at for e in from_index] == [r.at for r in expected]
 
 
-def test_two_processes_catching_up_at_once_apply_each_event_once(settings: Settings) -> None:
-    app = open_ledger(settings)
-    try:
-        seed(app)
-        note = app.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
-        for i in range(40):
-            app.notes.read(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
-    finally:
-        app.close()
-    apps = [open_ledger(settings) for _ in range(3)]
-    try:
-        threads = [threading.Thread(target=a.main.access_projection.catch_up, kwargs={"batch": 3})
-                   for a in apps]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        rows = apps[0].main.access_projection.rows()
-        assert len(rows) == len({r[0] for r in rows}) == apps[0].main.access_projection.count()
-    finally:
-        for a in apps:
-            a.close()
-
-
-KILLER = """
-import sys
-from ledger import settings as sm
-from ledger.bootstrap import open_ledger
-app = open_ledger(sm.load_settings(sys.argv[1]))
-def progress(n):
-    print("batch", flush=True)
-app.main.access_projection.catch_up(batch=1, progress=progress)
-print("done", flush=True)
-"""
-
-
-def test_a_projection_killed_mid_way_resumes_where_it_stopped(tmp_path: Path) -> None:
-    from ledger.bootstrap import initialise
-    settings_ = _sqlite_settings(tmp_path)
-    initialise(settings_, AT)
-    app = open_ledger(settings_)
-    try:
-        seed(app)
-        note = app.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
-        for i in range(60):
-            app.notes.read(note, by="dr-lee", purpose="TREAT", version=None, at=days(i))
-        total = app.main.access_projection.count()
-    finally:
-        app.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    for kill_after in (3, 17):
-        proc = subprocess.Popen([sys.executable, "-c", KILLER, str(settings_.data_dir)],
-                                stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
-        assert proc.stdout is not None
-        for _ in range(kill_after):
-            assert proc.stdout.readline() == "batch\n"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        app = open_ledger(settings_)
-        try:
-            position = app.main.access_projection.position()
-            assert len(app.main.access_projection.rows()) == app.main.access_projection.count(
-                after=0) - app.main.access_projection.behind()
-            assert position > 0
-        finally:
-            app.close()
-    app = open_ledger(settings_)
-    try:
-        app.main.access_projection.catch_up()
-        resumed = app.main.access_projection.rows()
-        assert len(resumed) == total
-        app.main.access_projection.rebuild()
-        assert app.main.access_projection.rows() == resumed
-    finally:
-        app.close()
-
-
-def _sqlite_settings(tmp_path: Path) -> Settings:
-    from ledger import settings as settings_module
-    return settings_module.load_settings(str(tmp_path / "data"), environ={})
-
-
 def test_a_read_model_holds_no_reason_or_recipient(memory_lg: Ledger) -> None:
     main = memory_lg.main
     seed(memory_lg)
@@ -367,29 +254,3 @@ def test_a_read_model_holds_no_reason_or_recipient(memory_lg: Ledger) -> None:
 def test_main_store_type_is_what_the_fixture_opens(memory_lg: Ledger) -> None:
     assert isinstance(memory_lg.main, MainStore)
     assert datetime.now(UTC) > AT
-
-
-def test_several_processes_may_open_the_projections_at_once(settings: Settings) -> None:
-    """First use creates the read tables; racing creators must not fail."""
-    apps = [open_ledger(settings) for _ in range(4)]
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(apps))
-
-    def first_use(app: Ledger) -> None:
-        try:
-            barrier.wait()
-            app.main.access_projection.catch_up()
-            app.main.record_set_projection.catch_up()
-        except BaseException as e:
-            errors.append(e)
-
-    try:
-        threads = [threading.Thread(target=first_use, args=(a,)) for a in apps]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-    finally:
-        for a in apps:
-            a.close()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-FIXTURE = Path(__file__).resolve().parent / "data" / "layout-v1"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "layout-v1"
 
 
 def _write_key(path: Path, value: str) -> None:

@@ -16,7 +16,7 @@ from ledger import settings as settings_module
 from ledger.aggregates.client import Client
 from ledger.bootstrap import open_ledger
 from ledger.settings import Settings
-from tests.test_purge import practice
+from tests.integration.test_purge import practice
 
 
 @pytest.fixture

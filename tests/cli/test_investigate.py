@@ -13,7 +13,7 @@ from ledger.integrity.checkpoint import parse_note
 from ledger.keys.signing import load_public_key
 from ledger.primitives import merkle
 from ledger.services.investigation import NOTHING_RELEASED
-from tests.test_cli_sealed import ok, practice
+from tests.cli.test_cli_sealed import ok, practice
 
 
 def report(run, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]

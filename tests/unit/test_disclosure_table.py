@@ -127,6 +127,7 @@ def outcome(attempt: Callable[[], Release]) -> tuple[bool, Release | str]:
 
 # ----- psychotherapy notes: every exception code x every recipient type -------------------
 
+
 @pytest.mark.parametrize("code", sorted(PN_EXCEPTION_RECIPIENTS))
 def test_pn_exception_codes_by_recipient_type(world: World, code: str) -> None:
     mismatches = []
@@ -179,6 +180,7 @@ def test_who_may_release_a_pn(world: World, by: str, granted: bool) -> None:
 
 
 # ----- psychotherapy notes: every authorization state -------------------------------------
+
 
 @pytest.mark.parametrize("named", ALL_TYPES)
 def test_a_valid_authorization_releases_only_to_the_kind_of_recipient_it_names(
@@ -349,6 +351,7 @@ def test_authorization_and_exception_together_are_refused(world: World) -> None:
 
 
 # ----- progress notes ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("code", sorted(RECORD_EXCEPTION_RECIPIENTS))
 def test_record_exception_codes_by_recipient_type(world: World, code: str) -> None:

@@ -23,9 +23,9 @@ from ledger.services.retention import Schedule
 from ledger.settings import Settings
 from ledger.stores.store import Store
 from tests.conftest import seed
-from tests.test_at_rest import files_under, scan
+from tests.integration.test_at_rest import files_under, scan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime.fromisoformat("2010-03-01T12:00:00+00:00")
 DUE = datetime.fromisoformat("2020-01-01T12:00:00+00:00")
 
@@ -187,6 +187,8 @@ KILLER = """
 import sys
 from datetime import datetime
 from ledger import open_ledger, load_settings
+
+
 def progress(schedule):
     print("client", flush=True)
 with open_ledger(load_settings(sys.argv[1])) as lg:

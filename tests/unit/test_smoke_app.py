@@ -14,10 +14,3 @@ def test_write_read_refuse_in_memory(memory_lg: Ledger) -> None:
                                 at=AT).text == "first text"
     with pytest.raises(Refused, match="role billing may not read notes for purpose TREAT"):
         memory_lg.notes.read(note_id, by="bill", purpose="TREAT", version=None, at=AT)
-
-
-def test_write_read_on_durable_backends(lg: Ledger) -> None:
-    seed(lg)
-    note_id = lg.notes.write("C-1", "durable text", by="dr-lee", session_date=None, at=AT)
-    assert lg.notes.read(note_id, by="dr-lee", purpose="TREAT", version=1, at=AT).text == (
-        "durable text")

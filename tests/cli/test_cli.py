@@ -14,7 +14,7 @@ import pytest
 
 from cli.main import ledger
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def setup_practice(run) -> str:  # type: ignore[no-untyped-def]

@@ -61,6 +61,7 @@ def test_the_published_proofs() -> None:
 
 # ----- a naive twin: the RFC's recursive definitions, word for word -------------------------
 
+
 def naive_root(leaves: list[bytes]) -> bytes:
     if not leaves:
         return sha256(b"").digest()
