@@ -81,3 +81,15 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
         assert "under rule CA-psychologist" in r.stderr
     assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
     assert ok(run("verify")).count("intact") == 2
+
+
+def test_jobs_run_refuses_and_records_a_purger_the_roles_table_does_not_allow(
+        run) -> None:  # type: ignore[no-untyped-def]
+    practice(run)
+    refused = run("jobs", "run", "--as", "dr-lee")
+    assert refused.exit_code == 4
+    assert refused.stderr == ("error: refused: role clinician may not manage retention or "
+                              "legal holds (the attempt was recorded)\n")
+    log = json.loads(ok(run("access-log", "--as", "comp", "--staff", "dr-lee", "--outcome",
+                            "denied", "--json")))
+    assert [(e["action"], e["object_type"]) for e in log] == [("destroy", "retention")]
