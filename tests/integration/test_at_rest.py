@@ -316,7 +316,7 @@ def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, lg: Le
         assert len(dek) == 32
         assert dek not in wrapped
     audit_id, client_id = by_subject[AUDIT_SUBJECT], by_subject[c1]
-    with pytest.raises(CryptoError):
+    with pytest.raises(CryptoError, match="authentication failed"):
         unwrap_key(kek, keys[audit_id][1] or b"", client_id.bytes)
 
 
@@ -336,7 +336,7 @@ def test_the_main_store_never_holds_psychotherapy_note_markers(
         note_id = lg.psychotherapy.write("C-1", pn_text, by="dr-lee", session_date=None, at=AT)
         lg.psychotherapy.amend(note_id, pn_amended, marker("pn-reason"), by="dr-lee", at=AT)
         lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
-        with pytest.raises(Refused):
+        with pytest.raises(Refused, match="only the originating clinician reads a psychotherapy"):
             lg.psychotherapy.read(note_id, by="sup", purpose="TREAT", at=AT)
         auth = lg.authorizations.grant(
             "C-1", (PSYCHOTHERAPY_NOTES,), by="comp", recipient=recipient,
@@ -347,7 +347,7 @@ def test_the_main_store_never_holds_psychotherapy_note_markers(
         lg.psychotherapy.disclose("C-1", [note_id], by="comp", recipient=recipient,
                                   recipient_type="provider", purpose="TREAT", authorization_id=auth,
                                   at=AT)
-        with pytest.raises(Refused):
+        with pytest.raises(Refused, match="a payer never receives a psychotherapy note"):
             lg.psychotherapy.disclose("C-1", [note_id], by="bill", recipient="Acme",
                                       recipient_type="payer", purpose="HPAYMT", at=AT)
         # A progress note written alongside, so the main store is not empty.

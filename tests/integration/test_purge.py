@@ -129,7 +129,7 @@ def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Setti
         subject = f"subject:{client_id}"
         key_id = main.keyring.key_id_for(subject)
         assert main.keyring.ensure_key(subject, DUE) == key_id
-        with pytest.raises(ContentDestroyed):
+        with pytest.raises(ContentDestroyed, match=r"^content under key .* was destroyed$"):
             main.keyring.sealer(key_id)  # type: ignore[arg-type]
     finally:
         lg.close()

@@ -30,7 +30,8 @@ def test_each_store_has_its_own_tables_and_database(settings: Settings, lg: Ledg
 def test_the_sealed_store_has_its_own_key_encryption_key(settings: Settings) -> None:
     assert settings.main.kek_file.read_bytes() != settings.pn.kek_file.read_bytes()
     swapped = replace(settings, pn=replace(settings.pn, kek_file=settings.main.kek_file))
-    with open_ledger(swapped) as opened, pytest.raises(KeyMaterialError):
+    with open_ledger(swapped) as opened, pytest.raises(
+            KeyMaterialError, match="the key-encryption key does not match this store"):
         opened.pn.keyring.check_kek(AT)
 
 

@@ -135,7 +135,7 @@ def store(settings: Settings, lg: Ledger) -> Store:
     second = lg.notes.write("C-1", "second session", by="dr-kim", session_date=None, at=AT)
     lg.notes.read(first, by="dr-kim", purpose="TREAT", version=1, at=AT)
     lg.notes.read(second, by="sup", purpose="TRAIN", version=None, at=AT)
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match="role billing may not read notes for purpose TREAT"):
         lg.notes.read(second, by="bill", purpose="TREAT", version=None, at=AT)
     lg.notes.list_notes("C-1", by="dr-lee", at=AT)
     s = Store(settings, lg)

@@ -202,7 +202,7 @@ def test_naive_times_are_refused(memory_lg: Ledger) -> None:
 def test_break_the_glass_grants_and_flags_the_read(memory_lg: Ledger) -> None:
     seed(memory_lg)
     note_id = memory_lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=AT)
-    with pytest.raises(Refused):
+    with pytest.raises(Refused, match="role front-desk may not read notes for purpose TREAT"):
         memory_lg.notes.read(note_id, by="desk", purpose="TREAT", version=None, at=AT)
     content = memory_lg.notes.read(note_id, by="desk", purpose="TREAT", version=None, at=AT,
                                    break_glass_reason="client collapsed")

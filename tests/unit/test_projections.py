@@ -153,7 +153,7 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
                     lg.psychotherapy.read(pn_notes[b % len(pn_notes)], by="dr-lee", purpose="TREAT",  # type: ignore[arg-type]
                                           at=at)
                 else:
-                    with pytest.raises(Refused):
+                    with pytest.raises(Refused, match="only the originating clinician"):
                         lg.psychotherapy.read(pn_notes[b % len(pn_notes)], by="sup",
                                               purpose="TREAT",  # type: ignore[arg-type]
                                               at=at)
@@ -172,7 +172,7 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             elif kind == "read":
                 lg.notes.read(note, by="dr-kim", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
             elif kind == "deny":
-                with pytest.raises(Refused):
+                with pytest.raises(Refused, match="role front-desk may not read notes"):
                     lg.notes.read(note, by="desk", purpose="TREAT", version=None, at=at)  # type: ignore[arg-type]
             elif kind == "glass":
                 lg.notes.read(note, by="desk", purpose="ETREAT", version=None, at=at,  # type: ignore[arg-type]

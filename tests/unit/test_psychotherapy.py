@@ -71,18 +71,24 @@ def test_everyone_else_is_refused_without_a_basis_and_the_refusal_is_recorded(
     assert entry.reason is not None and entry.reason.startswith(reason)
 
 
-@pytest.mark.parametrize(("by", "purpose", "exception", "granted"), [
-    ("sup", "TRAIN", "SUPERVISED_TRAINING", True),
-    ("dr-lee", "TRAIN", "SUPERVISED_TRAINING", True),
-    ("dr-kim", "TRAIN", "SUPERVISED_TRAINING", False),
-    ("comp", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL", True),
-    ("sup", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL", False),
-    ("sup", "TREAT", "ORIGINATOR_TREATMENT", False),
-    ("comp", "LEGAL", "REQUIRED_BY_LAW_512a", False),  # a disclosure basis, not a use
-    ("comp", "HCOMPL", "NOT_AN_EXCEPTION", False),
+@pytest.mark.parametrize(("by", "purpose", "exception", "refusal"), [
+    ("sup", "TRAIN", "SUPERVISED_TRAINING", None),
+    ("dr-lee", "TRAIN", "SUPERVISED_TRAINING", None),
+    ("dr-kim", "TRAIN", "SUPERVISED_TRAINING",
+     "SUPERVISED_TRAINING is invoked by the note's originator or a supervisor"),
+    ("comp", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL", None),
+    ("sup", "HLEGAL", "DEFENSE_OF_ACTION_BY_INDIVIDUAL",
+     "DEFENSE_OF_ACTION_BY_INDIVIDUAL is invoked by compliance staff"),
+    ("sup", "TREAT", "ORIGINATOR_TREATMENT",
+     "ORIGINATOR_TREATMENT is held only by the note's originator"),
+    ("comp", "LEGAL", "REQUIRED_BY_LAW_512a",  # a disclosure basis, not a use
+     r"REQUIRED_BY_LAW_512a does not permit release to a member of this practice's workforce"),
+    ("comp", "HCOMPL", "NOT_AN_EXCEPTION",
+     "NOT_AN_EXCEPTION is not one of the 164.508\\(a\\)\\(2\\) exceptions"),
 ])
 def test_exceptions_for_internal_use(memory_lg: Ledger, by: str, purpose: str,
-                                     exception: str, granted: bool) -> None:
+                                     exception: str, refusal: str | None) -> None:
+    granted = refusal is None
     pn = memory_lg.pn
     note_id = pn_written(memory_lg)
     if granted:
@@ -91,7 +97,7 @@ def test_exceptions_for_internal_use(memory_lg: Ledger, by: str, purpose: str,
         assert last_entry(pn).reason is not None
         assert last_entry(pn).reason.startswith(exception)  # type: ignore[union-attr]
     else:
-        with pytest.raises(Refused):
+        with pytest.raises(Refused, match=f"^refused: {refusal}"):
             memory_lg.psychotherapy.read(note_id, by=by, purpose=purpose, exception=exception,
                                          at=AT)
     assert last_entry(pn).outcome == ("granted" if granted else "denied")
@@ -169,7 +175,8 @@ def test_a_refused_break_the_glass_attempt_is_flagged_with_its_reason(
         memory_lg: Ledger) -> None:
     pn = memory_lg.pn
     note_id = pn_written(memory_lg)
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refused, match=r"^refused: break-the-glass never opens a psychotherapy "
+                                      r"note") as refused:
         memory_lg.psychotherapy.read(note_id, by="sup", purpose="TREAT",
                                      break_glass_reason="client at risk",
                                      at=AT)
