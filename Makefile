@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test check lint typecheck unit fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ demo: $(STAMP)
 
 test: $(STAMP) lint typecheck unit
 
+# While you work: lint, types and the tests that need no database file or server.
+check: $(STAMP) lint typecheck fast
+
 lint: $(STAMP)
 	$(BIN)/ruff check ledger jobs cli tests benchmarks
 
@@ -26,10 +29,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
+fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit tests/cli
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/append_and_verify.py
 	$(BIN)/python benchmarks/report_queries.py
 	$(BIN)/python benchmarks/proofs.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache
