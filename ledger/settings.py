@@ -44,10 +44,6 @@ class Settings:
     main: StoreSettings
     pn: StoreSettings
 
-    @property
-    def heads_dir(self) -> Path:
-        return self.data_dir / "heads"
-
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 

@@ -16,6 +16,7 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.errors import BadInput
 from ledger.rules import roles
+from ledger.services.amend import amend
 from ledger.services.audited import Attempt, check_break_glass, retry_on_conflict
 from ledger.services.release import note_content, note_summary, release
 from ledger.stores.main import MainStore
@@ -49,17 +50,9 @@ class ProgressNotes:
             return retry_on_conflict(attempt)
 
     def amend(self, note_id: UUID, text: str, reason: str, *, by: str, at: datetime) -> int:
-        def attempt() -> int:
-            with Attempt(self.main, by, "amend", PROGRESS_NOTE, at=at) as use:
-                note = self.main.note(note_id)
-                use.about(object_id=note.id, client_id=note.client_id)
-                use.decide(roles.AMEND_NOTE, originator=note.author_id)
-                note.amend(text, reason, use.at)
-                use.about(version=len(note.versions))
-                use.commit(note)
-                return len(note.versions)
-
-        return retry_on_conflict(attempt)
+        """Append a version (the author or a supervisor; 164.526(c) appends and links)."""
+        return amend(self.main, roles.AMEND_NOTE, PROGRESS_NOTE, note_id, text, reason, by=by,
+                     at=at)
 
     def read(self, note_id: UUID, *, by: str, purpose: str, at: datetime,
              version: int | None = None, break_glass_reason: str | None = None) -> NoteContent:

@@ -17,7 +17,8 @@ from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.errors import NotFound
 from ledger.rules import disclosure, roles
 from ledger.rules.roles import Decision
-from ledger.services.audited import Attempt, check_break_glass, retry_on_conflict
+from ledger.services.amend import amend
+from ledger.services.audited import Attempt, check_break_glass
 from ledger.services.release import note_content, note_summary, release
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import NoteContent, NoteSummary, Release
@@ -45,17 +46,8 @@ class PsychotherapyNotes:
     def amend(self, note_id: UUID, text: str, reason: str, *, by: str, at: datetime) -> int:
         """Append a version. Only the originator amends (the right to amend in 164.526
         does not reach psychotherapy notes; this is the clinician's own correction)."""
-        def attempt() -> int:
-            with Attempt(self.store, by, "amend", PN, at=at) as use:
-                note = self.store.note(note_id)
-                use.about(object_id=note.id, client_id=note.client_id)
-                use.decide(roles.AMEND_PSYCHOTHERAPY, originator=note.author_id)
-                note.amend(text, reason, use.at)
-                use.about(version=len(note.versions))
-                use.commit(note)
-                return len(note.versions)
-
-        return retry_on_conflict(attempt)
+        return amend(self.store, roles.AMEND_PSYCHOTHERAPY, PN, note_id, text, reason, by=by,
+                     at=at)
 
     def read(self, note_id: UUID, *, by: str, purpose: str, at: datetime,
              version: int | None = None, authorization_id: UUID | None = None,
@@ -109,9 +101,6 @@ class PsychotherapyNotes:
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
                        description=description, recipient_address=recipient_address)
-
-    def is_note(self, note_id: UUID) -> bool:
-        return self.store.has_note(note_id)
 
 
 def _basis_text(ruling: disclosure.Ruling, authorization_id: UUID | None,
