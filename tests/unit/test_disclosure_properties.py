@@ -147,9 +147,10 @@ def run(lg: Ledger, script: list[tuple[object, ...]]) -> None:
             try:
                 note_id = lg.psychotherapy.write(str(client), f"pn-{uuid4().hex}", by=str(by),
                                                  session_date=None, at=at)
-            except Refused:
-                pass
+            except Refused:  # only those who may not write psychotherapy notes
+                assert ROLES.get(str(by)) not in {"clinician", "supervisor"}, op
             else:
+                assert ROLES.get(str(by)) in {"clinician", "supervisor"}, op
                 text = lg.psychotherapy.read(note_id, by=str(by), purpose="TREAT", at=at).text
                 model.notes.append((note_id, str(client), str(by), text))
         elif kind == "grant":
