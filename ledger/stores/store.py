@@ -153,8 +153,8 @@ class Store(Application[UUID]):
             moved = self.heads.record(head, at, extends=extends)
         except (OSError, LedgerError) as e:
             logger.warning("%s: committed up to position %d, but its head was not recorded "
-                           "(%s)", self.settings.name, head.position,
-                           getattr(e, "strerror", None) or e)
+                           "in %s (%s)", self.settings.name, head.position,
+                           self.settings.heads_file, getattr(e, "strerror", None) or e)
             return
         if not moved:
             logger.warning("%s: committed up to position %d, but the store no longer passes "

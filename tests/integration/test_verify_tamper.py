@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -357,6 +357,24 @@ def test_every_commit_records_the_head_without_the_cli(store: Store) -> None:
         other.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
     store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
     assert HeadFile(store.settings.main.heads_file).read() == store.head()
+
+
+def test_a_commit_stands_when_its_head_cannot_be_recorded(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """After a commit, success stays success: a head file that cannot be written is logged,
+    the write returns, and the note reads back."""
+    blocker = settings.data_dir / "not-a-directory"
+    blocker.write_text("x")
+    unwritable = replace(settings, main=replace(settings.main,
+                                                heads_file=blocker / "main.json"))
+    with open_ledger(unwritable) as lg:
+        seed(lg)
+        note = lg.notes.write("C-1", "kept", by="dr-lee", session_date=None, at=AT)
+        assert lg.notes.read(note, by="dr-lee", purpose="TREAT", at=AT).text == "kept"
+    assert re.search(r"main: committed up to position \d+, but its head was not "
+                     rf"recorded in {re.escape(str(blocker / 'main.json'))} \(File exists\)",
+                     caplog.text)
+    assert "kept" not in caplog.text
 
 
 def test_writes_after_a_truncation_never_move_the_known_head(
