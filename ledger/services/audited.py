@@ -2,10 +2,11 @@
 
 A service opens an :class:`Attempt` for one action by one person, asks the roles table
 (``decide``), and ends the attempt in exactly one audit entry: ``refuse`` (denied; raises
-:class:`Refused`), ``missing`` (not-found; re-raises), or ``commit`` (granted, saved in the
-same transaction as the aggregates the action changed). Inside ``with attempt:`` every
-event the action creates carries the actor and role. No service writes an audit entry any
-other way.
+:class:`Refused`), ``load`` (not-found when what it reads is missing or destroyed;
+re-raises), or ``commit`` (granted, saved in the same transaction as the aggregates the
+action changed); ``save`` is for actions whose own events are the record. Inside
+``with attempt:`` every event the action creates carries the actor and role. No service
+writes an audit entry any other way.
 """
 
 from __future__ import annotations
