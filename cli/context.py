@@ -63,8 +63,11 @@ as_option = click.option("--as", "actor", required=True, metavar="STAFF",
 
 
 def json_default(value: Any) -> Any:
-    from uuid import UUID  # noqa: PLC0415 (output helpers load what they need when used)
+    from dataclasses import asdict, is_dataclass  # noqa: PLC0415 (loaded when used)
+    from uuid import UUID  # noqa: PLC0415
 
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)  # a view record nested in another (a release's notes)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):

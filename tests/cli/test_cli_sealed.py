@@ -88,6 +88,11 @@ def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: igno
     package = json.loads(out.read_text(encoding="utf-8"))
     assert package["notes"][0]["text"] == "she spoke of her father\n"
 
+    inline = json.loads(ok(run(*disclose, "--json")))  # the content in the JSON itself
+    assert [(n["note_id"], n["version"], n["text"]) for n in inline["notes"]] == [
+        (pn_id, 1, "she spoke of her father\n")]
+    assert inline["basis"] == "authorization"
+
     again = run(*disclose, "--out", str(out))  # never overwrites, records nothing
     assert again.exit_code == 1 and again.stderr.startswith(f"error: cannot write {out}: ")
 
@@ -101,7 +106,7 @@ def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: igno
     log = json.loads(ok(run("access-log", "--as", "comp", "--store", "pn", "--json")))
     disclosures = [(e["outcome"], e["recipient_type"]) for e in log if e["action"] == "disclose"]
     assert disclosures == [("denied", "payer"), ("granted", "provider"),
-                           ("denied", "provider")]
+                           ("granted", "provider"), ("denied", "provider")]
 
 
 def test_progress_note_release_and_break_the_glass(run) -> None:  # type: ignore[no-untyped-def]
@@ -110,6 +115,12 @@ def test_progress_note_release_and_break_the_glass(run) -> None:  # type: ignore
                       "--recipient-type", "payer", "--purpose", "HPAYMT", "--note", note_id))
     assert "granted under payment (45 CFR 164.506(c)); not accountable" in released
     assert "first version" in released
+    as_json = json.loads(ok(run("disclose", "--client", "C-1", "--as", "bill", "--to",
+                                "Acme Health Plan", "--recipient-type", "payer", "--purpose",
+                                "HPAYMT", "--note", note_id, "--json")))
+    assert [(n["note_id"], n["author_id"], n["text"]) for n in as_json["notes"]] == [
+        (note_id, "dr-lee", "first version\n")]
+    assert as_json["accountable"] is False
     both = run("disclose", "--client", "C-1", "--as", "comp", "--to", "X", "--recipient-type",
                "provider", "--purpose", "TREAT", "--note", note_id, "--pn", pn_id)
     assert both.exit_code == 1
