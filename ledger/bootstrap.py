@@ -75,8 +75,12 @@ class Ledger:
         """A store by its short name: ``main`` or ``pn``."""
         return self.main if name == "main" else self.pn
 
-    def _is_sealed(self, note_id: UUID) -> bool:
-        return self.pn.has_note(note_id)
+    def _sealed(self, aggregate_id: UUID) -> str | None:
+        """What ``aggregate_id`` names in the sealed store, if anything: ``note`` or
+        ``other`` (the main store's services stop before recording such an id)."""
+        if not self.pn.holds(aggregate_id):
+            return None
+        return "note" if self.pn.has_note(aggregate_id) else "other"
 
     # ----- the services --------------------------------------------------------------------
 
@@ -96,7 +100,7 @@ class Ledger:
     def notes(self) -> ProgressNotes:
         from ledger.services.notes import ProgressNotes  # noqa: PLC0415
 
-        return ProgressNotes(self.main, is_sealed=self._is_sealed)
+        return ProgressNotes(self.main, sealed=self._sealed)
 
     @cached_property
     def psychotherapy(self) -> PsychotherapyNotes:

@@ -24,13 +24,13 @@ from ledger.views import NoteContent, NoteSummary, Release
 from ledger.vocabulary import check_purpose
 
 PROGRESS_NOTE = "progress-note"
-SealedLookup = Callable[[UUID], bool]
+SealedLookup = Callable[[UUID], "str | None"]  # "note", "other" or None
 
 
 class ProgressNotes:
-    def __init__(self, main: MainStore, is_sealed: SealedLookup) -> None:
+    def __init__(self, main: MainStore, sealed: SealedLookup) -> None:
         self.main = main
-        self._is_sealed = is_sealed
+        self._sealed = sealed
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
               at: datetime) -> UUID:
@@ -100,6 +100,10 @@ class ProgressNotes:
         """A psychotherapy-note id stops here, before the main store records an attempt
         naming it: nothing of the sealed store reaches the main one, not even an id."""
         for note_id in note_ids:
-            if self._is_sealed(note_id):
+            kind = self._sealed(note_id)
+            if kind == "note":
                 raise BadInput(f"{note_id} is a psychotherapy note; use ledger pn show or "
                                "ledger disclose --pn")
+            if kind is not None:
+                raise BadInput(f"{note_id} is not a progress note (it names a record in the "
+                               "psychotherapy store)")

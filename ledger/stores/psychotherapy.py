@@ -50,6 +50,11 @@ class PsychotherapyStore(ClinicalStore):
         authorization's id is not a note's)."""
         return self.event_log.first_topic(note_id) == get_topic(PsychotherapyNote.Written)
 
+    def holds(self, aggregate_id: UUID) -> bool:
+        """Whether ``aggregate_id`` names anything in this store (a note, an authorization):
+        such an id is never recorded in the main store."""
+        return self.event_log.first_topic(aggregate_id) is not None
+
     def last_entry(self, client_id: UUID) -> date | None:
         """The day the client's latest psychotherapy-note version was written (for the
         retention rules anchored on the last entry; no content leaves the store)."""

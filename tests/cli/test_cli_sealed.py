@@ -198,6 +198,29 @@ def test_a_pn_id_given_to_a_progress_note_command_stops_before_the_main_store(
     assert before == after
 
 
+def test_a_sealed_authorization_id_given_as_a_note_stops_before_the_main_store(
+        run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An id from the sealed store that is not a note (a psychotherapy-note authorization)
+    stops before the main store too."""
+    practice(run)
+    auth_id = json.loads(ok(run(
+        "authorize", "grant", "--client", "C-1", "--as", "comp", "--recipient", "Dr. Ray Park",
+        "--recipient-type", "provider", "--purpose", "continuity", "--signed-by", "Jane Roe",
+        "--expires", "2099-12-31", "--scope", "psychotherapy-notes", "--json")))[
+        "authorization_id"]
+    db = tmp_path / "data" / "main.sqlite"
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    for args in (("note", "show", auth_id, "--as", "dr-lee", "--purpose", "TREAT"),
+                 ("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
+                  "--recipient-type", "provider", "--purpose", "TREAT", "--note", auth_id)):
+        r = run(*args)
+        assert r.exit_code == 1
+        assert r.stderr == (f"error: {auth_id} is not a progress note (it names a record in "
+                            "the psychotherapy store)\n")
+    after = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    assert before == after
+
+
 def test_release_package_is_not_left_behind_on_refusal(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, pn_id = practice(run)
     out = tmp_path / "nope.json"
