@@ -61,6 +61,14 @@ def _check_driver(url: str) -> None:
                            "'ledger[postgres]'") from None
 
 
+def _reason(error: Exception) -> str:
+    """A loggable reason: an OS error's text, a ledger error's message, else only the kind
+    (a driver's message may quote the statement and its parameters)."""
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return str(error) if isinstance(error, LedgerError) else type(error).__name__
+
+
 class Store(Application[UUID]):
     """An application over one chained, sealed store. Subclasses set ``name`` (the prefix
     of the store's tables, fixed forever: ``ledger``, ``psychotherapy``)."""
@@ -151,10 +159,10 @@ class Store(Application[UUID]):
 
         try:
             moved = self.heads.record(head, at, extends=extends)
-        except (OSError, LedgerError) as e:
+        except Exception as e:  # the commit stands, whatever failed: the file or the query
             logger.warning("%s: committed up to position %d, but its head was not recorded "
                            "in %s (%s)", self.settings.name, head.position,
-                           self.settings.heads_file, getattr(e, "strerror", None) or e)
+                           self.settings.heads_file, _reason(e))
             return
         if not moved:
             logger.warning("%s: committed up to position %d, but the store no longer passes "

@@ -7,6 +7,7 @@ message.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -375,6 +376,34 @@ def test_a_commit_stands_when_its_head_cannot_be_recorded(
                      rf"recorded in {re.escape(str(blocker / 'main.json'))} \(File exists\)",
                      caplog.text)
     assert "kept" not in caplog.text
+
+
+def test_a_commit_stands_when_the_check_before_recording_its_head_fails(
+        store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The known head is not the one this commit extends (here an older one, as after a
+    lost line), so the head is recorded only after reading the chain at the known one;
+    that read fails. The read of the note still succeeds, and the log names the kind of
+    error only (a driver's message quotes its statement)."""
+    older = store.link(5)
+    with store.settings.main.heads_file.open("a") as f:
+        f.write(json.dumps({"position": 5, "chain": bytes(older[3]).hex(),
+                            "recorded_at": AT.isoformat()}) + "\n")
+    known = HeadFile(store.settings.main.heads_file).read()
+    assert known is not None and known.position == 5
+
+    def broken(position: int) -> bytes:
+        raise sa.exc.OperationalError("SELECT chain FROM ledger_chain", {"p": position},
+                                      Exception("server closed the connection"))
+
+    monkeypatch.setattr(store.lg.main.event_log, "chain_at", broken)
+    content = store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert content.version >= 1
+    assert HeadFile(store.settings.main.heads_file).read() == known  # not moved
+    assert re.search(r"main: committed up to position \d+, but its head was not recorded "
+                     r"in .*main\.json \(OperationalError\)", caplog.text)
+    assert "SELECT" not in caplog.text
+    monkeypatch.undo()
+    assert store.app.verify().ok
 
 
 def test_writes_after_a_truncation_never_move_the_known_head(
