@@ -249,8 +249,10 @@ def _psychotherapy(r: Request) -> Ruling:
         return refuse(f"{code} covers use by the originator only, never a disclosure")
     if r.recipient_type not in basis.recipients:
         return refuse(f"{code} does not permit release to {RECIPIENT_TYPES[r.recipient_type]}")
-    # Who may invoke it, and for which purposes: the roles table. (A disclosure-only
-    # exception names no workforce recipient, so a use under it was refused just above.)
+    if r.is_use and "workforce" not in basis.recipients:  # whatever recipient type is given
+        return refuse(f"{code} permits a disclosure to an outside recipient; use ledger "
+                      "disclose")
+    # Who may invoke it, and for which purposes: the roles table.
     if (problem := roles.exception_problem(code, r.actor, r.originators, r.purpose)):
         return refuse(problem)
     return Ruling(True, basis="exception", legal_basis=basis.citation,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -17,7 +17,9 @@ from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.disclosure import Disclosure
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, Refused
+from ledger.rules import disclosure
 from ledger.rules.disclosure import RECIPIENT_TYPES
+from ledger.rules.roles import StaffView
 from ledger.stores.clinical import ClinicalStore
 from ledger.views import Release
 from tests.conftest import all_events, seed
@@ -422,3 +424,22 @@ def test_the_disclosure_event_carries_the_164_528_fields(world: World) -> None:
     assert (event.accountable, event.outcome, event.actor_id, event.actor_role) == (
         True, "granted", "comp", "compliance")
     assert event.items == [f"{world.note}@1"]
+
+
+@pytest.mark.parametrize("recipient_type", sorted(RECIPIENT_TYPES))
+@pytest.mark.parametrize("code", ["HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a",
+                                  "OVERSIGHT_OF_ORIGINATOR_512d", "CORONER_512g1",
+                                  "SERIOUS_THREAT_512j1i"])
+def test_a_use_under_a_disclosure_exception_is_refused_whatever_the_recipient_type(
+        code: str, recipient_type: str) -> None:
+    """The guard itself, not the service that fills in 'workforce' for a use: an
+    (a)(2)(ii) exception never covers a use, even if a caller names an outside recipient."""
+    client = uuid4()
+    for role in ("clinician", "supervisor", "compliance"):
+        ruling = disclosure.rule(disclosure.Request(
+            actor=StaffView("someone", role, True), kind="psychotherapy-note",
+            client_id=client, note_clients=frozenset({client}),
+            originators=frozenset({"someone"}), recipient="someone",
+            recipient_type=recipient_type, purpose="HOPERAT", at=on("2026-03-01"),
+            exception=code, is_use=True))
+        assert not ruling.granted, (role, code, recipient_type)
