@@ -27,6 +27,7 @@ class Clients:
             attempt.decide(roles.REGISTER_CLIENT)
             attempt.about(object_id=client_id)
             if self.main.client_exists(client_id):
+                self.main.get(Client, client_id, "client")  # a purged one: ContentDestroyed
                 raise BadInput(f"client {client_ref} already exists")
             client = Client.register(client_ref, name, dob, jurisdiction, attempt.at)
             attempt.commit(client)

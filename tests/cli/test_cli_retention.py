@@ -79,6 +79,11 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
         r = run(*args)
         assert r.exit_code == 1 and " were destroyed on " in r.stderr, args
         assert "under rule CA-psychologist" in r.stderr
+    again = run("client", "add", "--id", "C-1", "--name", "Jane Roe", "--dob", "1990-04-01",
+                "--state", "ca", "--as", "desk")  # a purged client is not registered anew
+    assert again.exit_code == 1
+    assert again.stderr == ("error: client was destroyed under the retention schedule (its "
+                            "content key no longer exists)\n")
     assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
     assert ok(run("verify")).count("intact") == 2
 
