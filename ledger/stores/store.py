@@ -133,7 +133,9 @@ class Store(Application[UUID]):
                at: datetime | None = None) -> Report:
         """Recompute the chain from the stored rows, against ``known_head`` or else the
         head file (unless ``use_known_head`` is False). A clean report's head becomes the
-        known head (when ``at`` is given). Never raises for damage: the report names it."""
+        known head (when ``at`` is given), only if the chain passes through the head
+        recorded before: verifying without it, or against another head, never moves the
+        recorded one onto a rewritten chain. Never raises for damage: the report names it."""
         from ledger.integrity.verify import verify_store  # noqa: PLC0415
 
         known = known_head if known_head is not None else (
@@ -141,8 +143,11 @@ class Store(Application[UUID]):
         report = verify_store(self.engine, self.event_log.events, self.event_log.chain,
                               store=self.settings.name, known_head=known)
         if report.ok and report.head is not None and at is not None:
-            self.heads.record(report.head, at)
+            self.heads.record(report.head, at, extends=self._passes_through)
         return report
+
+    def _passes_through(self, known: Head) -> bool:
+        return self.event_log.chain_at(known.position) == known.chain
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """After every commit: remember the new head outside the database, if the chain
@@ -155,7 +160,7 @@ class Store(Application[UUID]):
         at: datetime = max(getattr(r.domain_event, "timestamp") for r in recordings)  # noqa: B009
 
         def extends(known: Head) -> bool:
-            return known == previous or self.event_log.chain_at(known.position) == known.chain
+            return known == previous or self._passes_through(known)
 
         try:
             moved = self.heads.record(head, at, extends=extends)

@@ -471,6 +471,25 @@ def test_recomputed_chain_is_reported_against_the_known_head(store: Store) -> No
     assert report.events == store.n
 
 
+def test_verifying_without_the_known_head_never_moves_it_onto_a_rewritten_chain(
+        store: Store) -> None:
+    """The insider rewrites the chain, lets writes run past the old length, then runs
+    `ledger verify --no-known-head` (or gives an earlier head): clean, but the recorded
+    head stays where it was, and the next ordinary verification still reports it."""
+    head = store.app.head()
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    edit_and_rewrite(store)
+    for _ in range(3):
+        store.lg.notes.read(note_id(store), by="dr-lee", purpose="TREAT", at=AT)
+    assert store.app.verify(use_known_head=False, at=AT).ok
+    earlier = KnownHead(MID - 1, bytes(store.link(MID - 1)[3]))
+    assert store.app.verify(known_head=earlier, at=AT).ok
+    assert HeadFile(store.settings.main.heads_file).read() == head
+    assert head is not None
+    expect_damage(store.app.verify(at=AT), "chain-altered", head.position,
+                  f"position {head.position}: chain-altered: {RECOMPUTED}")
+
+
 def test_a_known_head_protects_only_the_positions_up_to_it(store: Store) -> None:
     earlier = KnownHead(MID - 1, bytes(store.link(MID - 1)[3]))
     at_edit = KnownHead(MID, bytes(store.link(MID)[3]))
