@@ -182,20 +182,27 @@ def test_bad_input_is_one_line(run, args: tuple[str, ...], message: str) -> None
     assert r.stderr == message
 
 
+def stops_before_the_main_store(run, tmp_path: Path, sealed_id: str,  # type: ignore[no-untyped-def]
+                                message: str) -> None:
+    """Both progress-note commands refuse ``sealed_id`` with ``message`` (exit 1), and the
+    main store gains no event naming it."""
+    db = tmp_path / "data" / "main.sqlite"
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    for args in (("note", "show", sealed_id, "--as", "dr-lee", "--purpose", "TREAT"),
+                 ("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
+                  "--recipient-type", "provider", "--purpose", "TREAT", "--note", sealed_id)):
+        r = run(*args)
+        assert r.exit_code == 1
+        assert r.stderr == f"error: {message}\n"
+    after = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
+    assert before == after
+
+
 def test_a_pn_id_given_to_a_progress_note_command_stops_before_the_main_store(
         run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, pn_id = practice(run)
-    db = tmp_path / "data" / "main.sqlite"
-    before = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
-    for args in (("note", "show", pn_id, "--as", "dr-lee", "--purpose", "TREAT"),
-                 ("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
-                  "--recipient-type", "provider", "--purpose", "TREAT", "--note", pn_id)):
-        r = run(*args)
-        assert r.exit_code == 1
-        assert r.stderr == (f"error: {pn_id} is a psychotherapy note; use ledger pn show or "
-                            "ledger disclose --pn\n")
-    after = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
-    assert before == after
+    stops_before_the_main_store(run, tmp_path, pn_id, f"{pn_id} is a psychotherapy note; use "
+                                "ledger pn show or ledger disclose --pn")
 
 
 def test_a_sealed_authorization_id_given_as_a_note_stops_before_the_main_store(
@@ -208,17 +215,8 @@ def test_a_sealed_authorization_id_given_as_a_note_stops_before_the_main_store(
         "--recipient-type", "provider", "--purpose", "continuity", "--signed-by", "Jane Roe",
         "--expires", "2099-12-31", "--scope", "psychotherapy-notes", "--json")))[
         "authorization_id"]
-    db = tmp_path / "data" / "main.sqlite"
-    before = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
-    for args in (("note", "show", auth_id, "--as", "dr-lee", "--purpose", "TREAT"),
-                 ("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
-                  "--recipient-type", "provider", "--purpose", "TREAT", "--note", auth_id)):
-        r = run(*args)
-        assert r.exit_code == 1
-        assert r.stderr == (f"error: {auth_id} is not a progress note (it names a record in "
-                            "the psychotherapy store)\n")
-    after = sqlite3.connect(db).execute("SELECT count(*) FROM ledger_events").fetchone()
-    assert before == after
+    stops_before_the_main_store(run, tmp_path, auth_id, f"{auth_id} is not a progress note "
+                                "(it names a record in the psychotherapy store)")
 
 
 def test_release_package_is_not_left_behind_on_refusal(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
