@@ -1,9 +1,9 @@
 """The hash chain over a store's notification log: pure functions, no I/O.
 
-A *leaf* commits to one stored event: its notification id, originator id, version,
-topic and the SHA-256 of its stored (encrypted) state, in a fixed-width,
-length-prefixed encoding, hashed as an RFC 9162 leaf (prefix 0x00) so that the
-same leaf hashes can later feed a Merkle tree.
+A *leaf* commits to one stored event. Its data is, in this order: the notification id
+(u64), the originator version (u64), the originator id (16 raw UUID bytes), the topic's
+length (u32) and UTF-8 bytes, and the SHA-256 of the stored (encrypted) state; it is
+hashed as an RFC 9162 leaf (prefix 0x00) so the same leaf hashes feed the Merkle tree.
 
 The *chain* links leaves in notification order::
 
