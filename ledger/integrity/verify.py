@@ -6,7 +6,12 @@ position) side by side, reading raw rows with SQLAlchemy Core in pages, and chec
 * every chain position 1..n is present, in order, with increasing notification ids;
 * every event has a chain row and every chain row has its event;
 * each event's recomputed leaf equals the stored leaf, and each chain value follows;
-* optionally, that the store still reaches a head recorded earlier outside the database.
+* optionally, that the store still reaches a head recorded earlier outside the database;
+* as it goes, the Merkle root of the verified leaves (RFC 9162), in one streaming pass
+  with O(log n) memory, and the root and chain value at any positions asked for.
+
+A walk may start at a position the caller already trusts (a signed checkpoint): the chain
+value stored there must be the trusted one, and the Merkle frontier there is given.
 
 Damage kinds: ``edited``, ``missing``, ``inserted``, ``reordered``, ``truncated``,
 ``chain-altered``.
@@ -14,14 +19,15 @@ Damage kinds: ``edited``, ``missing``, ``inserted``, ``reordered``, ``truncated`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, Table, select, type_coerce
 from sqlalchemy.types import NullType
 
 from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
 from ledger.primitives.ids import uuid_bytes
+from ledger.primitives.merkle import Frontier
 
 PAGE = 5000
 KnownHead = Head  # a head recorded outside the database (position and chain value)
@@ -42,15 +48,36 @@ class Damage:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """The Merkle root and chain value of the verified log at one position."""
+
+    position: int
+    root: bytes
+    chain: bytes
+
+
+@dataclass(frozen=True)
 class Report:
     store: str
     events: int
     head: KnownHead | None
     damage: Damage | None
+    root: bytes | None = None  # the Merkle root recomputed from the verified leaves
+    marks: dict[int, Mark] = field(default_factory=dict)
+    start: int = 0  # the walk began after this (trusted) position
 
     @property
     def ok(self) -> bool:
         return self.damage is None
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a walk begins: a position whose chain value and Merkle frontier are trusted."""
+
+    position: int
+    chain: bytes
+    frontier: Frontier
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,9 @@ class _Event:
     state: bytes
 
 
+OnEvent = Callable[[int, "_Event"], None]  # (position, verified event)
+
+
 @dataclass(frozen=True)
 class _Link:
     position: int
@@ -70,9 +100,8 @@ class _Link:
     chain: bytes
 
 
-def _events(conn: Connection, table: Table) -> Iterator[_Event]:
+def _events(conn: Connection, table: Table, last: int | None = None) -> Iterator[_Event]:
     c = table.c
-    last = None
     while True:
         # Raw originator ids (16 bytes on SQLite): skip the UUID type's per-row conversion.
         raw_id = type_coerce(c.originator_id, NullType())
@@ -87,9 +116,8 @@ def _events(conn: Connection, table: Table) -> Iterator[_Event]:
         last = rows[-1][0]
 
 
-def _links(conn: Connection, table: Table) -> Iterator[_Link]:
+def _links(conn: Connection, table: Table, last: int = 0) -> Iterator[_Link]:
     c = table.c
-    last = 0
     while True:
         q = select(c.position, c.notification_id, c.leaf, c.chain).where(c.position > last)
         rows = conn.execute(q.order_by(c.position).limit(PAGE)).all()
@@ -101,8 +129,13 @@ def _links(conn: Connection, table: Table) -> Iterator[_Link]:
 
 
 def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
-                 known_head: KnownHead | None = None) -> Report:
-    """Verify one store. Never raises for damage: the report names the first bad position."""
+                 known_head: KnownHead | None = None, start: Start | None = None,
+                 marks: frozenset[int] = frozenset(), on_event: OnEvent | None = None
+                 ) -> Report:
+    """Verify one store (from ``start`` if given, else from the first event), recomputing
+    the Merkle root as it goes; ``marks``: positions whose root and chain value to keep;
+    ``on_event`` sees each event once it is verified. Never raises for damage: the report
+    names the first bad position."""
     with engine.connect() as conn:
         # One consistent snapshot for the whole walk, so concurrent writers cannot make an
         # intact store look damaged (a chain row read whose event was not yet visible).
@@ -110,31 +143,63 @@ def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         elif engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN")  # WAL: a read snapshot that does not block writers
-        walk = _walk(conn, events, chain, known_head.position if known_head else 0)
-        damage = walk.damage
+        walk = _Walk(frontier=start.frontier if start else Frontier(), marks_at=marks,
+                     on_event=on_event)
+        damage = _begin(conn, chain, start, walk) if start else None
+        if damage is None:
+            _walk(conn, events, chain, known_head.position if known_head else 0, walk)
+            damage = walk.damage
         if damage is None and known_head is not None:
-            damage = _check_known_head(known_head, walk)
+            damage = _check_known_head(known_head, walk, start)
         if damage is not None and damage.kind == "edited" and walk.bad_event is not None:
             damage = _maybe_reordered(conn, chain, damage, walk.bad_event)
         if damage is not None and damage.kind == "inserted":
             damage = _maybe_moved_link(conn, chain, damage)
-    return Report(store=store, events=walk.position, head=walk.head, damage=damage)
+    root = walk.frontier.root() if damage is None else None
+    return Report(store=store, events=walk.position, head=walk.head, damage=damage,
+                  root=root, marks=walk.marks, start=start.position if start else 0)
+
+
+def _begin(conn: Connection, chain: Table, start: Start, walk: _Walk) -> Damage | None:
+    """Position the walk after ``start``, whose stored chain value must be the trusted one."""
+    c = chain.c
+    row = conn.execute(select(c.notification_id, c.chain)
+                       .where(c.position == start.position)).first()
+    if row is None:
+        return Damage("truncated", start.position, None,
+                      f"the store no longer has position {start.position}, which a signed "
+                      "checkpoint covers")
+    if bytes(row[1]) != start.chain:
+        return Damage("chain-altered", start.position, int(row[0]),
+                      "the chain was rewritten: it no longer has the chain value a signed "
+                      "checkpoint records here")
+    walk.position, walk.previous, walk.last_nid = start.position, start.chain, int(row[0])
+    walk.head = KnownHead(start.position, start.chain) if start.position else None
+    return None
 
 
 @dataclass
 class _Walk:
+    frontier: Frontier
+    marks_at: frozenset[int] = frozenset()
+    on_event: OnEvent | None = None
     position: int = 0
+    previous: bytes = GENESIS
+    last_nid: int = 0
     head: KnownHead | None = None
     damage: Damage | None = None
     bad_event: _Event | None = None
     value_at_known: bytes | None = None
+    marks: dict[int, Mark] = field(default_factory=dict)
 
 
-def _walk(conn: Connection, events: Table, chain: Table, known_position: int) -> _Walk:
-    walk = _Walk()
-    event_iter, link_iter = _events(conn, events), _links(conn, chain)
+def _walk(conn: Connection, events: Table, chain: Table, known_position: int,
+          walk: _Walk) -> None:
+    event_iter = _events(conn, events, walk.last_nid or None)
+    link_iter = _links(conn, chain, walk.position)
     event, link = next(event_iter, None), next(link_iter, None)
-    previous, last_nid = GENESIS, 0
+    previous, last_nid = walk.previous, walk.last_nid
+    frontier, marks_at, on_event = walk.frontier, walk.marks_at, walk.on_event
     while event is not None or link is not None:
         expected = walk.position + 1
         if link is None:
@@ -166,17 +231,28 @@ def _walk(conn: Connection, events: Table, chain: Table, known_position: int) ->
                     walk.damage = Damage("chain-altered", expected, event.id,
                                          "chain value does not follow from the previous one")
         if walk.damage is not None:
-            return walk
+            return
         assert link is not None and event is not None
         previous, walk.position, last_nid = link.chain, expected, event.id
+        frontier.push(link.leaf)
         if expected == known_position:
             walk.value_at_known = previous
+        if expected in marks_at:
+            walk.marks[expected] = Mark(expected, frontier.root(), previous)
+        if on_event is not None:
+            on_event(expected, event)
         event, link = next(event_iter, None), next(link_iter, None)
     walk.head = KnownHead(walk.position, previous) if walk.position else None
-    return walk
 
 
-def _check_known_head(known: KnownHead, walk: _Walk) -> Damage | None:
+def _check_known_head(known: KnownHead, walk: _Walk, start: Start | None) -> Damage | None:
+    if start is not None and known.position <= start.position:
+        # A head older than the trusted start is superseded by it (the start's chain value
+        # was checked); one at the start itself must agree with it.
+        if known.position == start.position and known.chain != start.chain:
+            return Damage("chain-altered", known.position, None,
+                          "the known head disagrees with the signed checkpoint here")
+        return None
     if walk.position < known.position:
         return Damage("truncated", walk.position + 1, None,
                       f"store ends at position {walk.position} but a known head records "

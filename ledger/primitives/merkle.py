@@ -63,6 +63,45 @@ class MemoryNodes:
         return found
 
 
+class Frontier:
+    """The right edge of a tree that grows one leaf at a time: one complete subtree per
+    set bit of its size, largest first (O(log n) hashes). Pushing the leaves 0..n-1 and
+    asking for the root gives MTH(D[0:n]) in one streaming pass."""
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        if len(nodes) != bin(size).count("1"):
+            raise ValueError(f"a frontier of size {size} has {bin(size).count('1')} nodes")
+        self.size = size
+        self.nodes = list(nodes)
+
+    @staticmethod
+    def blocks(size: int) -> list[tuple[int, int]]:
+        """The (level, index) of each of its subtrees for ``size`` leaves, largest first."""
+        found, start = [], 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                found.append((level, start >> level))
+                start += 1 << level
+        return found
+
+    def push(self, leaf: bytes) -> None:
+        self.nodes.append(leaf)
+        n = self.size
+        while n & 1:
+            right = self.nodes.pop()
+            self.nodes[-1] = hash_children(self.nodes[-1], right)
+            n >>= 1
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        value = self.nodes[-1]
+        for node in reversed(self.nodes[:-1]):
+            value = hash_children(node, value)
+        return value
+
+
 def subtree(nodes: Nodes, start: int, end: int) -> bytes:
     """MTH(D[start:end]) for a range that starts on a boundary of its own split."""
     n = end - start
