@@ -25,6 +25,8 @@ _KEYS = {
     "LEDGER_PN_SCHEMA": "pn_schema",
     "LEDGER_KEK_FILE": "kek_file",
     "LEDGER_PN_KEK_FILE": "pn_kek_file",
+    "LEDGER_CHECKPOINT_DIR": "checkpoint_dir",
+    "LEDGER_CHECKPOINT_ORIGIN": "checkpoint_origin",
 }
 
 
@@ -43,6 +45,14 @@ class Settings:
     data_dir: Path
     main: StoreSettings
     pn: StoreSettings
+    # Where signed checkpoints are exported and read back from (outside the database).
+    checkpoint_dir: Path | None = None
+    # The checkpoints' origin prefix (C2SP); None: derived from the signing key.
+    checkpoint_origin: str | None = None
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -52,6 +62,16 @@ def _schema(value: str | None) -> str | None:
     if value is not None and not _SCHEMA.fullmatch(value):
         raise BadInput(f"schema name {value!r} must be a plain SQL identifier")
     return value
+
+
+_ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
+
+
+def _origin(value: str | None) -> str | None:
+    if value is not None and not _ORIGIN.fullmatch(value):
+        raise BadInput(f"checkpoint origin {value!r} must be a schema-less URL such as "
+                       "clinic.example.org/ledger (letters, digits and . _ : / -)")
+    return value.rstrip("/") if value else None
 
 
 def load_settings(data_dir: str | None = None,
@@ -83,6 +103,8 @@ def load_settings(data_dir: str | None = None,
             kek_env="LEDGER_PN_KEK",
             heads_file=root / "heads" / "psychotherapy.json",
         ),
+        checkpoint_dir=Path(d) if (d := get("LEDGER_CHECKPOINT_DIR")) else None,
+        checkpoint_origin=_origin(get("LEDGER_CHECKPOINT_ORIGIN")),
     )
 
 

@@ -1,23 +1,32 @@
 """Signed checkpoints: a store's tree size and root, signed with Ed25519 as a C2SP signed
-note, appended to a checkpoint log in the store and exported to files outside it.
+note, exported to files outside the database and mirrored in a table inside it.
 
-Note body (C2SP tlog-checkpoint): the origin, the tree size, the base64 root hash, then an
-extension line with the time. A signature line follows a blank line:
-``— <key name> base64(key hash || signature)``, the key hash being the first four bytes of
-SHA-256(key name || "\\n" || 0x01 || public key) (C2SP signed-note, Ed25519).
+Note body (C2SP tlog-checkpoint): the origin, the tree size, the base64 root hash, then
+extension lines: the time, and the chain value at that size (so the next checkpoint can
+start its verification there). A signature line follows a blank line:
+``— <origin> base64(key hash || signature)``, the key hash being the first four bytes of
+SHA-256(origin || "\\n" || 0x01 || public key) (C2SP signed-note, Ed25519).
 
-Each new checkpoint must be consistent with the previous one in the log (an RFC 9162
-consistency proof is checked before it is written); otherwise the log was rewritten and
-issuing stops with an integrity failure.
+The origin is unique per installation: a configured prefix (``LEDGER_CHECKPOINT_ORIGIN``,
+for example ``clinic.example.org/ledger``) or ``ledger/<key fingerprint>``, then the
+store's name.
+
+Trust: the exported file is what counts, and only once its signature is checked with the
+public key. The table's columns are a cache; nothing is concluded from them. A new
+checkpoint is signed only over a chain verified since the previous signed one, a root
+recomputed from the verified leaves, and an RFC 9162 consistency proof from the previous
+signed root to it (:mod:`ledger.integrity.attest`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
+from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -32,10 +41,7 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
-from ledger.integrity.tree import StoredTree
-from ledger.integrity.verify import Report
 from ledger.persistence.log import EventLog
-from ledger.primitives import merkle
 from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
 DASH = "\u2014"
@@ -49,10 +55,21 @@ class Checkpoint:
     root: bytes
     time: datetime
     note: str
+    chain: bytes | None = None  # the chain value at ``size`` (older notes lack it)
+    key: str = ""  # the signing key's fingerprint
+
+    def describe(self) -> str:
+        return (f"checkpoint of size {self.size} signed by key {self.key} at "
+                f"{self.time.astimezone(UTC).isoformat()}")
 
 
-def origin_of(store_name: str) -> str:
-    return f"ledger/{store_name}"
+def fingerprint(public: bytes) -> str:
+    """A public key's short name in reports and default origins."""
+    return sha256(public).hexdigest()[:16]
+
+
+def origin_for(base: str | None, public: bytes, store_name: str) -> str:
+    return f"{base or 'ledger/' + fingerprint(public)}/{store_name}"
 
 
 # ----- the signed note -----------------------------------------------------------------------
@@ -61,9 +78,12 @@ def key_hash(name: str, public: bytes) -> bytes:
     return sha256(name.encode("utf-8") + b"\n" + ED25519 + public).digest()[:4]
 
 
-def make_note(origin: str, size: int, root: bytes, at: datetime, private: bytes) -> str:
+def make_note(origin: str, size: int, root: bytes, at: datetime, private: bytes,
+              chain: bytes | None = None) -> str:
     body = (f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
             f"time {at.astimezone(UTC).isoformat()}\n")
+    if chain is not None:
+        body += f"chain {base64.b64encode(chain).decode('ascii')}\n"
     public = signing_public_key(private)
     signature = key_hash(origin, public) + sign(private, body.encode("utf-8"))
     return f"{body}\n{DASH} {origin} {base64.b64encode(signature).decode('ascii')}\n"
@@ -97,41 +117,62 @@ def parse_note(text: str, public: bytes) -> Checkpoint:
         size = int(lines[1])
         root = base64.b64decode(lines[2], validate=True)
         time = datetime.fromisoformat(lines[3].removeprefix("time "))
+        chains = [base64.b64decode(x.removeprefix("chain "), validate=True)
+                  for x in lines[4:] if x.startswith("chain ")]
     except (ValueError, binascii.Error):
-        raise IntegrityFailure(f"checkpoint for {origin}: malformed size, root or time") from None
-    if size < 0 or len(root) != 32:
-        raise IntegrityFailure(f"checkpoint for {origin}: malformed size or root")
-    return Checkpoint(origin, size, root, time, text)
+        raise IntegrityFailure(f"checkpoint for {origin}: malformed size, root, time or "
+                               "chain") from None
+    if size < 0 or len(root) != 32 or len(chains) > 1 or any(len(c) != 32 for c in chains):
+        raise IntegrityFailure(f"checkpoint for {origin}: malformed size, root or chain")
+    return Checkpoint(origin, size, root, time, text, chains[0] if chains else None,
+                      fingerprint(public))
 
 
-# ----- checks ---------------------------------------------------------------------------
+# ----- the exported files ----------------------------------------------------------------------
 
-def tree_has(tree: StoredTree, size: int, root: bytes) -> bool:
-    """Whether the stored tree (caught up first) holds ``size`` leaves with this root."""
-    tree.catch_up()
-    return size <= tree.size() and tree.root(size) == root
+class CheckpointFiles:
+    """Signed notes outside the database: ``<dir>/<store>/<size>-<time>.note``, so their
+    names sort by size, then time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def write(self, store_name: str, checkpoint: Checkpoint,
+              directory: Path | None = None) -> Path:
+        folder = (directory or self.directory) / store_name
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = checkpoint.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = folder / f"{checkpoint.size:012d}-{stamp}.note"
+        staged = path.with_name(f".{path.name}.partial")
+        staged.write_text(checkpoint.note, encoding="utf-8")
+        os.replace(staged, path)  # a reader never sees half a note
+        return path
+
+    def latest(self, store_name: str, public: bytes) -> Checkpoint | None:
+        """The store's latest exported checkpoint, its signature checked (IntegrityFailure
+        naming the file if it does not verify); None if none was exported."""
+        folder = self.directory / store_name
+        names = sorted(folder.glob("*.note")) if folder.is_dir() else []
+        if not names:
+            return None
+        try:
+            text = names[-1].read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise IntegrityFailure(f"cannot read the checkpoint {names[-1]}: {e}") from None
+        try:
+            return parse_note(text, public)
+        except IntegrityFailure as e:
+            raise IntegrityFailure(f"{names[-1]}: {e}") from None
 
 
-def extends(tree: StoredTree, old_size: int, old_root: bytes, size: int, root: bytes) -> bool:
-    """Whether the tree of ``size`` with ``root`` extends the one of ``old_size``/``old_root``
-    (an RFC 9162 consistency proof, made from the tree and checked)."""
-    if old_size > size:
-        return False
-    if old_size == 0:
-        return old_root == merkle.EMPTY_ROOT
-    return merkle.verify_consistency(old_size, size, old_root, root,
-                                     tree.consistency(old_size, size))
-
-
-# ----- the log -----------------------------------------------------------------------------
+# ----- the table in the store ---------------------------------------------------------------
 
 class CheckpointLog:
-    """A store's signed checkpoints, in the order they were issued."""
+    """A store's signed checkpoints, in the order they were issued (a copy of the exported
+    notes inside the database, for bundles; never trusted without the signature)."""
 
-    def __init__(self, log: EventLog, tree: StoredTree) -> None:
+    def __init__(self, log: EventLog) -> None:
         self.log = log
-        self.tree = tree
-        self.origin = origin_of(log.name)
         metadata = MetaData(schema=log.schema)
         self.table = Table(
             f"{log.prefix}_checkpoints", metadata,
@@ -148,39 +189,8 @@ class CheckpointLog:
         with self.log.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(t.note).order_by(t.seq)).scalars()]
 
-    def sizes(self) -> list[int]:
-        t = self.table.c
-        with self.log.engine.connect() as conn:
-            return [int(n) for n in conn.execute(select(t.size).order_by(t.seq)).scalars()]
-
-    def latest_size(self) -> int:
-        latest = self.latest()
-        return latest[0] if latest else 0
-
-    def latest(self) -> tuple[int, bytes] | None:
-        t = self.table.c
-        with self.log.engine.connect() as conn:
-            row = conn.execute(select(t.size, t.root).order_by(t.seq.desc()).limit(1)).first()
-        return (int(row[0]), bytes(row[1])) if row else None
-
-    def issue(self, private: bytes, at: datetime, verified: Report) -> Checkpoint:
-        """Sign the current tree, given the chain's verification report (which must be
-        clean), after checking the tree extends the previous checkpoint as signed."""
-        if not verified.ok:
-            assert verified.damage is not None
-            raise IntegrityFailure(f"{self.log.name}: DAMAGED at "
-                                   f"{verified.damage.describe()}; no checkpoint signed")
-        self.tree.catch_up()
-        size = self.tree.size()
-        root = self.tree.root(size)
-        notes = self.notes()
-        if notes:  # the previous checkpoint as signed, not as a database row says
-            signed = parse_note(notes[-1], signing_public_key(private))
-            if not extends(self.tree, signed.size, signed.root, size, root):
-                raise IntegrityFailure(
-                    f"{self.log.name}: the log no longer extends the checkpoint of "
-                    f"size {signed.size}; it was truncated or rewritten (run ledger verify)")
-        note = make_note(self.origin, size, root, at, private)
+    def record(self, checkpoint: Checkpoint) -> None:
         with self.log.engine.begin() as conn:
-            conn.execute(self.table.insert().values(size=size, root=root, at=at, note=note))
-        return Checkpoint(self.origin, size, root, at, note)
+            conn.execute(self.table.insert().values(
+                size=checkpoint.size, root=checkpoint.root, at=checkpoint.time,
+                note=checkpoint.note))

@@ -10,6 +10,8 @@ writes a node twice or leaves a gap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Table,
     select,
 )
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from ledger.errors import IntegrityFailure
 from ledger.persistence.log import EventLog
@@ -71,10 +74,14 @@ class StoredTree(Tracked):
                 raise IntegrityFailure(f"{self.log.name}: chain position "
                                        f"{start + 1} is missing; run ledger verify")
             leaves = [leaf for _, leaf in rows]
-            with self.log.engine.begin() as conn:
-                if not self.advance(conn, start, start + len(leaves)):
-                    continue  # another integrator did this batch; read again
-                self._integrate(conn, start, leaves)
+            try:
+                with self.log.engine.begin() as conn:
+                    if not self.advance(conn, start, start + len(leaves)):
+                        self.overtaken(start)
+                        continue  # another integrator did this batch; read again
+                    self._integrate(conn, start, leaves)
+            except DBIntegrityError:
+                raise self.moved_back(start) from None
             added += len(leaves)
             if progress is not None:
                 progress(len(leaves))
@@ -105,6 +112,11 @@ class StoredTree(Tracked):
         with self.log.engine.connect() as conn:
             return self._node(conn, level, index)
 
+    def read_nodes(self, wanted: list[tuple[int, int]]) -> list[bytes]:
+        """Several nodes, (level, index) each, read over one connection."""
+        with self.log.engine.connect() as conn:
+            return [self._node(conn, level, index) for level, index in wanted]
+
     def _node(self, conn: Connection, level: int, index: int) -> bytes:
         if level == 0:
             found = conn.execute(select(self.chain.c.leaf).where(
@@ -129,6 +141,54 @@ class StoredTree(Tracked):
 
     def leaf(self, position: int) -> bytes:
         return self.node(0, position - 1)
+
+    # ----- auditing the cache ---------------------------------------------------------------
+
+    def check(self) -> tuple[int, int, str] | None:
+        """The first stored node that is not what the leaves make, as (level, index, what),
+        checked level by level upwards from the chain's leaves, streaming (O(page) memory);
+        None if every node is right and none is extra."""
+        size = self.size()
+        level = 1
+        while True:
+            count = size >> level
+            children = self._level(level - 1, count * 2)
+            parents = self._level(level, None)
+            for index in range(count):
+                left, right = next(children)[1], next(children)[1]
+                found = next(parents, None)
+                if found is None or found[0] != index:
+                    return level, index, "missing"
+                if merkle.hash_children(left, right) != found[1]:
+                    return level, index, "does not hash from its children"
+            extra = next(parents, None)
+            if extra is not None:
+                return level, extra[0], "beyond the tree's size (inserted)"
+            if count == 0:
+                return None
+            level += 1
+
+    def _level(self, level: int, limit: int | None) -> Iterator[tuple[int, bytes]]:
+        """(index, hash) of one level in index order (level 0: the chain's leaves)."""
+        if level == 0:
+            source = select(self.chain.c.position - 1, self.chain.c.leaf)
+            index_column = self.chain.c.position - 1
+        else:
+            n = self.nodes.c
+            source = select(n.idx, n.hash).where(n.level == level)
+            index_column = n.idx
+        last = -1
+        while limit is None or last + 1 < limit:
+            with self.log.engine.connect() as conn:
+                rows = conn.execute(source.where(index_column > last)
+                                    .order_by(index_column).limit(BATCH)).all()
+            for index, value in rows:
+                if limit is not None and index >= limit:
+                    return
+                yield int(index), bytes(value)
+            if not rows:
+                return
+            last = int(rows[-1][0])
 
     def rows(self) -> list[tuple[object, ...]]:
         with self.log.engine.connect() as conn:

@@ -103,6 +103,17 @@ class EventLog:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    def last_id(self) -> int:
+        """The latest notification id (0 for an empty log)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(self.events.c.id))).scalar() or 0)
+
+    def decode_stored(self, notification_id: int, originator_id: bytes, version: int,
+                      topic: str, state: bytes) -> object:
+        """An event from its raw stored fields (as a verifier reads them)."""
+        return self.decode(Notification(id=notification_id, originator_id=UUID(bytes=originator_id),
+                                        originator_version=version, topic=topic, state=state))
+
     # ----- the chain, by position ---------------------------------------------------------
 
     def head(self) -> Head | None:

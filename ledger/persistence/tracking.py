@@ -5,8 +5,10 @@ follower killed mid-way resumes exactly where its last committed batch ended, an
 is applied twice. The tracking update is conditional on the position read at the start of
 the batch (``WHERE position = <start>``, with RETURNING because some drivers report no row
 count): two processes catching up at once can never both apply the same batch; the loser
-rolls back and reads again. eventsourcing's SQLAlchemy tracking recorder checks and then
-writes, which does not exclude that.
+rolls back and reads again. A tracking row set back by hand makes the next batch collide
+with rows already written: that is an integrity failure, never a silent retry loop.
+(eventsourcing's SQLAlchemy tracking recorder checks and then writes, which does not
+exclude two followers applying one batch.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from ledger.errors import IntegrityFailure
 from ledger.persistence.log import EventLog
 
 CREATE_ATTEMPTS = 8
@@ -103,12 +106,29 @@ class Tracked(ABC):
 
     def advance(self, conn: Connection, start: int, end: int) -> bool:
         """Move the tracking row from ``start`` to ``end``; False if it was not at ``start``."""
-        if start == 0:
-            dialect = conn.dialect.name
-            insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(self.tracking)
-            statement = insert.values(name=self.name, position=end).on_conflict_do_nothing()
-        else:
-            statement = update(self.tracking).where(  # type: ignore[assignment]
-                self.tracking.c.name == self.name, self.tracking.c.position == start
-            ).values(position=end)
+        moved = update(self.tracking).where(
+            self.tracking.c.name == self.name, self.tracking.c.position == start
+        ).values(position=end).returning(self.tracking.c.name)
+        if conn.execute(moved).first() is not None:
+            return True
+        if start != 0:
+            return False
+        dialect = conn.dialect.name
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(self.tracking)
+        statement = insert.values(name=self.name, position=end).on_conflict_do_nothing()
         return conn.execute(statement.returning(self.tracking.c.name)).first() is not None
+
+    def overtaken(self, start: int) -> None:
+        """After a batch lost its conditional update: another follower moved the tracking
+        row on. If it is still at ``start``, nobody did, and retrying would spin forever."""
+        if self.position() == start:
+            raise IntegrityFailure(f"{self.log.name}: the {self.name} tracking row does not "
+                                   "move; run ledger projections check")
+
+    def moved_back(self, start: int) -> IntegrityFailure:
+        """The error for rows that already exist after ``start``: the tracking row was set
+        back (rows are only ever written together with it)."""
+        return IntegrityFailure(f"{self.log.name}: the {self.name} read model already has "
+                                f"rows after position {start}, where its tracking row says "
+                                "it stands: the tracking row was moved back (run ledger "
+                                "projections check, then rebuild it)")

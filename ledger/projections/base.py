@@ -16,7 +16,8 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
+from sqlalchemy.exc import IntegrityError
 
 from ledger.persistence.log import EventLog
 from ledger.persistence.tracking import Progress, Tracked
@@ -35,8 +36,20 @@ class Projection(Tracked):
         super().__init__(log)
 
     @abstractmethod
+    def rows_for(self, position: int, event: Any) -> list[dict[str, Any]]:
+        """The rows one event makes (none, one or more); the same function feeds the
+        table and the check that compares the table with a replay of the log."""
+
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         """Write the rows for one event, inside the batch's transaction."""
+        rows = self.rows_for(position, event)
+        if rows:
+            conn.execute(self.table.insert(), rows)
+
+    @property
+    @abstractmethod
+    def table(self) -> Table:
+        """The read table (rows carry the log ``position`` they came from)."""
 
     def behind(self) -> int:
         """How many notifications this projection reads are not applied yet."""
@@ -69,7 +82,10 @@ class Projection(Tracked):
                 for position, event in events:
                     self.apply(conn, position, event)
         except _Overtaken:
+            self.overtaken(start)
             return False  # another process applied this batch first; nothing was written
+        except IntegrityError:
+            raise self.moved_back(start) from None
         return True
 
 

@@ -121,7 +121,7 @@ class Store(Application[UUID]):
     def checkpoints(self) -> CheckpointLog:
         from ledger.integrity.checkpoint import CheckpointLog  # noqa: PLC0415
 
-        return CheckpointLog(self.event_log, self.tree)
+        return CheckpointLog(self.event_log)
 
     # ----- heads and verification -------------------------------------------------------------
 
@@ -143,10 +143,10 @@ class Store(Application[UUID]):
         report = verify_store(self.engine, self.event_log.events, self.event_log.chain,
                               store=self.settings.name, known_head=known)
         if report.ok and report.head is not None and at is not None:
-            self.heads.record(report.head, at, extends=self._passes_through)
+            self.heads.record(report.head, at, extends=self.passes_through)
         return report
 
-    def _passes_through(self, known: Head) -> bool:
+    def passes_through(self, known: Head) -> bool:
         return self.event_log.chain_at(known.position) == known.chain
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
@@ -160,7 +160,7 @@ class Store(Application[UUID]):
         at: datetime = max(getattr(r.domain_event, "timestamp") for r in recordings)  # noqa: B009
 
         def extends(known: Head) -> bool:
-            return known == previous or self._passes_through(known)
+            return known == previous or self.passes_through(known)
 
         try:
             moved = self.heads.record(head, at, extends=extends)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ledger.bootstrap import initialise, open_ledger
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import Checkpoint, make_note, parse_note
+from ledger.integrity.checkpoint import Checkpoint, fingerprint, make_note, parse_note
 from ledger.integrity.tree import StoredTree
 from ledger.keys.signing import key_paths, load_public_key, load_signing_key
 from ledger.primitives import merkle
@@ -45,13 +45,16 @@ def practice(tmp_path: Path) -> Settings:
 
 def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings) -> None:
     written = checkpoint_all(practice, AT + timedelta(hours=1))
-    assert [c.origin for c, _ in written] == ["ledger/main", "ledger/psychotherapy"]
     public = load_public_key(key_paths(practice.data_dir)[1])
+    base = f"ledger/{fingerprint(public)}"
+    assert [c.origin for c, _ in written] == [f"{base}/main", f"{base}/psychotherapy"]
     for c, path in written:
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
         assert lines[0] == c.origin and lines[1] == str(c.size)
         assert base64.b64decode(lines[2]) == c.root and lines[3].startswith("time ")
+        if c.size:  # the chain value there, where the next checkpoint's walk starts
+            assert c.chain == base64.b64decode(lines.pop(4).removeprefix("chain "))
         assert lines[4] == "" and lines[5].startswith(f"\u2014 {c.origin} ")
         assert parse_note(text, public).root == c.root
     lg = open_ledger(practice)
@@ -102,11 +105,12 @@ def test_a_truncated_log_cannot_be_checkpointed_again(practice: Settings) -> Non
     finally:
         lg.close()
     # The known head, outside the database, catches it first.
-    with pytest.raises(IntegrityFailure, match=r"^main: DAMAGED at position 6: truncated: "
-                       r"store ends at position 5 .*; no checkpoint"):
+    with pytest.raises(IntegrityFailure, match=r"^main: the log has 5 events but the "
+                       r"checkpoint of size \d+ signed by key [0-9a-f]{16} at .* covers \d+: "
+                       r"it was truncated; no checkpoint signed$"):
         checkpoint_all(practice, AT + timedelta(hours=2))
     # With shell access the heads go too; the signed checkpoint still catches it.
     shutil.rmtree(practice.data_dir / "heads")
-    with pytest.raises(IntegrityFailure, match=r"^main: the log no longer extends the "
-                       r"checkpoint of size \d+; it was truncated"):
+    with pytest.raises(IntegrityFailure, match=r"^main: the log has 5 events but the "
+                       r"checkpoint of size \d+ .* it was truncated; no checkpoint signed$"):
         checkpoint_all(practice, AT + timedelta(hours=2))
