@@ -35,9 +35,11 @@ def investigate_group() -> None:
 @pass_state
 def psychotherapy_releases(state: State, actor: str, since: str | None, until: str | None,
                            html_file: str | None, as_json: bool) -> None:
-    """Verify both stores and their checkpoints, then list every use, disclosure, refusal
-    and break-the-glass event concerning psychotherapy notes, and conclude. Exit 3 if a
-    store fails verification (and nothing is concluded).
+    """Verify both stores from their logs (chain, known head, recomputed root, the latest
+    signed checkpoint file), then list every use, disclosure, refusal and break-the-glass
+    event concerning psychotherapy notes, decoded from the verified events, and conclude.
+    Exit 3 if a store fails verification (nothing is concluded) or a read model disagrees
+    with the log (named, with where; the conclusion from the log is still given).
 
     Example: ledger investigate psychotherapy-releases --as comp --from 2026-01-01 --json
     """
@@ -59,9 +61,12 @@ def psychotherapy_releases(state: State, actor: str, since: str | None, until: s
 def _json(report: Report) -> dict[str, Any]:
     return {
         "verified": report.verified, "conclusion": report.conclusion,
+        "read_models_disagreeing": [m for e in report.evidence for m in e.read_models],
         "period": {"from": report.since, "to": report.until},
         "evidence": [{"store": e.store, "ok": e.ok, "detail": e.detail, "size": e.size,
-                      "checkpoint": e.checkpoint} for e in report.evidence],
+                      "verified_to": e.events, "checkpoint": e.checkpoint,
+                      "read_models_disagreeing": list(e.read_models)}
+                     for e in report.evidence],
         "events": [{"kind": i.kind, "basis": i.basis, "proof": list(i.proof or []),
                     "leaf": i.leaf,
                     "store": i.record.store, "position": i.position,
@@ -88,11 +93,15 @@ def _line(i: Item) -> str:
 def _text(report: Report) -> str:
     lines = ["Investigation: releases of psychotherapy notes", ""]
     for e in report.evidence:
-        lines.append(f"{e.store}: {'verified' if e.ok else 'VERIFICATION FAILED'}: {e.detail}")
-    if not report.verified:
+        state = ("verified" if e.ok else "A READ MODEL DISAGREES WITH THE LOG"
+                 if e.read_models else "VERIFICATION FAILED")
+        lines.append(f"{e.store}: {state}: {e.detail}")
+    if not report.concluded:
         lines += ["", "A store failed verification: this report concludes nothing."]
         return "\n".join(lines) + "\n"
     lines += ["", f"Conclusion: {report.conclusion}."]
+    if not report.verified:
+        lines.append("  (from the verified log; the read models named above were altered)")
     for i in report.releases:
         lines.append(f"  - {_line(i)}")
     lines += ["", "Timeline (uses, disclosures, refusals, break-the-glass):"]
@@ -117,7 +126,7 @@ def _html(report: Report) -> str:
         f"<td>{e(i.basis or '')}</td></tr>" for i in report.items)
     evidence = "".join(f"<li><b>{e(x.store)}</b>: {'verified' if x.ok else 'FAILED'}: "
                        f"{e(x.detail)}</li>" for x in report.evidence)
-    conclusion = (e(report.conclusion or "") if report.verified
+    conclusion = (e(report.conclusion or "") if report.concluded
                   else "A store failed verification: this report concludes nothing.")
     return (
         "<!doctype html><meta charset=utf-8><title>Psychotherapy-note releases</title>"

@@ -137,19 +137,19 @@ class Ledger:
         from ledger.services.integrity import Integrity  # noqa: PLC0415
 
         return Integrity({"main": lambda: self.main, "pn": lambda: self.pn},
-                         self.settings.data_dir)
+                         self.settings)
 
     @cached_property
     def proofs(self) -> Proofs:
         from ledger.services.proofs import Proofs  # noqa: PLC0415
 
-        return Proofs({"main": lambda: self.main, "pn": lambda: self.pn})
+        return Proofs({"main": lambda: self.main, "pn": lambda: self.pn}, self.settings)
 
     @cached_property
     def investigation(self) -> Investigation:
         from ledger.services.investigation import Investigation  # noqa: PLC0415
 
-        return Investigation(self.main, self.pn, self.audit)
+        return Investigation(self.main, self.pn, self.integrity)
 
     @cached_property
     def projections(self) -> Projections:
@@ -157,7 +157,9 @@ class Ledger:
 
         return Projections({"access-main": lambda: self.main.access_projection,
                             "access-pn": lambda: self.pn.access_projection,
-                            "record-set": lambda: self.main.record_set_projection})
+                            "record-set": lambda: self.main.record_set_projection,
+                            "merkle-main": lambda: self.main.tree,
+                            "merkle-pn": lambda: self.pn.tree})
 
     # ----- closing ---------------------------------------------------------------------------
 

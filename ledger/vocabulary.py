@@ -76,7 +76,7 @@ ACCESS_LOG_FIELDS = ("store", "position", "at", "actor_id", "actor_role", "actio
                      "accountable")
 
 # The read models (ledger projections status/rebuild).
-READ_MODELS = ("access-main", "access-pn", "record-set")
+READ_MODELS = ("access-main", "access-pn", "record-set", "merkle-main", "merkle-pn")
 
 # License and facility types the state retention rules distinguish (rules.toml).
 LICENSES = ("psychologist", "lmft", "lcsw", "lpcc", "lpc", "lmhc", "lrc", "lep",

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Index,
     MetaData,
@@ -35,7 +34,7 @@ class AccessProjection(Projection):
 
     def define(self, metadata: MetaData) -> list[Table]:
         name = f"{self.prefix}access"
-        self.table = Table(
+        self._table = Table(
             name, metadata,
             Column("position", BigInteger, primary_key=True, autoincrement=False),
             Column("at", DateTime(timezone=True), nullable=False),
@@ -53,9 +52,13 @@ class AccessProjection(Projection):
             Index(f"{name}_actor_at", "actor_id", "at"),
             Index(f"{name}_at", "at"),
         )
-        return [self.table]
+        return [self._table]
 
-    def apply(self, conn: Connection, position: int, event: Any) -> None:
+    @property
+    def table(self) -> Table:
+        return self._table
+
+    def rows_for(self, position: int, event: Any) -> list[dict[str, Any]]:
         row: dict[str, Any] = {
             "position": position, "at": event.timestamp, "actor_id": event.actor_id,
             "actor_role": event.actor_role, "outcome": event.outcome,
@@ -68,7 +71,7 @@ class AccessProjection(Projection):
         else:
             row |= {"action": event.action, "break_glass": event.break_glass,
                     "recipient_type": None, "accountable": None}
-        conn.execute(self.table.insert().values(**row))
+        return [row]
 
     def positions(self, *, client_id: str | None = None, staff_id: str | None = None,
                   since: date | None = None, until: date | None = None,

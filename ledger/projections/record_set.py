@@ -14,7 +14,6 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     DateTime,
     Index,
     Integer,
@@ -37,7 +36,7 @@ class NoteVersionsProjection(Projection):
 
     def define(self, metadata: MetaData) -> list[Table]:
         name = f"{self.prefix}note_versions"
-        self.table = Table(
+        self._table = Table(
             name, metadata,
             Column("note_id", String(36), primary_key=True),
             Column("version", Integer, primary_key=True, autoincrement=False),
@@ -47,15 +46,19 @@ class NoteVersionsProjection(Projection):
             Column("position", BigInteger, nullable=False),
             Index(f"{name}_client_at", "client_id", "written_at"),
         )
-        return [self.table]
+        return [self._table]
 
-    def apply(self, conn: Connection, position: int, event: Any) -> None:
+    @property
+    def table(self) -> Table:
+        return self._table
+
+    def rows_for(self, position: int, event: Any) -> list[dict[str, Any]]:
         if (event.object_type != PROGRESS_NOTE or event.outcome != "granted"
                 or event.action not in ("originate", "amend")):
-            return
-        conn.execute(self.table.insert().values(
-            note_id=event.object_id, version=event.version, client_id=str(event.client_id),
-            author_id=event.actor_id, written_at=event.timestamp, position=position))
+            return []
+        return [{"note_id": event.object_id, "version": event.version,
+                 "client_id": str(event.client_id), "author_id": event.actor_id,
+                 "written_at": event.timestamp, "position": position}]
 
     def as_of(self, client_id: UUID, moment: datetime) -> dict[UUID, int]:
         """Each of the client's notes that existed at ``moment``, with the version current

@@ -1,27 +1,41 @@
 """The investigator's report on psychotherapy notes: were any released, to whom, on what
 basis, and what evidence does the answer rest on.
 
-It verifies both stores' chains and that each store's tree still has the root of its latest
-signed checkpoint; if anything fails it says so first and concludes nothing. Otherwise it
-lists, for the period, every use and disclosure of a psychotherapy note with actor,
+It rests on the log, not on anything derived from it. For each store it walks the whole
+chain against the known head, recomputes the Merkle root from the verified leaves, and
+checks it against the latest signed checkpoint read from its exported file (signature
+checked with the public key); if anything fails it says so first and concludes nothing.
+The uses, disclosures, refusals and break-the-glass events are decoded from the verified
+events in the same pass, and each read model the reports use is compared with that
+replay: a read model that disagrees is named, with where, and fails the report too.
+
+It lists, for the period, every use and disclosure of a psychotherapy note with actor,
 purpose, basis and outcome, every refused attempt, every break-the-glass event (both
 stores), and concludes either that no psychotherapy note was released to anyone other
 than its originator, or with the exact list of releases and the authorization or legal
-exception each rests on. Each listed event carries its log position and an inclusion proof
-against the signed checkpoint, so ``verify-bundle`` on an exported bundle can re-check it.
+exception each rests on. Each listed event up to the signed checkpoint carries an
+inclusion proof checked against the signed root, so ``verify-bundle`` can re-check it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ledger.aggregates.base import utc
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import tree_has
+from ledger.integrity.attest import attest
+from ledger.keys.signing import key_paths, load_public_key
 from ledger.primitives import merkle
-from ledger.queries import Query
-from ledger.services.audit_log import AuditLog
-from ledger.stores.store import Store
+from ledger.projections.base import Projection
+from ledger.projections.check import ReplayCheck
+from ledger.rules import roles
+from ledger.services.audited import Attempt
+from ledger.services.integrity import Integrity
+from ledger.stores.clinical import ACCESS_TOPICS, ClinicalStore
+from ledger.stores.main import MainStore
 from ledger.views import AccessRecord
 
 NOTHING_RELEASED = ("no psychotherapy note was released to anyone other than its "
@@ -32,9 +46,12 @@ NOTHING_RELEASED = ("no psychotherapy note was released to anyone other than its
 class Evidence:
     store: str
     ok: bool
-    detail: str
+    detail: str  # what the store's conclusion rests on, or what failed
     checkpoint: str | None  # the signed note the proofs are against
     size: int
+    events: int = 0  # the chain was verified to this position
+    read_models: tuple[str, ...] = ()  # read models that disagree with the log
+    root: bytes | None = None  # the signed root (checked against the recomputed one)
 
 
 @dataclass(frozen=True)
@@ -57,40 +74,90 @@ class Report:
 
     @property
     def verified(self) -> bool:
+        """Every store's chain, root, checkpoint and read models hold."""
         return all(e.ok for e in self.evidence)
+
+    @property
+    def concluded(self) -> bool:
+        """The log itself verified (a read model's disagreement alone does not stop the
+        conclusion, which rests on the log, but still fails the report)."""
+        return self.conclusion is not None
 
     @property
     def releases(self) -> list[Item]:
         return [i for i in self.items if i.kind == "release"]
 
 
+@dataclass
+class _Pass:
+    """What one walk over a store collects: its items and its read models' comparison."""
+
+    store: ClinicalStore
+    wanted: Callable[[AccessRecord], bool]
+    checks: list[ReplayCheck]
+    found: list[tuple[int, AccessRecord]] = field(default_factory=list)
+    unreadable: str | None = None  # the first event whose sealed content does not open
+
+    def __call__(self, position: int, raw: object) -> None:
+        topic = getattr(raw, "topic")  # noqa: B009
+        if self.unreadable is not None or (
+                topic not in ACCESS_TOPICS and not any(topic in c.topics for c in self.checks)):
+            return
+        nid = getattr(raw, "id")  # noqa: B009
+        try:
+            event = self.store.event_log.decode_stored(
+                nid, getattr(raw, "originator_id"), getattr(raw, "version"),  # noqa: B009
+                topic, getattr(raw, "state"))  # noqa: B009
+        except Exception as e:  # noqa: BLE001 (an altered event may fail in any way)
+            self.unreadable = (f"the event at position {position} cannot be read "
+                               f"({type(e).__name__}): its stored content was altered")
+            return
+        for check in self.checks:
+            check.feed(nid, topic, event)
+        if topic in ACCESS_TOPICS:
+            record = self.store.access_record(nid, event)
+            if self.wanted(record):
+                self.found.append((position, record))
+
+
 class Investigation:
-    def __init__(self, main: Store, pn: Store, audit: AuditLog) -> None:
+    def __init__(self, main: MainStore, pn: ClinicalStore, integrity: Integrity) -> None:
         self.main = main
         self.pn = pn
-        self.audit = audit
+        self.integrity = integrity
 
     def psychotherapy_releases(self, *, by: str, at: datetime, since: date | None = None,
                                until: date | None = None) -> Report:
-        """Verify both stores first; then every use, disclosure, refusal and
-        break-the-glass event concerning psychotherapy notes, and the conclusion. Reading
-        it is recorded (it reads the access logs)."""
-        report = Report(since, until, [_evidence(self.main), _evidence(self.pn)])
-        if not report.verified:
-            return report  # says so first, claims nothing
-        pn_records = self.audit.access_log(by=by, at=at, stores=("pn",),
-                                           query=Query(since=since, until=until))
-        glass = self.audit.access_log(by=by, at=at, stores=("main",), query=Query(
-            since=since, until=until, break_glass=True))
-        proofs = {e.store: e for e in report.evidence}
-        for record in pn_records:
-            if record.object_type == "access-log":
-                continue
-            report.items.append(Item(record, _kind(record), _basis(record), *_proof(
-                self.pn, proofs[self.pn.settings.name], record.position)))
-        for record in glass:
-            report.items.append(Item(record, "break-glass", record.reason, *_proof(
-                self.main, proofs[self.main.settings.name], record.position)))
+        """Verify both stores from their logs first; then every use, disclosure, refusal
+        and break-the-glass event concerning psychotherapy notes, and the conclusion.
+        Reading it is recorded in both stores (it reads their access logs)."""
+        at = utc(at)
+
+        def in_period(r: AccessRecord) -> bool:
+            day = r.at.date()
+            return (since is None or day >= since) and (until is None or day <= until)
+
+        public = load_public_key(key_paths(self.integrity.settings.data_dir)[1])
+        with ExitStack() as stack:
+            attempts = []
+            for store in (self.main, self.pn):
+                attempt = stack.enter_context(Attempt(store, by, "list", "access-log", at=at))
+                attempt.decide(roles.READ_AUDIT, what="access log")
+                attempts.append(attempt)
+            passes = [
+                _Pass(self.main, lambda r: r.break_glass and in_period(r),
+                      _checks([("access-main", self.main.access_projection),
+                               ("record-set", self.main.record_set_projection)])),
+                _Pass(self.pn, lambda r: r.object_type != "access-log" and in_period(r),
+                      _checks([("access-pn", self.pn.access_projection)])),
+            ]
+            report = Report(since, until, [self._evidence(p, public) for p in passes])
+            for attempt in attempts:
+                attempt.commit()
+        if not all(e.ok or e.read_models for e in report.evidence):
+            return report  # the log itself failed: say so first, claim nothing
+        for p, evidence in zip(passes, report.evidence, strict=True):
+            report.items += _items(p, evidence, in_main=p.store is self.main)
         report.items.sort(key=lambda i: (i.record.at, i.record.store, i.record.position))
         releases = report.releases
         report.conclusion = NOTHING_RELEASED if not releases else (
@@ -98,32 +165,46 @@ class Investigation:
             "notes to someone other than the originator, each listed with its basis")
         return report
 
+    def _evidence(self, p: _Pass, public: bytes) -> Evidence:
+        store = p.store
+        name = store.settings.name
+        try:
+            signed = self.integrity.latest_signed(store, public)
+        except IntegrityFailure as e:
+            return Evidence(name, False, str(e), None, 0)
+        if signed is None:
+            return Evidence(name, False, "no signed checkpoint: run ledger checkpoint", None, 0)
+        attested = attest(store.event_log, store.tree, signed, store.heads.read(),
+                          incremental=False, on_event=p)
+        if not attested.ok:
+            return Evidence(name, False, attested.describe(), None, signed.size)
+        if p.unreadable is not None:
+            return Evidence(name, False, p.unreadable, None, signed.size)
+        differences = [d for c in p.checks if (d := c.finish(store.event_log.last_id()))]
+        detail = attested.describe()
+        if differences:
+            detail = "; ".join(d.describe() for d in differences) + f" (the log: {detail})"
+        return Evidence(name, not differences, detail, signed.note, signed.size,
+                        attested.report.events, tuple(d.read_model for d in differences),
+                        signed.root)
 
-def _evidence(store: Store) -> Evidence:
-    name = store.settings.name
-    chain_report = store.verify(use_known_head=False)
-    if not chain_report.ok:
-        assert chain_report.damage is not None
-        return Evidence(name, False, f"chain DAMAGED at {chain_report.damage.describe()}",
-                        None, 0)
-    log = store.checkpoints
-    latest = log.latest()
-    if latest is None:
-        return Evidence(name, False, "no signed checkpoint: run ledger checkpoint", None, 0)
-    size, root = latest
-    if chain_report.events < size:
-        return Evidence(name, False, f"the log has {chain_report.events} events but its "
-                                     f"signed checkpoint covers {size} (truncated)", None, size)
-    try:
-        matches = tree_has(store.tree, size, root)
-    except IntegrityFailure as e:
-        return Evidence(name, False, str(e), None, size)
-    if not matches:
-        return Evidence(name, False, f"the log no longer has the root of its signed "
-                                     f"checkpoint of size {size}", None, size)
-    notes = log.notes()
-    return Evidence(name, True, f"chain intact ({chain_report.events} events); signed "
-                                f"checkpoint of size {size} matches", notes[-1], size)
+
+def _checks(models: list[tuple[str, Projection]]) -> list[ReplayCheck]:
+    checks = []
+    for name, projection in models:
+        projection.catch_up()  # so the comparison covers the whole log
+        checks.append(ReplayCheck(projection, name))
+    return checks
+
+
+def _items(p: _Pass, evidence: Evidence, *, in_main: bool) -> list[Item]:
+    items = []
+    for position, record in p.found:
+        proof, leaf = _proof(p.store, position, evidence.size, evidence.root)
+        kind = "break-glass" if in_main else _kind(record)
+        basis = record.reason if in_main else _basis(record)
+        items.append(Item(record, kind, basis, proof, leaf, position))
+    return items
 
 
 def _kind(r: AccessRecord) -> str:
@@ -144,14 +225,16 @@ def _basis(r: AccessRecord) -> str | None:
     return r.reason
 
 
-def _proof(store: Store, evidence: Evidence, notification_id: int
-           ) -> tuple[tuple[str, ...] | None, str | None, int | None]:
+def _proof(store: ClinicalStore, position: int, size: int, root: bytes | None
+           ) -> tuple[tuple[str, ...] | None, str | None]:
+    """The event's inclusion proof against the signed root, checked before it is handed
+    out (IntegrityFailure if the cached tree gives a wrong one); none after the checkpoint."""
+    if root is None or position > size:
+        return None, None
     tree = store.tree
-    position = store.event_log.positions_of([notification_id]).get(notification_id)
-    if position is None or position > evidence.size:
-        return None, None, position  # after the latest checkpoint: not yet provable
-    path = tree.inclusion(position, evidence.size)
+    path = tree.inclusion(position, size)
     leaf = tree.leaf(position)
-    assert merkle.verify_inclusion(leaf, position - 1, evidence.size, path,
-                                   tree.root(evidence.size))
-    return tuple(p.hex() for p in path), leaf.hex(), position
+    if not merkle.verify_inclusion(leaf, position - 1, size, path, root):
+        raise IntegrityFailure(f"{store.settings.name}: the stored Merkle tree gives a wrong "
+                               f"inclusion proof for position {position}")
+    return tuple(p.hex() for p in path), leaf.hex()

@@ -1,4 +1,5 @@
-"""The read models: how far behind each is, and rebuilding one from its store's log."""
+"""The read models: how far behind each is, rebuilding one from its store's log, and
+auditing each against a replay of the log (``check``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,35 @@ class Projections:
         projection = self._get(name)
         applied = projection.rebuild(progress=progress)
         return applied, projection.position()
+
+    def check(self) -> dict[str, str | None]:
+        """Each read model compared with a replay of its store's log (the Merkle trees
+        with the leaves): None where it agrees, else the first difference in words."""
+        from ledger.integrity.tree import StoredTree  # noqa: PLC0415
+        from ledger.projections.base import Projection  # noqa: PLC0415
+        from ledger.projections.check import ReplayCheck  # noqa: PLC0415
+
+        found: dict[str, str | None] = {}
+        for name in NAMES:
+            model = self._get(name)
+            if isinstance(model, StoredTree):
+                bad = model.check()
+                found[name] = None if bad is None else (
+                    f"read model {name} disagrees with the leaves: Merkle node "
+                    f"{bad[0]}/{bad[1]} {bad[2]}")
+                continue
+            assert isinstance(model, Projection)
+            check = ReplayCheck(model, name)
+            log = model.log
+            for n in log.scan(model.topics, page=1000):
+                if n.id > check.tracked:
+                    break
+                check.feed(n.id, n.topic, log.decode(n))
+                if check.first is not None:
+                    break
+            difference = check.finish(log.last_id())
+            found[name] = None if difference is None else difference.describe()
+        return found
 
     def size(self, name: str) -> int:
         """How many events a rebuild of ``name`` replays (for a progress bar)."""

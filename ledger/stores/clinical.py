@@ -157,14 +157,14 @@ class ClinicalStore(Store, ABC):
         sorts): from the indexed projection, caught up first, or with ``from_log``
         straight from the event log, for an auditor who does not trust a read model."""
         if from_log:
-            return [self._access_record(n.id, self.event_log.decode(n))
+            return [self.access_record(n.id, self.event_log.decode(n))
                     for n in self.event_log.scan(ACCESS_TOPICS, page=1000)]
         self.access_projection.catch_up()
         positions = self.access_projection.positions(
             client_id=str(query.client_id) if query.client_id else None,
             staff_id=query.staff_id, since=query.since, until=query.until,
             outcome=query.outcome, break_glass=query.break_glass)
-        return [self._access_record(p, e) for p, e in self.event_log.events_at(positions)]
+        return [self.access_record(p, e) for p, e in self.event_log.events_at(positions)]
 
     def accountable_disclosures(self, client_id: UUID, requested_on: date
                                 ) -> list[AccountingEntry]:
@@ -198,7 +198,7 @@ class ClinicalStore(Store, ABC):
             found |= self.event_log.positions_of_originators(originators)
         return sorted(found)
 
-    def _access_record(self, position: int, event: object) -> AccessRecord:
+    def access_record(self, position: int, event: object) -> AccessRecord:
         from ledger.views import AccessRecord  # noqa: PLC0415
 
         store = self.settings.name

@@ -1,0 +1,105 @@
+"""Audit a read model: compare its rows with a replay of the log and name the first
+difference (a row missing, added, or with another value; a tracking row moved).
+
+The comparison streams: the table is read in position order a page at a time while the
+replayed rows arrive in log order, so it costs O(page) memory at any log size. Rows past
+the tracking position are not expected (they are not applied yet), unless the table holds
+some: then the tracking row was moved back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger.projections.base import Projection
+
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Difference:
+    read_model: str
+    position: int | None  # the log position (notification id) where they first differ
+    detail: str
+
+    def describe(self) -> str:
+        where = f" at position {self.position}" if self.position is not None else ""
+        return f"read model {self.read_model} disagrees with the log{where}: {self.detail}"
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):  # SQLite gives naive UTC back
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value
+
+
+class ReplayCheck:
+    """Feed it the log's events in order (``feed``), then ``finish``."""
+
+    def __init__(self, projection: Projection, name: str) -> None:
+        self.projection = projection
+        self.name = name
+        self.topics = frozenset(projection.topics)
+        self.tracked = projection.position()
+        self._stored = self._table_rows()
+        self._columns = [c.name for c in projection.table.columns]
+        self.first: Difference | None = None
+        self.last_seen = 0
+
+    def _table_rows(self) -> Iterator[dict[str, Any]]:
+        table, log = self.projection.table, self.projection.log
+        last = None
+        while True:
+            query = select(table).order_by(table.c.position).limit(PAGE)
+            if last is not None:
+                query = query.where(table.c.position > last)
+            with log.engine.connect() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(query)]
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1]["position"]
+
+    def feed(self, position: int, topic: str, event: Any) -> None:
+        """One event of the log (its notification id, topic and decoded event)."""
+        self.last_seen = position
+        if self.first is not None or topic not in self.topics or position > self.tracked:
+            return
+        for expected in self.projection.rows_for(position, event):
+            stored = next(self._stored, None)
+            self.first = self._compare(position, expected, stored)
+            if self.first is not None:
+                return
+
+    def _compare(self, position: int, expected: dict[str, Any],
+                 stored: dict[str, Any] | None) -> Difference | None:
+        if stored is None or stored["position"] > position:
+            return Difference(self.name, position, "a row the log makes is missing (deleted)")
+        if stored["position"] < position:
+            return Difference(self.name, stored["position"],
+                              "the read model has a row no event makes (inserted)")
+        for column in self._columns:
+            if _value(stored[column]) != _value(expected.get(column)):
+                return Difference(self.name, position, f"column {column} was changed")
+        return None
+
+    def finish(self, log_end: int) -> Difference | None:
+        """The first difference, once every event up to notification id ``log_end`` was fed."""
+        if self.first is not None:
+            return self.first
+        extra = next(self._stored, None)
+        if extra is not None:
+            at = int(extra["position"])
+            detail = ("the read model has rows after its tracking position "
+                      f"{self.tracked}: the tracking row was moved back" if at > self.tracked
+                      else "the read model has a row no event makes (inserted)")
+            return Difference(self.name, at, detail)
+        if self.tracked > log_end:
+            return Difference(self.name, None, f"its tracking row says {self.tracked}, past "
+                                               f"the end of the log ({log_end})")
+        return None
