@@ -24,15 +24,23 @@ def retention_sweep(data_dir: str, actor: str) -> int:
 
 
 def verification(data_dir: str) -> bool:
-    """Verify both stores; a clean store's head becomes its known head."""
+    """Verify both stores (a clean store's head becomes its known head), then check every
+    read model against a replay of its log."""
     at = datetime.now(UTC)
     with open_ledger(load_settings(data_dir)) as ledger:
         reports = ledger.integrity.verify(at=at)
+        models = ledger.projections.check()
     for r in reports:
         state = "intact" if r.ok else f"DAMAGED at {r.damage.describe() if r.damage else '?'}"
         log.info("verification at %s: %s: %s, %d events", at.isoformat(), r.store, state,
                  r.events)
-    return all(r.ok for r in reports)
+    for name, problem in models.items():
+        if problem is None:
+            log.info("verification at %s: read model %s agrees with the log", at.isoformat(),
+                     name)
+        else:
+            log.error("verification at %s: %s", at.isoformat(), problem)
+    return all(r.ok for r in reports) and all(p is None for p in models.values())
 
 
 def checkpoint(data_dir: str) -> int:

@@ -41,6 +41,22 @@ def test_the_jobs_are_plain_functions(settings: Settings,
     assert "P-0" not in "\n".join(lines) and "Name 0" not in "\n".join(lines)
 
 
+def test_the_verification_job_checks_the_read_models(settings: Settings,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.jobs")
+    with open_ledger(settings) as lg:
+        lg.main.access_projection.catch_up()
+        table, engine = lg.main.access_projection.table, lg.main.engine
+        with engine.begin() as conn:  # an insider deletes one row of the access history
+            first = conn.execute(sa.select(sa.func.min(table.c.position))).scalar()
+            conn.execute(table.delete().where(table.c.position == first))
+    assert jobs_scheduler.verification(str(settings.data_dir)) is False
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].endswith(f"read model access-main disagrees with the log at position "
+                              f"{first}: a row the log makes is missing (deleted)")
+
+
 def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
         settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="ledger.jobs")
