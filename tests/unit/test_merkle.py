@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hashlib import sha256
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -136,3 +137,29 @@ def test_a_wrong_leaf_root_or_proof_is_rejected(n: int, data: st.DataObject) -> 
     assert not merkle.verify_consistency(old, n, merkle.hash_leaf(b"forged"), r, proof)
     forged_new = merkle.root(MemoryNodes([*leaves[:-1], merkle.hash_leaf(b"z")]), n)
     assert not merkle.verify_consistency(old, n, merkle.root(nodes, old), forged_new, proof)
+
+
+@given(st.integers(min_value=0, max_value=300), st.integers(min_value=0, max_value=300))
+@settings(max_examples=150, deadline=None)
+def test_a_streaming_frontier_gives_the_rfc_root_and_resumes_from_its_nodes(
+        size: int, more: int) -> None:
+    leaves = [sha256(i.to_bytes(4, "big")).digest() for i in range(size + more)]
+    nodes = MemoryNodes(leaves)
+    frontier = merkle.Frontier()
+    for leaf in leaves[:size]:
+        frontier.push(leaf)
+    assert frontier.root() == merkle.root(nodes, size)
+    # Seeded from the stored subtrees at ``size`` (what a checkpoint resumes from).
+    blocks = merkle.Frontier.blocks(size)
+    resumed = merkle.Frontier(size, [nodes.node(level, index) for level, index in blocks])
+    assert resumed.nodes == frontier.nodes
+    for leaf in leaves[size:]:
+        resumed.push(leaf)
+    assert resumed.root() == merkle.root(nodes, size + more)
+
+
+def test_a_frontier_needs_one_node_per_set_bit() -> None:
+    with pytest.raises(ValueError, match=r"^a frontier of size 5 has 2 nodes$"):
+        merkle.Frontier(5, [bytes(32)])
+    assert merkle.Frontier.blocks(6) == [(2, 0), (1, 2)]
+    assert merkle.Frontier().root() == merkle.EMPTY_ROOT
