@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -24,20 +29,44 @@ from ledger.errors import BadInput
 def bundle(state: State, out: str, which: str, client_ref: str | None, since: str | None,
            until: str | None) -> None:
     """Export events as stored (ciphertext), their leaves and chain values, inclusion proofs
-    against the latest signed checkpoint, and the checkpoints before it. --client keeps what
-    concerns one client (its access and disclosure events and its own records); --from and
-    --to keep the access and disclosure events of a period.
+    against the latest signed checkpoint, and the checkpoints before it, as exported to the
+    checkpoint directory. --client keeps what concerns one client (its access and disclosure
+    events and its own records); --from and --to keep the access and disclosure events of a
+    period. Every leaf is recomputed and every proof checked against the signed root first
+    (exit 3 naming what disagrees); the bundle is complete or absent, also when the export
+    is stopped (Ctrl-C, SIGTERM).
 
     Example: ledger export bundle --out ./evidence --store pn
     """
     directory = Path(out)
     if directory.exists():
         raise BadInput(f"{out} already exists; give a new directory")
-    counts = state.ledger.proofs.export_bundle(
-        directory, stores=tuple(name for name in ("main", "pn") if which in (name, "all")),
-        client_ref=client_ref, since=parse_day(since, "--from"), until=parse_day(until, "--to"))
+    with _stopped_by_sigterm():
+        counts = state.ledger.proofs.export_bundle(
+            directory, stores=tuple(name for name in ("main", "pn") if which in (name, "all")),
+            client_ref=client_ref, since=parse_day(since, "--from"),
+            until=parse_day(until, "--to"))
     for name, count in counts:
         click.echo(f"{name}: {count} events -> {directory / name}")
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises SystemExit (once; a second one is ignored while cleaning up), so
+    the export removes what it staged before the process ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("verify-bundle")
@@ -47,7 +76,8 @@ def bundle(state: State, out: str, which: str, client_ref: str | None, since: st
               help="The checkpoint signer's public key (keys/checkpoint.pub).")
 @click.option("--checkpoint", "held_files", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, exists=True),
-              help="A checkpoint you already hold; the bundle must contain it (repeatable).")
+              help="A checkpoint you already hold; the bundle must contain it (matched to its "
+                   "store by its origin; repeatable).")
 @json_option
 def verify_bundle_command(directory: str, public_key: str, held_files: tuple[str, ...],
                           as_json: bool) -> None:
@@ -61,13 +91,12 @@ def verify_bundle_command(directory: str, public_key: str, held_files: tuple[str
     from ledger.keys.signing import load_public_key  # noqa: PLC0415
 
     key = load_public_key(Path(public_key))
-    held = {}
+    held = []
     for f in held_files:
         try:
-            note = parse_note(Path(f).read_text(encoding="utf-8"), key)
+            held.append(parse_note(Path(f).read_text(encoding="utf-8"), key))
         except UnicodeDecodeError:
             raise BadInput(f"cannot read the checkpoint {f}") from None
-        held[note.origin] = (note.size, note.root)
     reports = verify_bundle(Path(directory), key, held)
     if as_json:
         emit_json([{"store": r.store, "ok": r.ok, "events": r.events,

@@ -1,6 +1,15 @@
 """Evidence bundles: events as stored, their leaves and chain values, inclusion proofs
 against a signed checkpoint, and the consistency of the checkpoints before it.
 
+``export`` hands out only what it has checked against the store's signed notes, read from
+their exported files with each signature checked: every event's leaf is recomputed from
+the stored event; proofs are made an aligned block of 2**BLOCK_LEVEL leaves at a time, the
+block's nodes computed in memory from those leaves and the nodes above it read from the
+tree cached in the database, and one proof per block is verified against the signed root
+(each proof, where a block is partial); the consistency proofs between consecutive
+checkpoints are verified before anything is written. Cached nodes that disagree are an
+IntegrityFailure naming the store and the positions.
+
 ``verify_bundle`` needs no database and no secret key: the public key of the checkpoint
 signer and the files. It recomputes every leaf from the stored event, checks each
 inclusion proof against the signed root, that each checkpoint extends the one before,
@@ -15,58 +24,245 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ledger.errors import BadInput, IntegrityFailure
-from ledger.integrity.checkpoint import Checkpoint, CheckpointLog, parse_note
+from ledger.integrity.checkpoint import Checkpoint, parse_note
+from ledger.integrity.tree import StoredTree
+from ledger.persistence.log import EventLog, StoredRow
 from ledger.primitives import merkle
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 
 STORES = ("main", "psychotherapy")
+BLOCK_LEVEL = 12  # export proves aligned blocks of 2**12 leaves, held in memory
 
 
-def export(checkpoints: CheckpointLog, directory: Path, *,
-           positions: list[int] | None = None) -> int:
+# ----- what export and proofs rest on --------------------------------------------------------
+
+def out_of_line(store: str, checkpoint: Checkpoint, before: Checkpoint | None) -> str | None:
+    """What is wrong with ``checkpoint`` coming after ``before`` in a store's history, if
+    anything. Origins end with the store's name and all are one, except that notes made
+    before origins were per installation (``ledger/<store>``) may come first."""
+    if not checkpoint.origin.endswith(f"/{store}"):
+        return f"is for {checkpoint.origin}, not the {store} store"
+    if before is not None:
+        if before.origin not in (checkpoint.origin, f"ledger/{store}"):
+            return f"is for {checkpoint.origin}, the checkpoints before it for {before.origin}"
+        if checkpoint.time < before.time or checkpoint.size < before.size:
+            return "goes back in time or size"
+    return None
+
+
+def exported_checkpoints(folder: Path, store: str, public_key: bytes
+                         ) -> list[tuple[str, Checkpoint]]:
+    """Every note exported for ``store`` into ``folder``, by name (size, then time), each
+    signature checked: (file name, checkpoint). IntegrityFailure naming the file that does
+    not verify or does not follow the one before."""
+    found: list[tuple[str, Checkpoint]] = []
+    for path in sorted(folder.glob("*.note")) if folder.is_dir() else []:
+        try:
+            checkpoint = parse_note(path.read_text(encoding="utf-8"), public_key)
+        except (OSError, UnicodeDecodeError) as e:
+            raise IntegrityFailure(f"cannot read the checkpoint {path}: {e}") from None
+        except IntegrityFailure as e:
+            raise IntegrityFailure(f"{path}: {e}") from None
+        problem = out_of_line(store, checkpoint, found[-1][1] if found else None)
+        if problem is not None:
+            raise IntegrityFailure(f"{path}: the checkpoint {problem}")
+        found.append((path.name, checkpoint))
+    return found
+
+
+class CachedNodes:
+    """A store's Merkle nodes as cached in its database, each read once. Never trusted:
+    what is made from them is checked against a signed root before it is handed out."""
+
+    def __init__(self, tree: StoredTree) -> None:
+        self.tree = tree
+        self.read: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        found = self.read.get((level, index))
+        if found is None:
+            found = self.read[(level, index)] = self.tree.node(level, index)
+        return found
+
+
+def anchored_root(nodes: merkle.Nodes, size: int, signed: Checkpoint) -> bytes | None:
+    """The root of the first ``size`` leaves, taken from ``nodes`` only if a consistency
+    proof from it to the signed root verifies (None if not)."""
+    if size == signed.size:
+        return signed.root
+    root = merkle.root(nodes, size)
+    proof = merkle.consistency_proof(nodes, size, signed.size)
+    return root if merkle.verify_consistency(size, signed.size, root, signed.root,
+                                             proof) else None
+
+
+def event_leaf(store: str, row: StoredRow) -> bytes:
+    """The leaf recomputed from the stored event; IntegrityFailure if it is not the one
+    the chain records."""
+    leaf = leaf_hash(row.notification_id, row.originator_id, row.originator_version,
+                     row.topic, row.state)
+    if leaf != row.leaf:
+        raise IntegrityFailure(f"{store}: position {row.position}: the stored event does not "
+                               "match its leaf (edited); run ledger verify")
+    return leaf
+
+
+def not_proved(store: str, first: int, last: int, signed: Checkpoint) -> IntegrityFailure:
+    where = f"position {first}" if first == last else f"positions {first} to {last}"
+    return IntegrityFailure(
+        f"{store}: the inclusion proof for {where} made from the Merkle tree cached in the "
+        f"database does not verify against the {signed.describe()}: the cached nodes or the "
+        "events were altered; run ledger verify")
+
+
+# ----- export ------------------------------------------------------------------------------
+
+def export(log: EventLog, tree: StoredTree, checkpoints: Sequence[tuple[str, Checkpoint]],
+           directory: Path, *, positions: list[int] | None = None) -> int:
     """Write the store's events (all up to its latest checkpoint, or just ``positions``)
     with leaves, chain values and inclusion proofs against that checkpoint, the
-    checkpoints, and the consistency proofs between them. Returns the count."""
-    log, tree = checkpoints.log, checkpoints.tree
-    notes = checkpoints.notes()
-    if not notes:
-        raise BadInput(f"the {log.name} store has no checkpoint yet; run "
-                       "ledger checkpoint first")
-    size = checkpoints.latest_size()
-    chosen = sorted({p for p in positions if p <= size}) if positions is not None else None
+    checkpoints (as exported, in order: see :func:`exported_checkpoints`) and the
+    consistency proofs between them. Returns the count."""
+    latest = checkpoints[-1][1]
     tree.catch_up()
+    if tree.size() < latest.size:
+        raise IntegrityFailure(f"{log.name}: the log has {tree.size()} events but the "
+                               f"{latest.describe()} covers {latest.size}: it was truncated; "
+                               "run ledger verify")
+    nodes = CachedNodes(tree)
+    consistency = _consistency(log.name, [c for _, c in checkpoints], nodes)
+    chosen = (sorted({p for p in positions if 1 <= p <= latest.size})
+              if positions is not None else None)
     folder = directory / log.name
-    (folder / "checkpoints").mkdir(parents=True, exist_ok=False)
-    for i, note in enumerate(notes):
-        (folder / "checkpoints" / f"{i:06d}.note").write_text(note, encoding="utf-8")
-    count = 0
+    (folder / "checkpoints").mkdir(parents=True)
+    for name, checkpoint in checkpoints:
+        (folder / "checkpoints" / name).write_text(checkpoint.note, encoding="utf-8")
     with (folder / "events.jsonl").open("w", encoding="utf-8") as out:
-        for row in log.stored_rows(size, chosen):
-            out.write(json.dumps({
-                "position": row.position, "notification_id": row.notification_id,
-                "leaf": row.leaf.hex(), "chain": row.chain.hex(),
-                "originator_id": row.originator_id.hex(),
-                "originator_version": row.originator_version, "topic": row.topic,
-                "state": base64.b64encode(row.state).decode("ascii"),
-                "inclusion": [p.hex() for p in tree.inclusion(row.position, size)],
-            }, sort_keys=True) + "\n")
-            count += 1
-    sizes = checkpoints.sizes()
-    proofs = {
-        "size": size, "positions": chosen,
-        "consistency": [{"old": a, "new": b, "proof": [p.hex() for p in tree.consistency(a, b)]}
-                        for a, b in itertools.pairwise(sizes) if 0 < a < b],
-    }
+        count = _write_events(log, nodes, latest, out, chosen)
+    proofs = {"size": latest.size, "positions": chosen, "consistency": consistency}
     (folder / "proofs.json").write_text(json.dumps(proofs, indent=2, sort_keys=True),
                                         encoding="utf-8")
     return count
 
+
+def _consistency(store: str, checkpoints: list[Checkpoint], nodes: merkle.Nodes
+                 ) -> list[dict[str, Any]]:
+    """A consistency proof between each two consecutive checkpoints, each verified."""
+    made = []
+    for before, after in itertools.pairwise(checkpoints):
+        if before.size == after.size:
+            if before.root != after.root:
+                raise IntegrityFailure(f"{store}: two signed checkpoints of size {after.size} "
+                                       "disagree on the root")
+            continue
+        if before.size == 0:
+            continue
+        proof = merkle.consistency_proof(nodes, before.size, after.size)
+        if not merkle.verify_consistency(before.size, after.size, before.root, after.root,
+                                         proof):
+            raise IntegrityFailure(
+                f"{store}: the Merkle tree cached in the database does not prove that the "
+                f"{after.describe()} extends the one of size {before.size}: the cached nodes "
+                "were altered or the log was rewritten; run ledger verify")
+        made.append({"old": before.size, "new": after.size, "proof": [p.hex() for p in proof]})
+    return made
+
+
+def _write_events(log: EventLog, nodes: CachedNodes, latest: Checkpoint, out: TextIO,
+                  chosen: list[int] | None) -> int:
+    count = 0
+    rows = log.stored_rows(latest.size, chosen)
+    for block, group in itertools.groupby(rows, lambda r: (r.position - 1) >> BLOCK_LEVEL):
+        start = block << BLOCK_LEVEL
+        length = min(1 << BLOCK_LEVEL, latest.size - start)
+        taken = list(group)
+        mine = [event_leaf(log.name, row) for row in taken]
+        if chosen is None:
+            _contiguous(log.name, start, length, [r.position for r in taken])
+            leaves = mine
+        else:
+            found = log.leaves(start, length)
+            _contiguous(log.name, start, length, [p for p, _ in found])
+            leaves = [leaf for _, leaf in found]
+        prove = _prover(log.name, _Block(start, leaves, nodes), latest)
+        for row, leaf in zip(taken, mine, strict=True):
+            if leaf != leaves[row.position - 1 - start]:
+                raise IntegrityFailure(f"{log.name}: position {row.position}: the chain's "
+                                       "leaf changed during the export; run ledger verify")
+            out.write(json.dumps({
+                "position": row.position, "notification_id": row.notification_id,
+                "leaf": leaf.hex(), "chain": row.chain.hex(),
+                "originator_id": row.originator_id.hex(),
+                "originator_version": row.originator_version, "topic": row.topic,
+                "state": base64.b64encode(row.state).decode("ascii"),
+                "inclusion": prove(row.position - 1),
+            }, sort_keys=True) + "\n")
+            count += 1
+    if chosen is not None and count != len(chosen):
+        raise IntegrityFailure(f"{log.name}: {len(chosen) - count} of the chosen positions "
+                               "are missing from the log; run ledger verify")
+    return count
+
+
+def _contiguous(store: str, start: int, length: int, positions: list[int]) -> None:
+    for expected, found in itertools.zip_longest(range(start + 1, start + length + 1),
+                                                 positions):
+        if expected != found:
+            raise IntegrityFailure(f"{store}: position {expected or found} is missing from "
+                                   "the log; run ledger verify")
+
+
+class _Block:
+    """One aligned block of leaves, every complete subtree inside it computed in memory;
+    nodes outside it come from ``outside``."""
+
+    def __init__(self, start: int, leaves: list[bytes], outside: merkle.Nodes) -> None:
+        self.start = start
+        self.outside = outside
+        self.levels = [leaves]
+        while len(below := self.levels[-1]) > 1:
+            self.levels.append([merkle.hash_children(below[i], below[i + 1])
+                                for i in range(0, len(below) - 1, 2)])
+
+    def node(self, level: int, index: int) -> bytes:
+        offset = index - (self.start >> level)
+        if level < len(self.levels) and 0 <= offset < len(self.levels[level]):
+            return self.levels[level][offset]
+        return self.outside.node(level, index)
+
+
+def _prover(store: str, block: _Block, signed: Checkpoint) -> Callable[[int], list[str]]:
+    """Inclusion proofs (hex) for the block's leaves in the signed tree, verified: a full
+    block by one proof whose part above the block all its leaves share, whose part inside
+    it was computed from the leaves; a partial block leaf by leaf."""
+    height, start, size, leaves = BLOCK_LEVEL, block.start, signed.size, block.levels[0]
+    if len(leaves) == 1 << height:
+        first = merkle.inclusion_proof(block, start, size)
+        if not merkle.verify_inclusion(leaves[0], start, size, first, signed.root):
+            raise not_proved(store, start + 1, start + len(leaves), signed)
+        above = [p.hex() for p in first[height:]]
+        levels = block.levels
+
+        def in_full_block(index: int) -> list[str]:
+            offset = index - start
+            return [levels[lv][(offset >> lv) ^ 1].hex() for lv in range(height)] + above
+        return in_full_block
+
+    def in_partial_block(index: int) -> list[str]:
+        path = merkle.inclusion_proof(block, index, size)
+        if not merkle.verify_inclusion(leaves[index - start], index, size, path, signed.root):
+            raise not_proved(store, index + 1, index + 1, signed)
+        return [p.hex() for p in path]
+    return in_partial_block
+
+
+# ----- verification ------------------------------------------------------------------------
 
 @dataclass
 class BundleReport:
@@ -84,18 +280,31 @@ class BundleReport:
 
 
 def verify_bundle(directory: Path, public_key: bytes,
-                  held: dict[str, tuple[int, bytes]] | None = None) -> list[BundleReport]:
-    """``held``: checkpoints the verifier already has, by origin; the bundle must contain
-    each (so an older bundle cannot pass for the whole story)."""
-    reports = []
+                  held: Iterable[Checkpoint] = ()) -> list[BundleReport]:
+    """``held``: checkpoints the verifier already has, each matched to its store by the
+    last part of its origin; the bundle must contain each (so an older bundle cannot pass
+    for the whole story)."""
+    holding: dict[str, list[Checkpoint]] = {}
+    for checkpoint in held:
+        name = checkpoint.origin.rsplit("/", 1)[-1]
+        if name not in STORES:
+            raise BadInput(f"the checkpoint you hold is for {checkpoint.origin}, not a main "
+                           "or psychotherapy store")
+        holding.setdefault(name, []).append(checkpoint)
     stores = [s for s in STORES if (directory / s).is_dir()]
     if not stores:
         raise BadInput(f"{directory} holds no bundle (no main/ or psychotherapy/ folder)")
-    for name in stores:
+    reports = []
+    for name in STORES:
         report = BundleReport(name)
+        if name not in stores:
+            if name in holding:
+                report.problems.append(f"the bundle has no {name} folder, but you hold a "
+                                       "checkpoint of that store")
+                reports.append(report)
+            continue
         try:
-            _verify_store(directory / name, name, public_key, report,
-                          (held or {}).get(f"ledger/{name}"))
+            _verify_store(directory / name, name, public_key, report, holding.get(name, []))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             report.problems.append(f"malformed bundle data ({type(e).__name__})")
         reports.append(report)
@@ -103,83 +312,41 @@ def verify_bundle(directory: Path, public_key: bytes,
 
 
 def _verify_store(folder: Path, name: str, public_key: bytes, report: BundleReport,
-                  held: tuple[int, bytes] | None) -> BundleReport:
+                  held: list[Checkpoint]) -> None:
     problems = report.problems
     try:
         proofs = json.loads((folder / "proofs.json").read_text(encoding="utf-8"))
         notes = sorted((folder / "checkpoints").glob("*.note"))
     except (OSError, ValueError) as e:
         problems.append(f"unreadable bundle files: {e}")
-        return report
+        return
     checkpoints = _checkpoints(notes, name, public_key, problems)
     if problems or not checkpoints:
         problems.extend([] if checkpoints else ["no valid checkpoint"])
-        return report
+        return
     report.checkpoints = len(checkpoints)
-    consistency = {(c["old"], c["new"]): [bytes.fromhex(p) for p in c["proof"]]
-                   for c in proofs.get("consistency", [])}
-    for before, after in itertools.pairwise(checkpoints):
-        if before.size == after.size:
-            if before.root != after.root:
-                problems.append(f"checkpoints of size {after.size} disagree on the root")
-        elif before.size == 0:
-            continue
-        elif not merkle.verify_consistency(before.size, after.size, before.root, after.root,
-                                           consistency.get((before.size, after.size), [])):
-            problems.append(f"checkpoint of size {after.size} does not extend the one of "
-                            f"size {before.size}")
+    _check_consistency(checkpoints, proofs.get("consistency", []), problems)
     latest = checkpoints[-1]
     report.size = latest.size
     report.latest_time = latest.time.isoformat()
-    if held is not None and not any((c.size, c.root) == held for c in checkpoints):
-        problems.append(f"the checkpoint you hold (size {held[0]}) is not in this bundle: it "
-                        "may be older than the log, or from another log")
-        return report
+    for mine in held:
+        if not any((c.size, c.root) == (mine.size, mine.root) for c in checkpoints):
+            problems.append(f"the checkpoint you hold (size {mine.size}) is not in this "
+                            "bundle: it may be older than the log, or from another log")
+            return
     if proofs.get("size") != latest.size:
         problems.append(f"proofs are for size {proofs.get('size')}, the latest checkpoint "
                         f"is size {latest.size}")
-        return report
+        return
     listed = proofs.get("positions")
     if listed is not None:
         if (not isinstance(listed, list) or not all(type(p) is int for p in listed)
-                or listed != sorted(set(listed)) or (listed and not listed[0] >= 1
-                                                     and listed[-1] <= latest.size)):
+                or listed != sorted(set(listed))
+                or (listed and not (listed[0] >= 1 and listed[-1] <= latest.size))):
             problems.append("the list of positions is malformed (not sorted, unique, in range)")
-            return report
+            return
         report.selected = True
-    wanted = iter(listed if listed is not None else range(1, latest.size + 1))
-    previous: tuple[int, bytes] | None = (0, GENESIS)
-    for row in _rows(folder / "events.jsonl", problems):
-        position = int(row["position"])
-        where = f"position {position}"
-        expected = next(wanted, None)
-        if position != expected:
-            problems.append(
-                f"{where}: out of order or repeated" if expected is None or position < expected
-                else f"position {expected}: missing from the bundle (found {position} next)")
-            return report
-        leaf = leaf_hash(int(row["notification_id"]), bytes.fromhex(row["originator_id"]),
-                         int(row["originator_version"]), row["topic"],
-                         base64.b64decode(row["state"]))
-        if leaf.hex() != row["leaf"]:
-            problems.append(f"{where}: the event does not match its leaf (edited)")
-            return report
-        if not merkle.verify_inclusion(leaf, position - 1, latest.size,
-                                       [bytes.fromhex(p) for p in row["inclusion"]],
-                                       latest.root):
-            problems.append(f"{where}: not included in the signed tree of size "
-                            f"{latest.size} (inserted, reordered or rewritten)")
-            return report
-        if (previous is not None and previous[0] == position - 1
-                and chain_hash(position, previous[1], leaf).hex() != row["chain"]):
-            problems.append(f"{where}: the chain does not link")
-            return report
-        previous = (position, bytes.fromhex(row["chain"]))
-        report.events += 1
-    missing = next(wanted, None)
-    if missing is not None:
-        problems.append(f"position {missing}: missing from the bundle (it ends early)")
-    return report
+    _check_events(folder / "events.jsonl", listed, latest, report)
 
 
 def _checkpoints(notes: list[Path], name: str, public_key: bytes,
@@ -192,14 +359,74 @@ def _checkpoints(notes: list[Path], name: str, public_key: bytes,
         except (IntegrityFailure, UnicodeDecodeError) as e:
             problems.append(f"checkpoint {path.name}: {e}")
             continue
-        if checkpoint.origin != f"ledger/{name}":
-            problems.append(f"checkpoint {path.name} is for {checkpoint.origin}, not "
-                            f"ledger/{name}")
-        if checkpoints and (checkpoint.time < checkpoints[-1].time
-                            or checkpoint.size < checkpoints[-1].size):
-            problems.append(f"checkpoint {path.name} goes back in time or size")
+        problem = out_of_line(name, checkpoint, checkpoints[-1] if checkpoints else None)
+        if problem is not None:
+            problems.append(f"checkpoint {path.name} {problem}")
         checkpoints.append(checkpoint)
     return checkpoints
+
+
+def _check_consistency(checkpoints: list[Checkpoint], given: list[dict[str, Any]],
+                       problems: list[str]) -> None:
+    consistency = {(c["old"], c["new"]): [bytes.fromhex(p) for p in c["proof"]]
+                   for c in given}
+    for before, after in itertools.pairwise(checkpoints):
+        if before.size == after.size:
+            if before.root != after.root:
+                problems.append(f"checkpoints of size {after.size} disagree on the root")
+        elif before.size == 0:
+            continue
+        elif not merkle.verify_consistency(before.size, after.size, before.root, after.root,
+                                           consistency.get((before.size, after.size), [])):
+            problems.append(f"checkpoint of size {after.size} does not extend the one of "
+                            f"size {before.size}")
+
+
+def _check_events(path: Path, listed: list[int] | None, latest: Checkpoint,
+                  report: BundleReport) -> None:
+    problems = report.problems
+    wanted = iter(listed if listed is not None else range(1, latest.size + 1))
+    previous = (0, GENESIS)
+    rows = _rows(path, problems)
+    for row in rows:
+        position = int(row["position"])
+        where = f"position {position}"
+        expected = next(wanted, None)
+        if position != expected:
+            problems.append(_misplaced(position, expected, rows))
+            return
+        leaf = leaf_hash(int(row["notification_id"]), bytes.fromhex(row["originator_id"]),
+                         int(row["originator_version"]), row["topic"],
+                         base64.b64decode(row["state"], validate=True))
+        if leaf.hex() != row["leaf"]:
+            problems.append(f"{where}: the event does not match its leaf (edited)")
+            return
+        if not merkle.verify_inclusion(leaf, position - 1, latest.size,
+                                       [bytes.fromhex(p) for p in row["inclusion"]],
+                                       latest.root):
+            problems.append(f"{where}: not included in the signed tree of size "
+                            f"{latest.size} (inserted, reordered or rewritten)")
+            return
+        if (previous[0] == position - 1
+                and chain_hash(position, previous[1], leaf).hex() != row["chain"]):
+            problems.append(f"{where}: the chain does not link")
+            return
+        previous = (position, bytes.fromhex(row["chain"]))
+        report.events += 1
+    missing = next(wanted, None)
+    if missing is not None and not problems:
+        problems.append(f"position {missing}: missing from the bundle (it ends early)")
+
+
+def _misplaced(position: int, expected: int | None, rest: Iterator[dict[str, Any]]) -> str:
+    """Why ``position`` came where ``expected`` was due (the rest of the rows tell)."""
+    if expected is None:
+        return f"position {position}: out of order or repeated (not in the bundle's range)"
+    if position < expected:
+        return f"position {position}: out of order or repeated (position {expected} was due)"
+    if any(isinstance(r, dict) and r.get("position") == expected for r in rest):
+        return f"position {expected}: reordered (it comes after position {position})"
+    return f"position {expected}: missing from the bundle (found {position} next)"
 
 
 def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
@@ -213,3 +440,4 @@ def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
                     return
     except OSError as e:
         problems.append(f"cannot read {path.name}: {e.strerror}")
+

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from ledger.integrity.checkpoint import fingerprint
+from ledger.keys.signing import load_public_key
 from tests.cli.test_cli import setup_practice
+
+
+def origin(tmp_path: Path, store: str) -> str:
+    public = load_public_key(tmp_path / "data" / "keys" / "checkpoint.pub")
+    return f"ledger/{fingerprint(public)}/{store}"
 
 
 def exported(run, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
@@ -55,6 +62,7 @@ def test_an_intact_bundle_verifies_offline(run, tmp_path: Path) -> None:  # type
     ("truncate", "missing from the bundle (it ends early"),
     ("drop-middle", "missing from the bundle (found"),
     ("reorder", "not included in the signed tree"),
+    ("swap", "position 4: reordered (it comes after position 5)"),
     ("insert", "out of order or repeated"),
     ("rewrite", "not included in the signed tree"),
 ])
@@ -76,6 +84,8 @@ def test_tampering_is_caught_and_named(run, tmp_path: Path, damage: str,  # type
         a, b = rows[3], rows[4]
         for k in moved:
             a[k], b[k] = b[k], a[k]
+    elif damage == "swap":  # two lines swapped, positions and all
+        rows[3], rows[4] = rows[4], rows[3]
     elif damage == "insert":
         rows.insert(5, dict(rows[2]))
     else:  # an administrator rewrote an event and recomputed its leaf and chain
@@ -183,6 +193,11 @@ def test_a_bundle_must_hold_the_checkpoint_you_hold_and_say_what_it_covers(
     (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
     (report,) = json.loads(verify(run, out, key).output)
     assert "positions is malformed" in report["problems"][0]
+    proofs["positions"] = [1, 2, 3, proofs["size"] + 5]  # beyond the signed tree
+    (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
+    (report,) = json.loads(verify(run, out, key).output)
+    assert report["problems"] == [
+        "the list of positions is malformed (not sorted, unique, in range)"]
     proofs["positions"] = 7
     (out / "main" / "proofs.json").write_text(json.dumps(proofs), encoding="utf-8")
     (report,) = json.loads(verify(run, out, key).output)
@@ -199,4 +214,156 @@ def test_checkpoints_of_the_other_store_are_refused(run, tmp_path: Path) -> None
     pn_note = next((out / "psychotherapy" / "checkpoints").glob("*.note"))
     main_note.write_text(pn_note.read_text(encoding="utf-8"), encoding="utf-8")
     reports = {r["store"]: r for r in json.loads(verify(run, out, key).output)}
-    assert "is for ledger/psychotherapy, not ledger/main" in reports["main"]["problems"][0]
+    pn_origin = origin(tmp_path, "psychotherapy")
+    assert reports["main"]["problems"][0] == (f"checkpoint {main_note.name} is for {pn_origin}, "
+                                              "not the main store")
+
+
+def test_held_checkpoints_are_matched_by_store_and_origins_must_agree(
+        run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.integrity.checkpoint import make_note, parse_note
+    from ledger.keys.signing import load_signing_key
+
+    out, key = exported(run, tmp_path)
+    pn_held = sorted((tmp_path / "data" / "checkpoints" / "psychotherapy").glob("*.note"))[-1]
+    r = run("verify-bundle", str(out), "--public-key", str(key), "--checkpoint", str(pn_held),
+            "--json")
+    assert r.exit_code == 3
+    assert [(x["store"], x["problems"]) for x in json.loads(r.output)] == [
+        ("main", []),
+        ("psychotherapy", ["the bundle has no psychotherapy folder, but you hold a checkpoint "
+                           "of that store"])]
+    # A note signed by the same key under another origin, after the bundle's own.
+    private = load_signing_key(tmp_path / "data")
+    notes = sorted((out / "main" / "checkpoints").glob("*.note"))
+    latest = parse_note(notes[-1].read_text(encoding="utf-8"), load_public_key(key))
+    other = make_note("clinic.example.org/ledger/main", latest.size, latest.root, latest.time,
+                      private)
+    (out / "main" / "checkpoints" / "999999999999-z.note").write_text(other, encoding="utf-8")
+    (report,) = json.loads(verify(run, out, key).output)
+    assert report["problems"] == [
+        f"checkpoint 999999999999-z.note is for clinic.example.org/ledger/main, the "
+        f"checkpoints before it for {origin(tmp_path, 'main')}"]
+
+
+# ----- what an export hands out rests on the signed notes, not on the database's caches ------
+
+def sql(tmp_path: Path, statement: str, **params: object) -> None:
+    import sqlalchemy as sa
+
+    from ledger import settings as settings_module
+
+    settings = settings_module.load_settings(str(tmp_path / "data"), environ={})
+    engine = sa.create_engine(settings.main.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+    engine.dispose()
+
+
+def nothing_left(out: Path) -> bool:
+    return not out.exists() and not list(out.parent.glob(f"{out.name}.partial-*"))
+
+
+def test_edited_merkle_nodes_stop_the_export_and_are_named(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    exported(run, tmp_path)
+    notes = sorted((tmp_path / "data" / "checkpoints" / "main").glob("*.note"))
+    old, new = (int(n.name.split("-")[0]) for n in notes)
+    sql(tmp_path, "UPDATE ledger_merkle_nodes SET hash = :h", h=b"\x07" * 32)
+    again = tmp_path / "again"
+    r = run("export", "bundle", "--out", str(again), "--store", "main")
+    assert r.exit_code == 3
+    assert r.stderr.startswith("error: main: the Merkle tree cached in the database does not "
+                               f"prove that the checkpoint of size {new} signed by key ")
+    assert r.stderr.endswith(f"extends the one of size {old}: the cached nodes were altered "
+                             "or the log was rewritten; run ledger verify\n")
+    assert nothing_left(again)
+
+
+def test_an_edited_event_stops_the_export_and_is_named(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    exported(run, tmp_path)
+    sql(tmp_path, "UPDATE ledger_events SET state = :s WHERE id = (SELECT notification_id "
+        "FROM ledger_chain WHERE position = 5)", s=b"rewritten")
+    again = tmp_path / "again"
+    r = run("export", "bundle", "--out", str(again))
+    assert r.exit_code == 3
+    assert r.stderr == ("error: main: position 5: the stored event does not match its leaf "
+                        "(edited); run ledger verify\n")
+    assert nothing_left(again)
+
+
+def test_the_checkpoint_table_is_not_what_an_export_rests_on(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, key = exported(run, tmp_path)
+    sql(tmp_path, "UPDATE ledger_checkpoints SET size = 2, root = :r, note = 'forged'",
+        r=b"\x07" * 32)
+    again = tmp_path / "again"
+    assert run("export", "bundle", "--out", str(again), "--store", "main").exit_code == 0
+    for name in ("events.jsonl", "proofs.json"):
+        assert (again / "main" / name).read_bytes() == (out / "main" / name).read_bytes()
+    assert sorted(p.name for p in (again / "main" / "checkpoints").iterdir()) == sorted(
+        p.name for p in (tmp_path / "data" / "checkpoints" / "main").iterdir())
+    assert verify(run, again, key).exit_code == 0
+
+
+def test_a_forged_exported_note_stops_the_export(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    exported(run, tmp_path)
+    note = sorted((tmp_path / "data" / "checkpoints" / "main").glob("*.note"))[0]
+    lines = note.read_text(encoding="utf-8").split("\n")
+    lines[2] = base64.b64encode(b"\x07" * 32).decode()
+    note.write_text("\n".join(lines), encoding="utf-8")
+    again = tmp_path / "again"
+    r = run("export", "bundle", "--out", str(again))
+    assert r.exit_code == 3
+    assert r.stderr == (f"error: {note}: checkpoint for {origin(tmp_path, 'main')}: no valid "
+                        "signature by this key\n")
+    assert nothing_left(again)
+
+
+# Stops in the middle of the export, at the third event's leaf, until it is terminated.
+STALLED = """
+import sys, time
+from ledger.integrity import bundle
+
+real, calls = bundle.leaf_hash, []
+
+def stalled(*args):
+    calls.append(1)
+    if len(calls) == 3:
+        print("stalled", flush=True)
+        time.sleep(600)
+    return real(*args)
+
+bundle.leaf_hash = stalled
+sys.argv = ["ledger", *sys.argv[1:]]
+from cli.main import main
+main()
+"""
+
+
+def test_an_export_terminated_mid_way_leaves_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.cli.test_cli import ROOT
+
+    exported(run, tmp_path)
+    out = tmp_path / "stopped"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    proc = subprocess.Popen([sys.executable, "-c", STALLED, "--data-dir",
+                             str(tmp_path / "data"), "export", "bundle", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "stalled\n"
+        staged = list(tmp_path.glob("stopped.partial-*"))
+        assert len(staged) == 1 and (staged[0] / "main" / "checkpoints").is_dir()
+        assert not out.exists()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert nothing_left(out)
