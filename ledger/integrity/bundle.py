@@ -386,6 +386,7 @@ def _check_events(path: Path, listed: list[int] | None, latest: Checkpoint,
                   report: BundleReport) -> None:
     problems = report.problems
     wanted = iter(listed if listed is not None else range(1, latest.size + 1))
+    included = Inclusion(latest.size, latest.root)
     previous = (0, GENESIS)
     rows = _rows(path, problems)
     for row in rows:
@@ -401,9 +402,7 @@ def _check_events(path: Path, listed: list[int] | None, latest: Checkpoint,
         if leaf.hex() != row["leaf"]:
             problems.append(f"{where}: the event does not match its leaf (edited)")
             return
-        if not merkle.verify_inclusion(leaf, position - 1, latest.size,
-                                       [bytes.fromhex(p) for p in row["inclusion"]],
-                                       latest.root):
+        if not included.check(leaf, position - 1, row["inclusion"]):
             problems.append(f"{where}: not included in the signed tree of size "
                             f"{latest.size} (inserted, reordered or rewritten)")
             return
@@ -441,3 +440,55 @@ def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
     except OSError as e:
         problems.append(f"cannot read {path.name}: {e.strerror}")
 
+
+class Inclusion:
+    """Checks inclusion proofs (hex) against one signed root for leaves in increasing
+    order, with the verdict of :func:`merkle.verify_inclusion` at a few hashes a leaf.
+
+    Two leaves in one complete subtree of 2**m leaves take the same steps above it: the
+    same hashes from the proof, from the same subtree hash. So once a leaf's proof has
+    verified in full, the next leaf's is recomputed up to the smallest complete subtree
+    holding both, where it must reach the hash the verified one reached, and the rest of
+    its proof must be the verified proof's rest; anything else is checked in full."""
+
+    def __init__(self, size: int, root: bytes) -> None:
+        self.size, self.root = size, root
+        self.index = -1
+        self.path: list[str] = []
+        self.climbed: list[bytes] = []  # the verified leaf's subtree hashes, level by level
+
+    def check(self, leaf: bytes, index: int, path: list[str]) -> bool:
+        if not isinstance(path, list):
+            raise TypeError("an inclusion proof is a list")
+        shared = (index ^ self.index).bit_length()  # the level of the subtree holding both
+        if (self.index < index and shared < len(self.climbed)
+                and len(path) == len(self.path) and path[shared:] == self.path[shared:]):
+            low = _climb(leaf, index, path, shared)
+            if low[-1] == self.climbed[shared]:
+                self.index, self.path = index, path
+                self.climbed = low + self.climbed[shared + 1:]
+                return True
+        if not merkle.verify_inclusion(leaf, index, self.size,
+                                       [bytes.fromhex(p) for p in path], self.root):
+            return False
+        self.index, self.path = index, path
+        self.climbed = _climb(leaf, index, path, min(_complete(index, self.size), len(path)))
+        return True
+
+
+def _climb(leaf: bytes, index: int, path: list[str], levels: int) -> list[bytes]:
+    """The hashes of the complete subtrees holding the leaf, from level 0 to ``levels``."""
+    hashes = [leaf]
+    for level in range(levels):
+        sibling = bytes.fromhex(path[level])
+        hashes.append(merkle.hash_children(sibling, hashes[-1]) if index >> level & 1
+                      else merkle.hash_children(hashes[-1], sibling))
+    return hashes
+
+
+def _complete(index: int, size: int) -> int:
+    """The highest level at which the subtree holding leaf ``index`` is complete."""
+    level = 0
+    while ((index >> (level + 1)) + 1) << (level + 1) <= size:
+        level += 1
+    return level
