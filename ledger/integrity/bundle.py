@@ -3,12 +3,9 @@ against a signed checkpoint, and the consistency of the checkpoints before it.
 
 ``export`` hands out only what it has checked against the store's signed notes, read from
 their exported files with each signature checked: every event's leaf is recomputed from
-the stored event; proofs are made an aligned block of 2**BLOCK_LEVEL leaves at a time, the
-block's nodes computed in memory from those leaves and the nodes above it read from the
-tree cached in the database, and one proof per block is verified against the signed root
-(each proof, where a block is partial); the consistency proofs between consecutive
-checkpoints are verified before anything is written. Cached nodes that disagree are an
-IntegrityFailure naming the store and the positions.
+the stored event; proofs are made and checked a block at a time
+(:mod:`ledger.integrity.proving`); the consistency proofs between consecutive checkpoints
+are verified before anything is written.
 
 ``verify_bundle`` needs no database and no secret key: the public key of the checkpoint
 signer and the files. It recomputes every leaf from the stored event, checks each
@@ -24,12 +21,13 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from ledger.errors import BadInput, IntegrityFailure
+from ledger.integrity import proving
 from ledger.integrity.checkpoint import Checkpoint, parse_note
 from ledger.integrity.tree import StoredTree
 from ledger.persistence.log import EventLog, StoredRow
@@ -37,7 +35,6 @@ from ledger.primitives import merkle
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 
 STORES = ("main", "psychotherapy")
-BLOCK_LEVEL = 12  # export proves aligned blocks of 2**12 leaves, held in memory
 
 
 # ----- what export and proofs rest on --------------------------------------------------------
@@ -76,32 +73,6 @@ def exported_checkpoints(folder: Path, store: str, public_key: bytes
     return found
 
 
-class CachedNodes:
-    """A store's Merkle nodes as cached in its database, each read once. Never trusted:
-    what is made from them is checked against a signed root before it is handed out."""
-
-    def __init__(self, tree: StoredTree) -> None:
-        self.tree = tree
-        self.read: dict[tuple[int, int], bytes] = {}
-
-    def node(self, level: int, index: int) -> bytes:
-        found = self.read.get((level, index))
-        if found is None:
-            found = self.read[(level, index)] = self.tree.node(level, index)
-        return found
-
-
-def anchored_root(nodes: merkle.Nodes, size: int, signed: Checkpoint) -> bytes | None:
-    """The root of the first ``size`` leaves, taken from ``nodes`` only if a consistency
-    proof from it to the signed root verifies (None if not)."""
-    if size == signed.size:
-        return signed.root
-    root = merkle.root(nodes, size)
-    proof = merkle.consistency_proof(nodes, size, signed.size)
-    return root if merkle.verify_consistency(size, signed.size, root, signed.root,
-                                             proof) else None
-
-
 def event_leaf(store: str, row: StoredRow) -> bytes:
     """The leaf recomputed from the stored event; IntegrityFailure if it is not the one
     the chain records."""
@@ -111,14 +82,6 @@ def event_leaf(store: str, row: StoredRow) -> bytes:
         raise IntegrityFailure(f"{store}: position {row.position}: the stored event does not "
                                "match its leaf (edited); run ledger verify")
     return leaf
-
-
-def not_proved(store: str, first: int, last: int, signed: Checkpoint) -> IntegrityFailure:
-    where = f"position {first}" if first == last else f"positions {first} to {last}"
-    return IntegrityFailure(
-        f"{store}: the inclusion proof for {where} made from the Merkle tree cached in the "
-        f"database does not verify against the {signed.describe()}: the cached nodes or the "
-        "events were altered; run ledger verify")
 
 
 # ----- export ------------------------------------------------------------------------------
@@ -135,7 +98,7 @@ def export(log: EventLog, tree: StoredTree, checkpoints: Sequence[tuple[str, Che
         raise IntegrityFailure(f"{log.name}: the log has {tree.size()} events but the "
                                f"{latest.describe()} covers {latest.size}: it was truncated; "
                                "run ledger verify")
-    nodes = CachedNodes(tree)
+    nodes = proving.CachedNodes(tree)
     consistency = _consistency(log.name, [c for _, c in checkpoints], nodes)
     chosen = (sorted({p for p in positions if 1 <= p <= latest.size})
               if positions is not None else None)
@@ -174,13 +137,13 @@ def _consistency(store: str, checkpoints: list[Checkpoint], nodes: merkle.Nodes
     return made
 
 
-def _write_events(log: EventLog, nodes: CachedNodes, latest: Checkpoint, out: TextIO,
+def _write_events(log: EventLog, nodes: proving.CachedNodes, latest: Checkpoint, out: TextIO,
                   chosen: list[int] | None) -> int:
     count = 0
     rows = log.stored_rows(latest.size, chosen)
-    for block, group in itertools.groupby(rows, lambda r: (r.position - 1) >> BLOCK_LEVEL):
-        start = block << BLOCK_LEVEL
-        length = min(1 << BLOCK_LEVEL, latest.size - start)
+    for block, group in itertools.groupby(rows, lambda r: (r.position - 1) >> proving.BLOCK_LEVEL):
+        start = block << proving.BLOCK_LEVEL
+        length = min(1 << proving.BLOCK_LEVEL, latest.size - start)
         taken = list(group)
         mine = [event_leaf(log.name, row) for row in taken]
         if chosen is None:
@@ -190,7 +153,7 @@ def _write_events(log: EventLog, nodes: CachedNodes, latest: Checkpoint, out: Te
             found = log.leaves(start, length)
             _contiguous(log.name, start, length, [p for p, _ in found])
             leaves = [leaf for _, leaf in found]
-        prove = _prover(log.name, _Block(start, leaves, nodes), latest)
+        prove = proving.prover(log.name, proving.Block(start, leaves, nodes), latest)
         for row, leaf in zip(taken, mine, strict=True):
             if leaf != leaves[row.position - 1 - start]:
                 raise IntegrityFailure(f"{log.name}: position {row.position}: the chain's "
@@ -216,50 +179,6 @@ def _contiguous(store: str, start: int, length: int, positions: list[int]) -> No
         if expected != found:
             raise IntegrityFailure(f"{store}: position {expected or found} is missing from "
                                    "the log; run ledger verify")
-
-
-class _Block:
-    """One aligned block of leaves, every complete subtree inside it computed in memory;
-    nodes outside it come from ``outside``."""
-
-    def __init__(self, start: int, leaves: list[bytes], outside: merkle.Nodes) -> None:
-        self.start = start
-        self.outside = outside
-        self.levels = [leaves]
-        while len(below := self.levels[-1]) > 1:
-            self.levels.append([merkle.hash_children(below[i], below[i + 1])
-                                for i in range(0, len(below) - 1, 2)])
-
-    def node(self, level: int, index: int) -> bytes:
-        offset = index - (self.start >> level)
-        if level < len(self.levels) and 0 <= offset < len(self.levels[level]):
-            return self.levels[level][offset]
-        return self.outside.node(level, index)
-
-
-def _prover(store: str, block: _Block, signed: Checkpoint) -> Callable[[int], list[str]]:
-    """Inclusion proofs (hex) for the block's leaves in the signed tree, verified: a full
-    block by one proof whose part above the block all its leaves share, whose part inside
-    it was computed from the leaves; a partial block leaf by leaf."""
-    height, start, size, leaves = BLOCK_LEVEL, block.start, signed.size, block.levels[0]
-    if len(leaves) == 1 << height:
-        first = merkle.inclusion_proof(block, start, size)
-        if not merkle.verify_inclusion(leaves[0], start, size, first, signed.root):
-            raise not_proved(store, start + 1, start + len(leaves), signed)
-        above = [p.hex() for p in first[height:]]
-        levels = block.levels
-
-        def in_full_block(index: int) -> list[str]:
-            offset = index - start
-            return [levels[lv][(offset >> lv) ^ 1].hex() for lv in range(height)] + above
-        return in_full_block
-
-    def in_partial_block(index: int) -> list[str]:
-        path = merkle.inclusion_proof(block, index, size)
-        if not merkle.verify_inclusion(leaves[index - start], index, size, path, signed.root):
-            raise not_proved(store, index + 1, index + 1, signed)
-        return [p.hex() for p in path]
-    return in_partial_block
 
 
 # ----- verification ------------------------------------------------------------------------

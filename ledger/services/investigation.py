@@ -27,8 +27,9 @@ from datetime import date, datetime
 from ledger.aggregates.base import utc
 from ledger.errors import IntegrityFailure
 from ledger.integrity.attest import attest
+from ledger.integrity.checkpoint import Checkpoint
+from ledger.integrity.proving import prove
 from ledger.keys.signing import key_paths, load_public_key
-from ledger.primitives import merkle
 from ledger.projections.base import Projection
 from ledger.projections.check import ReplayCheck
 from ledger.rules import roles
@@ -51,7 +52,7 @@ class Evidence:
     size: int
     events: int = 0  # the chain was verified to this position
     read_models: tuple[str, ...] = ()  # read models that disagree with the log
-    root: bytes | None = None  # the signed root (checked against the recomputed one)
+    signed: Checkpoint | None = None  # that note, its signature checked
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class _Pass:
             event = self.store.event_log.decode_stored(
                 nid, getattr(raw, "originator_id"), getattr(raw, "version"),  # noqa: B009
                 topic, getattr(raw, "state"))  # noqa: B009
-        except Exception as e:  # noqa: BLE001 (an altered event may fail in any way)
+        except Exception as e:
             self.unreadable = (f"the event at position {position} cannot be read "
                                f"({type(e).__name__}): its stored content was altered")
             return
@@ -186,7 +187,7 @@ class Investigation:
             detail = "; ".join(d.describe() for d in differences) + f" (the log: {detail})"
         return Evidence(name, not differences, detail, signed.note, signed.size,
                         attested.report.events, tuple(d.read_model for d in differences),
-                        signed.root)
+                        signed)
 
 
 def _checks(models: list[tuple[str, Projection]]) -> list[ReplayCheck]:
@@ -198,12 +199,20 @@ def _checks(models: list[tuple[str, Projection]]) -> list[ReplayCheck]:
 
 
 def _items(p: _Pass, evidence: Evidence, *, in_main: bool) -> list[Item]:
+    """The pass's events as report items, each up to the signed size with its inclusion
+    proof, checked against the signed root (:mod:`ledger.integrity.proving`)."""
+    proofs: dict[int, tuple[list[str], bytes]] = {}
+    signed = evidence.signed
+    if signed is not None:
+        proofs = prove(p.store.event_log, p.store.tree,
+                       [pos for pos, _ in p.found if pos <= signed.size], signed)
     items = []
     for position, record in p.found:
-        proof, leaf = _proof(p.store, position, evidence.size, evidence.root)
-        kind = "break-glass" if in_main else _kind(record)
-        basis = record.reason if in_main else _basis(record)
-        items.append(Item(record, kind, basis, proof, leaf, position))
+        proof, leaf = proofs.get(position, (None, None))
+        items.append(Item(record, "break-glass" if in_main else _kind(record),
+                          record.reason if in_main else _basis(record),
+                          tuple(proof) if proof is not None else None,
+                          leaf.hex() if leaf is not None else None, position))
     return items
 
 
@@ -223,18 +232,3 @@ def _basis(r: AccessRecord) -> str | None:
     if r.action == "disclose" and r.outcome == "granted":
         return f"{r.reason} ({r.legal_basis})"
     return r.reason
-
-
-def _proof(store: ClinicalStore, position: int, size: int, root: bytes | None
-           ) -> tuple[tuple[str, ...] | None, str | None]:
-    """The event's inclusion proof against the signed root, checked before it is handed
-    out (IntegrityFailure if the cached tree gives a wrong one); none after the checkpoint."""
-    if root is None or position > size:
-        return None, None
-    tree = store.tree
-    path = tree.inclusion(position, size)
-    leaf = tree.leaf(position)
-    if not merkle.verify_inclusion(leaf, position - 1, size, path, root):
-        raise IntegrityFailure(f"{store.settings.name}: the stored Merkle tree gives a wrong "
-                               f"inclusion proof for position {position}")
-    return tuple(p.hex() for p in path), leaf.hex()

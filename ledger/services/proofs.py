@@ -21,16 +21,9 @@ from typing import TYPE_CHECKING
 
 from ledger.aggregates.client import Client
 from ledger.errors import BadInput, IntegrityFailure
-from ledger.integrity.bundle import (
-    CachedNodes,
-    anchored_root,
-    event_leaf,
-    export,
-    exported_checkpoints,
-    not_proved,
-    out_of_line,
-)
+from ledger.integrity.bundle import event_leaf, export, exported_checkpoints, out_of_line
 from ledger.integrity.checkpoint import Checkpoint, parse_note
+from ledger.integrity.proving import CachedNodes, anchored_root, not_proved
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.primitives import merkle
 from ledger.settings import Settings

@@ -13,7 +13,7 @@ import pytest
 
 from ledger.bootstrap import Ledger
 from ledger.errors import IntegrityFailure
-from ledger.integrity import bundle
+from ledger.integrity import bundle, proving
 from ledger.primitives import merkle
 from tests.conftest import AT, chain_leaves, grow, seed
 
@@ -43,7 +43,7 @@ def edit_node(lg: Ledger, level: int, index: int) -> None:
 def test_block_proofs_equal_the_naive_twin(lg: Ledger, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch,
                                            block_level: int) -> None:
-    monkeypatch.setattr(bundle, "BLOCK_LEVEL", block_level)
+    monkeypatch.setattr(proving, "BLOCK_LEVEL", block_level)
     leaves = signed_practice(lg, 11)
     size, naive = len(leaves), merkle.MemoryNodes(leaves)
     assert size == 23  # not a power of two: a partial block at every level
@@ -69,7 +69,7 @@ def test_block_proofs_equal_the_naive_twin(lg: Ledger, tmp_path: Path,
 
 def test_a_cached_node_above_a_block_that_disagrees_is_named(
         lg: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle, "BLOCK_LEVEL", 2)
+    monkeypatch.setattr(proving, "BLOCK_LEVEL", 2)
     signed_practice(lg, 11)
     edit_node(lg, 2, 0)  # positions 1-4: computed in memory for them, read for 5-8
     out = tmp_path / "exports" / "b"
@@ -82,7 +82,7 @@ def test_a_cached_node_above_a_block_that_disagrees_is_named(
 
 def test_a_cached_node_a_partial_block_rests_on_is_named(
         lg: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle, "BLOCK_LEVEL", 3)
+    monkeypatch.setattr(proving, "BLOCK_LEVEL", 3)
     assert len(signed_practice(lg, 11)) == 23  # blocks 1-8 and 9-16 full, 17-23 partial
     edit_node(lg, 4, 0)  # positions 1-16: only the partial block's proofs read it
     with pytest.raises(IntegrityFailure, match=r"^main: the inclusion proof for position 17 "
