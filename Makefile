@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/append_and_verify.py
 	$(BIN)/python benchmarks/report_queries.py
 	$(BIN)/python benchmarks/proofs.py
+	$(BIN)/python benchmarks/integrity_at_scale.py --sizes 10000
 	$(BIN)/python benchmarks/startup.py
 
 clean:
