@@ -11,13 +11,15 @@ from cli.context import State, emit_json, json_option, now, pass_state
 
 @click.command()
 @click.option("--out", "out", metavar="DIR", type=click.Path(file_okay=False),
-              help="Export directory (default <data dir>/checkpoints).")
+              help="Also write a copy of each note here (for example write-once storage).")
 @json_option
 @pass_state
 def checkpoint(state: State, out: str | None, as_json: bool) -> None:
-    """Sign each store's tree size and root (Ed25519, C2SP signed note), append it to the
-    store's checkpoint log and write it to a file. Exit 3 if a log no longer extends its
-    previous checkpoint.
+    """Sign each store's tree size and root (Ed25519, C2SP signed note) after verifying
+    the chain since the previous signed checkpoint (read from its exported file), the
+    root recomputed from the leaves and a consistency proof from the previous note. The
+    note goes to the checkpoint directory (LEDGER_CHECKPOINT_DIR), a copy to --out, and
+    the store's checkpoint table. Exit 3, nothing signed for that store, if any check fails.
 
     Example: ledger checkpoint --out /mnt/worm/ledger-checkpoints
     """
