@@ -102,6 +102,7 @@ run ls -l "$DATA/request-C-1001"
 run ledger access-log --as comp --client C-1001 --outcome denied
 run ledger access-log --as comp --client C-1001 --outcome denied --from-log
 run ledger projections status
+run ledger projections check
 
 step "Retention: state rules as data, episodes of care, legal holds"
 run ledger client episode open C-1002 --as desk --license psychologist --start 2024-01-08
@@ -147,5 +148,18 @@ db.commit()
 print(f"flipped one bit of the stored state of notification id {row[0]}")
 PY
 expect_exit 3 ledger --data-dir "$TAMPERED" verify
+
+step "In another copy, delete a row of the psychotherapy store's access history"
+rm -rf "$TAMPERED"
+cp -r "$DATA" "$TAMPERED"
+python - "$TAMPERED/psychotherapy.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM psychotherapy_access WHERE position = (SELECT min(position) FROM psychotherapy_access)")
+db.commit()
+print("deleted the first row of the psychotherapy_access read model")
+PY
+expect_exit 3 ledger --data-dir "$TAMPERED" projections check
+expect_exit 3 ledger --data-dir "$TAMPERED" investigate psychotherapy-releases --as comp
 step "The original is untouched"
 run ledger verify
