@@ -63,12 +63,12 @@ def attest(log: EventLog, tree: StoredTree, signed: Checkpoint | None, known: He
         except IntegrityFailure as e:
             return _failed(log, signed, known, str(e))
         report = verify_store(log.engine, log.events, log.chain, store=log.name,
-                              known_head=known, on_event=on_event,
+                              known_head=known, on_event=on_event, roots=True,
                               start=Start(signed.size, signed.chain, frontier))
         return Attestation(log.name, report, signed, known, _chain_problem(report, signed))
     marks = frozenset({signed.size}) if signed is not None and signed.size else frozenset()
     report = verify_store(log.engine, log.events, log.chain, store=log.name,
-                          known_head=known, marks=marks, on_event=on_event)
+                          known_head=known, marks=marks, on_event=on_event, roots=True)
     problem = _chain_problem(report, signed)
     if problem is None and signed is not None and signed.size:
         mark = report.marks[signed.size]

@@ -130,10 +130,11 @@ def _links(conn: Connection, table: Table, last: int = 0) -> Iterator[_Link]:
 
 def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
                  known_head: KnownHead | None = None, start: Start | None = None,
-                 marks: frozenset[int] = frozenset(), on_event: OnEvent | None = None
-                 ) -> Report:
-    """Verify one store (from ``start`` if given, else from the first event), recomputing
-    the Merkle root as it goes; ``marks``: positions whose root and chain value to keep;
+                 marks: frozenset[int] = frozenset(), on_event: OnEvent | None = None,
+                 roots: bool = False) -> Report:
+    """Verify one store (from ``start`` if given, else from the first event); with
+    ``roots`` (implied by ``start`` and ``marks``), recompute the Merkle root as it goes;
+    ``marks``: positions whose root and chain value to keep;
     ``on_event`` sees each event once it is verified. Never raises for damage: the report
     names the first bad position."""
     with engine.connect() as conn:
@@ -143,8 +144,8 @@ def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         elif engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN")  # WAL: a read snapshot that does not block writers
-        walk = _Walk(frontier=start.frontier if start else Frontier(), marks_at=marks,
-                     on_event=on_event)
+        frontier = start.frontier if start else (Frontier() if roots or marks else None)
+        walk = _Walk(frontier=frontier, marks_at=marks, on_event=on_event)
         damage = _begin(conn, chain, start, walk) if start else None
         if damage is None:
             _walk(conn, events, chain, known_head.position if known_head else 0, walk)
@@ -155,7 +156,7 @@ def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
             damage = _maybe_reordered(conn, chain, damage, walk.bad_event)
         if damage is not None and damage.kind == "inserted":
             damage = _maybe_moved_link(conn, chain, damage)
-    root = walk.frontier.root() if damage is None else None
+    root = walk.frontier.root() if damage is None and walk.frontier is not None else None
     return Report(store=store, events=walk.position, head=walk.head, damage=damage,
                   root=root, marks=walk.marks, start=start.position if start else 0)
 
@@ -180,7 +181,7 @@ def _begin(conn: Connection, chain: Table, start: Start, walk: _Walk) -> Damage 
 
 @dataclass
 class _Walk:
-    frontier: Frontier
+    frontier: Frontier | None
     marks_at: frozenset[int] = frozenset()
     on_event: OnEvent | None = None
     position: int = 0
@@ -234,10 +235,11 @@ def _walk(conn: Connection, events: Table, chain: Table, known_position: int,
             return
         assert link is not None and event is not None
         previous, walk.position, last_nid = link.chain, expected, event.id
-        frontier.push(link.leaf)
+        if frontier is not None:
+            frontier.push(link.leaf)
         if expected == known_position:
             walk.value_at_known = previous
-        if expected in marks_at:
+        if frontier is not None and expected in marks_at:
             walk.marks[expected] = Mark(expected, frontier.root(), previous)
         if on_event is not None:
             on_event(expected, event)

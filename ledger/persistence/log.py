@@ -178,8 +178,8 @@ class EventLog:
         pages: list[Any] = ([query] if positions is None else
                             [query.where(c.position.in_(positions[i:i + PAGE]))
                              for i in range(0, len(positions), PAGE)])
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(yield_per=5000)  # stream: a whole log never in memory
+        with self.engine.connect() as opened:
+            conn = opened.execution_options(yield_per=5000)  # stream, never a whole log
             for page in pages:
                 for r in conn.execute(page):
                     yield StoredRow(int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3]),

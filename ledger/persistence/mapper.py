@@ -78,7 +78,8 @@ class SealingMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         cls = resolve_topic(stored_event.topic)
         state = stored_event.state
-        originator_id = UUID(str(stored_event.originator_id))
+        given = stored_event.originator_id
+        originator_id = given if isinstance(given, UUID) else UUID(str(given))
         where = f"event {originator_id} version {stored_event.originator_version}"
         if len(state) < _HEADER or state[:1] != FORMAT:
             raise StateUnreadable(f"{where}: unknown stored state format")

@@ -94,6 +94,7 @@ class _Pass:
     """What one walk over a store collects: its items and its read models' comparison."""
 
     store: ClinicalStore
+    candidate: Callable[[object], bool]  # a cheap first look at the decoded event
     wanted: Callable[[AccessRecord], bool]
     checks: list[ReplayCheck]
     found: list[tuple[int, AccessRecord]] = field(default_factory=list)
@@ -115,7 +116,7 @@ class _Pass:
             return
         for check in self.checks:
             check.feed(nid, topic, event)
-        if topic in ACCESS_TOPICS:
+        if topic in ACCESS_TOPICS and self.candidate(event):
             record = self.store.access_record(nid, event)
             if self.wanted(record):
                 self.found.append((position, record))
@@ -146,10 +147,12 @@ class Investigation:
                 attempt.decide(roles.READ_AUDIT, what="access log")
                 attempts.append(attempt)
             passes = [
-                _Pass(self.main, lambda r: r.break_glass and in_period(r),
+                _Pass(self.main, lambda e: bool(getattr(e, "break_glass", False)),
+                      lambda r: r.break_glass and in_period(r),
                       _checks([("access-main", self.main.access_projection),
                                ("record-set", self.main.record_set_projection)])),
-                _Pass(self.pn, lambda r: r.object_type != "access-log" and in_period(r),
+                _Pass(self.pn, lambda e: True,
+                      lambda r: r.object_type != "access-log" and in_period(r),
                       _checks([("access-pn", self.pn.access_projection)])),
             ]
             report = Report(since, until, [self._evidence(p, public) for p in passes])
