@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, Table, select, type_coerce
+from sqlalchemy import Connection, Engine, LargeBinary, Table, func, select, type_coerce
 from sqlalchemy.types import NullType
 
-from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
+from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash_of_digest
 from ledger.primitives.ids import uuid_bytes
 from ledger.primitives.merkle import Frontier
 
@@ -80,39 +82,44 @@ class Start:
     frontier: Frontier
 
 
-@dataclass(frozen=True)
-class _Event:
+class _Event(NamedTuple):
     id: int
     originator_id: bytes
     version: int
     topic: str
-    state: bytes
+    digest: bytes  # SHA-256 of the stored state
+    state: bytes | None  # the stored state itself, when a caller reads the events
 
 
 OnEvent = Callable[[int, "_Event"], None]  # (position, verified event)
 
 
-@dataclass(frozen=True)
-class _Link:
+class _Link(NamedTuple):
     position: int
     notification_id: int
     leaf: bytes
     chain: bytes
 
 
-def _events(conn: Connection, table: Table, last: int | None = None) -> Iterator[_Event]:
+def _events(conn: Connection, table: Table, last: int | None = None, *,
+            states: bool = False) -> Iterator[_Event]:
+    """The events in notification order. Without ``states``, PostgreSQL hashes each state
+    itself, so only 32 bytes an event cross the wire."""
     c = table.c
+    in_db = not states and conn.dialect.name == "postgresql"
+    # Raw originator ids (16 bytes on SQLite): skip the UUID type's per-row conversion.
+    raw_id = type_coerce(c.originator_id, NullType())
+    state = type_coerce(func.sha256(c.state), LargeBinary) if in_db else c.state
+    query = select(c.id, raw_id, c.originator_version, c.topic, state).order_by(c.id)
     while True:
-        # Raw originator ids (16 bytes on SQLite): skip the UUID type's per-row conversion.
-        raw_id = type_coerce(c.originator_id, NullType())
-        q = select(c.id, raw_id, c.originator_version, c.topic, c.state).order_by(c.id)
-        if last is not None:
-            q = q.where(c.id > last)
-        rows = conn.execute(q.limit(PAGE)).all()
+        page = query.where(c.id > last) if last is not None else query
+        rows = conn.execute(page.limit(PAGE)).all()
         if not rows:
             return
         for r in rows:
-            yield _Event(int(r[0]), uuid_bytes(r[1]), int(r[2]), str(r[3]), bytes(r[4]))
+            value = bytes(r[4])
+            yield _Event(r[0], uuid_bytes(r[1]), r[2], r[3],
+                         value if in_db else sha256(value).digest(), value if states else None)
         last = rows[-1][0]
 
 
@@ -124,7 +131,7 @@ def _links(conn: Connection, table: Table, last: int = 0) -> Iterator[_Link]:
         if not rows:
             return
         for r in rows:
-            yield _Link(int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3]))
+            yield _Link(r[0], r[1], bytes(r[2]), bytes(r[3]))
         last = rows[-1][0]
 
 
@@ -196,7 +203,7 @@ class _Walk:
 
 def _walk(conn: Connection, events: Table, chain: Table, known_position: int,
           walk: _Walk) -> None:
-    event_iter = _events(conn, events, walk.last_nid or None)
+    event_iter = _events(conn, events, walk.last_nid or None, states=walk.on_event is not None)
     link_iter = _links(conn, chain, walk.position)
     event, link = next(event_iter, None), next(link_iter, None)
     previous, last_nid = walk.previous, walk.last_nid
@@ -220,8 +227,8 @@ def _walk(conn: Connection, events: Table, chain: Table, known_position: int,
             walk.damage = Damage("inserted", expected, event.id,
                                  "event has no chain record (inserted)")
         else:
-            leaf = leaf_hash(event.id, event.originator_id, event.version, event.topic,
-                             event.state)
+            leaf = leaf_hash_of_digest(event.id, event.originator_id, event.version,
+                                       event.topic, event.digest)
             if leaf != link.leaf:
                 walk.bad_event = event
                 walk.damage = Damage("edited", expected, event.id,
@@ -281,8 +288,8 @@ def _maybe_reordered(conn: Connection, chain: Table, damage: Damage, event: _Eve
     for link in _links(conn, chain):
         if link.notification_id == event.id:
             continue
-        if link.leaf == leaf_hash(link.notification_id, event.originator_id, event.version,
-                                  event.topic, event.state):
+        if link.leaf == leaf_hash_of_digest(link.notification_id, event.originator_id,
+                                            event.version, event.topic, event.digest):
             return Damage("reordered", damage.position, damage.notification_id,
                           f"event stored here belongs at position {link.position} "
                           f"(notification id {link.notification_id})")

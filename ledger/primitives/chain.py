@@ -33,6 +33,13 @@ def leaf_data(
     notification_id: int, originator_id: bytes, originator_version: int, topic: str, state: bytes
 ) -> bytes:
     """The canonical bytes a leaf commits to. ``originator_id`` is the 16 raw UUID bytes."""
+    return leaf_data_of_digest(notification_id, originator_id, originator_version, topic,
+                               sha256(state).digest())
+
+
+def leaf_data_of_digest(notification_id: int, originator_id: bytes, originator_version: int,
+                        topic: str, state_digest: bytes) -> bytes:
+    """:func:`leaf_data` given the SHA-256 of the state (which a database may compute)."""
     if len(originator_id) != 16:
         raise ValueError("originator id must be 16 bytes")
     topic_bytes = topic.encode("utf-8")
@@ -42,7 +49,7 @@ def leaf_data(
             originator_id,
             _U32.pack(len(topic_bytes)),
             topic_bytes,
-            sha256(state).digest(),
+            state_digest,
         )
     )
 
@@ -52,6 +59,13 @@ def leaf_hash(
 ) -> bytes:
     """RFC 9162 leaf hash (prefix 0x00) of :func:`leaf_data`."""
     return hash_leaf(leaf_data(notification_id, originator_id, originator_version, topic, state))
+
+
+def leaf_hash_of_digest(notification_id: int, originator_id: bytes, originator_version: int,
+                        topic: str, state_digest: bytes) -> bytes:
+    """:func:`leaf_hash` given the SHA-256 of the state."""
+    return hash_leaf(leaf_data_of_digest(notification_id, originator_id, originator_version,
+                                         topic, state_digest))
 
 
 def chain_hash(position: int, previous: bytes, leaf: bytes) -> bytes:
