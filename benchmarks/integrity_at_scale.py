@@ -295,8 +295,8 @@ def timed(result: dict[str, Any], name: str, work: Callable[[], dict[str, Any] |
 
 
 def plain_read(stores: Sequence[ClinicalStore]) -> dict[str, Any]:
-    """Every row of the events and chain tables, the verifier's columns, SQLAlchemy Core,
-    streamed: the I/O and row handling a verification cannot avoid, without hashing."""
+    """Every row and column of the events and chain tables, with SQLAlchemy Core, streamed:
+    reading what a verification covers, without hashing."""
     rows = 0
     for store in stores:
         e, c = store.event_log.events.c, store.event_log.chain.c
