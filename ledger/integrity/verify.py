@@ -19,13 +19,21 @@ Damage kinds: ``edited``, ``missing``, ``inserted``, ``reordered``, ``truncated`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, LargeBinary, Table, func, select, type_coerce
-from sqlalchemy.types import NullType
+from sqlalchemy import (
+    Connection,
+    Engine,
+    LargeBinary,
+    Select,
+    Table,
+    func,
+    select,
+    type_coerce,
+)
 
 from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash_of_digest
 from ledger.primitives.ids import uuid_bytes
@@ -101,38 +109,45 @@ class _Link(NamedTuple):
     chain: bytes
 
 
+def _pages(conn: Connection, query: Select[Any], key: Any, last: int | None
+           ) -> Iterator[Sequence[Any]]:
+    """The query's rows in pages ordered by ``key`` (an integer column), as the driver
+    returns them (no per-row type processing, which is most of a walk's time otherwise),
+    on the walk's connection: one transaction, one snapshot. The only values put into
+    the SQL text are the integers that bound each page."""
+    while True:
+        page = query.where(key > last) if last is not None else query
+        result = conn.exec_driver_sql(str(page.order_by(key).limit(PAGE).compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+        rows = result.cursor.fetchall()  # the driver's tuples, not result rows
+        result.close()
+        if not rows:
+            return
+        yield rows
+        last = int(rows[-1][0])
+
+
 def _events(conn: Connection, table: Table, last: int | None = None, *,
             states: bool = False) -> Iterator[_Event]:
     """The events in notification order. Without ``states``, PostgreSQL hashes each state
     itself, so only 32 bytes an event cross the wire."""
     c = table.c
     in_db = not states and conn.dialect.name == "postgresql"
-    # Raw originator ids (16 bytes on SQLite): skip the UUID type's per-row conversion.
-    raw_id = type_coerce(c.originator_id, NullType())
     state = type_coerce(func.sha256(c.state), LargeBinary) if in_db else c.state
-    query = select(c.id, raw_id, c.originator_version, c.topic, state).order_by(c.id)
-    while True:
-        page = query.where(c.id > last) if last is not None else query
-        rows = conn.execute(page.limit(PAGE)).all()
-        if not rows:
-            return
+    query = select(c.id, c.originator_id, c.originator_version, c.topic, state)
+    for rows in _pages(conn, query, c.id, last):
         for r in rows:
             value = bytes(r[4])
             yield _Event(r[0], uuid_bytes(r[1]), r[2], r[3],
                          value if in_db else sha256(value).digest(), value if states else None)
-        last = rows[-1][0]
 
 
 def _links(conn: Connection, table: Table, last: int = 0) -> Iterator[_Link]:
     c = table.c
-    while True:
-        q = select(c.position, c.notification_id, c.leaf, c.chain).where(c.position > last)
-        rows = conn.execute(q.order_by(c.position).limit(PAGE)).all()
-        if not rows:
-            return
+    query = select(c.position, c.notification_id, c.leaf, c.chain)
+    for rows in _pages(conn, query, c.position, last):
         for r in rows:
             yield _Link(r[0], r[1], bytes(r[2]), bytes(r[3]))
-        last = rows[-1][0]
 
 
 def verify_store(engine: Engine, events: Table, chain: Table, *, store: str,
