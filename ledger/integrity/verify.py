@@ -132,9 +132,13 @@ def _events(conn: Connection, table: Table, last: int | None = None, *,
     """The events in notification order. Without ``states``, PostgreSQL hashes each state
     itself, so only 32 bytes an event cross the wire."""
     c = table.c
-    in_db = not states and conn.dialect.name == "postgresql"
+    postgres = conn.dialect.name == "postgresql"
+    in_db = not states and postgres
     state = type_coerce(func.sha256(c.state), LargeBinary) if in_db else c.state
-    query = select(c.id, c.originator_id, c.originator_version, c.topic, state)
+    # PostgreSQL's uuid as its 16 raw bytes (no UUID object per row); SQLite stores them so.
+    originator = type_coerce(func.uuid_send(c.originator_id), LargeBinary) if postgres \
+        else c.originator_id
+    query = select(c.id, originator, c.originator_version, c.topic, state)
     for rows in _pages(conn, query, c.id, last):
         for r in rows:
             value = bytes(r[4])
