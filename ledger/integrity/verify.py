@@ -1,7 +1,8 @@
 """Recompute a store's hash chain from what is stored and name the first damage.
 
 The verifier walks the events table (by notification id) and the chain table (by
-position) side by side, reading raw rows with SQLAlchemy Core in pages, and checks:
+position) side by side, in pages of the driver's own rows on one snapshot (on PostgreSQL
+the database hashes each sealed state, so 32 bytes an event are read), and checks:
 
 * every chain position 1..n is present, in order, with increasing notification ids;
 * every event has a chain row and every chain row has its event;
