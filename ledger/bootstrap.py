@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from ledger.aggregates.base import utc
-from ledger.keys.kek import create_kek, load_kek
+from ledger.errors import KeyMaterialError
+from ledger.keys.kek import create_kek, kek_available, load_kek
 from ledger.keys.keyring import AUDIT_SUBJECT
-from ledger.keys.signing import create_signing_key
+from ledger.keys.signing import create_signing_key, key_paths
 from ledger.rules.retention import load as load_rules
 from ledger.settings import Settings
 from ledger.stores.clinical import ClinicalStore
@@ -181,9 +182,31 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger(settings)
 
 
+def _refuse_replacing_keys(settings: Settings) -> None:
+    """A new key next to existing data could never open it, and a new signing key would
+    make every later checkpoint fail: init refuses, saying which key to restore."""
+    from ledger.stores.probe import holds_data  # noqa: PLC0415
+
+    for store in (settings.main, settings.pn):
+        if not kek_available(store) and holds_data(store):
+            raise KeyMaterialError(
+                f"the {store.name} store already holds data but its key-encryption key "
+                f"{store.kek_file} is missing: restore that file (0600) from your key backup, "
+                f"or set {store.kek_env}; a new key could not open the data, so none is made")
+    private, public = key_paths(settings.data_dir)
+    notes = settings.checkpoints
+    signed = public.exists() or (notes.is_dir() and any(notes.glob("*/*.note")))
+    if not private.exists() and signed:
+        raise KeyMaterialError(
+            f"the checkpoint signing key {private} is missing but checkpoints were signed "
+            f"with it ({public} or notes in {notes}): restore it from your key backup; a new "
+            "key would make every later checkpoint fail, so none is made")
+
+
 def initialise(settings: Settings, at: datetime) -> InitResult:
     """Create the data directory, the key files (never overwritten) and the stores."""
     at = utc(at)
+    _refuse_replacing_keys(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     created: list[str] = []
     kept: list[str] = []

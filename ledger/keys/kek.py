@@ -16,7 +16,14 @@ def load_kek(store: StoreSettings) -> bytes:
         return decode(from_env, store.kek_env, KEY_BYTES)
     return read_private(store.kek_file, KEY_BYTES,
                         missing=f"no key-encryption key for the {store.name} store at "
-                                f"{store.kek_file}; run 'ledger init' first")
+                                f"{store.kek_file}; run 'ledger init' for a new installation, "
+                                "or, if the store holds data, restore the key from your "
+                                f"backup (or set {store.kek_env})")
+
+
+def kek_available(store: StoreSettings) -> bool:
+    """Whether the store's KEK is given (variable) or its file exists."""
+    return bool(os.environ.get(store.kek_env)) or store.kek_file.exists()
 
 
 def create_kek(store: StoreSettings) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
-from ledger.errors import BadInput
+from ledger.errors import BadInput, KeyMaterialError
 from ledger.keys.files import create_private, decode, read_private
 from ledger.primitives.crypto import new_signing_key, signing_public_key
 
@@ -21,11 +22,15 @@ def create_signing_key(data_dir: Path) -> bool:
     private_path, public_path = key_paths(data_dir)
     if private_path.exists():
         return False
+    if public_path.exists():  # a public key is never replaced (notes verify with it)
+        raise KeyMaterialError(f"{public_path} exists without its private key "
+                               f"{private_path}: restore the private key from your backup")
     private = new_signing_key()
     if not create_private(private_path, private):
         return False
-    public_path.write_text(base64.b64encode(signing_public_key(private)).decode("ascii") + "\n",
-                           encoding="ascii")
+    fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(base64.b64encode(signing_public_key(private)).decode("ascii") + "\n")
     return True
 
 
