@@ -89,14 +89,12 @@ def verify_bundle_command(directory: str, public_key: str, held_files: tuple[str
     from ledger.integrity.bundle import verify_bundle  # noqa: PLC0415 (keeps --help fast)
     from ledger.integrity.checkpoint import parse_note  # noqa: PLC0415
     from ledger.keys.signing import load_public_key  # noqa: PLC0415
+    from ledger.limits import read_note  # noqa: PLC0415
 
     key = load_public_key(Path(public_key))
     held = []
     for f in held_files:
-        try:
-            held.append(parse_note(Path(f).read_text(encoding="utf-8"), key))
-        except UnicodeDecodeError:
-            raise BadInput(f"cannot read the checkpoint {f}") from None
+        held.append(parse_note(read_note(Path(f)), key))
     reports = verify_bundle(Path(directory), key, held)
     if as_json:
         emit_json([{"store": r.store, "ok": r.ok, "events": r.events,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -89,16 +90,16 @@ def emit_json(value: Any) -> None:
 
 
 def read_text(file: str | None) -> str:
+    """The note text from ``file`` or stdin: at most the largest note plus one byte is
+    read, so an endless input is refused, never read to the end."""
+    from ledger.aggregates.note import MAX_NOTE_BYTES  # noqa: PLC0415
+    from ledger.limits import read_file, read_stream, utf8  # noqa: PLC0415
+
     if file is not None:
-        try:
-            with open(file, encoding="utf-8") as f:
-                return f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            reason = getattr(e, "strerror", None) or "not UTF-8 text"
-            raise BadInput(f"cannot read {file}: {reason}") from None
+        return utf8(read_file(Path(file), MAX_NOTE_BYTES, f"note text {file}"), file)
     if sys.stdin is None or sys.stdin.isatty():
         raise BadInput("give --file FILE or pipe the note text on stdin")
-    return sys.stdin.read()
+    return utf8(read_stream(sys.stdin.buffer, MAX_NOTE_BYTES, "note text"), "note text")
 
 
 def echo_note(content: NoteContent) -> None:

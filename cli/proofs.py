@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from cli.context import State, emit_json, json_option, pass_state
-from ledger.errors import BadInput
 
 store_option = click.option("--store", "which", type=click.Choice(["main", "pn"]),
                             default="main", show_default=True,
@@ -50,10 +49,9 @@ def inclusion(state: State, position: int, which: str, size: int | None,
     """
     note = None
     if checkpoint_file is not None:
-        try:
-            note = Path(checkpoint_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise BadInput(f"cannot read the checkpoint {checkpoint_file}") from None
+        from ledger.limits import read_note  # noqa: PLC0415
+
+        note = read_note(Path(checkpoint_file))
     result = state.ledger.proofs.inclusion(position, store=which, size=size, checkpoint=note,
                                            public_key=_key(public_key))
     if as_json:

@@ -30,6 +30,7 @@ from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity import proving
 from ledger.integrity.checkpoint import Checkpoint, parse_note
 from ledger.integrity.tree import StoredTree
+from ledger.limits import read_note
 from ledger.persistence.log import EventLog, StoredRow
 from ledger.primitives import merkle
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
@@ -60,10 +61,9 @@ def exported_checkpoints(folder: Path, store: str, public_key: bytes
     not verify or does not follow the one before."""
     found: list[tuple[str, Checkpoint]] = []
     for path in sorted(folder.glob("*.note")) if folder.is_dir() else []:
+        text = read_note(path, IntegrityFailure)
         try:
-            checkpoint = parse_note(path.read_text(encoding="utf-8"), public_key)
-        except (OSError, UnicodeDecodeError) as e:
-            raise IntegrityFailure(f"cannot read the checkpoint {path}: {e}") from None
+            checkpoint = parse_note(text, public_key)
         except IntegrityFailure as e:
             raise IntegrityFailure(f"{path}: {e}") from None
         problem = out_of_line(store, checkpoint, found[-1][1] if found else None)
@@ -274,8 +274,8 @@ def _checkpoints(notes: list[Path], name: str, public_key: bytes,
     checkpoints: list[Checkpoint] = []
     for path in notes:
         try:
-            checkpoint = parse_note(path.read_text(encoding="utf-8"), public_key)
-        except (IntegrityFailure, UnicodeDecodeError) as e:
+            checkpoint = parse_note(read_note(path, IntegrityFailure), public_key)
+        except IntegrityFailure as e:
             problems.append(f"checkpoint {path.name}: {e}")
             continue
         problem = out_of_line(name, checkpoint, checkpoints[-1] if checkpoints else None)

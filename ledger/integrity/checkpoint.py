@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
+from ledger.limits import read_note
 from ledger.persistence.log import EventLog
 from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
@@ -155,10 +156,7 @@ class CheckpointFiles:
         names = sorted(folder.glob("*.note")) if folder.is_dir() else []
         if not names:
             return None
-        try:
-            text = names[-1].read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise IntegrityFailure(f"cannot read the checkpoint {names[-1]}: {e}") from None
+        text = read_note(names[-1], IntegrityFailure)
         try:
             return parse_note(text, public)
         except IntegrityFailure as e:

@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 
 from ledger.errors import KeyMaterialError, NotInitialised
+from ledger.limits import KEY_FILE_BYTES, read_file
 
 
 def decode(text: str, where: str, length: int) -> bytes:
@@ -33,10 +34,11 @@ def read_private(path: Path, length: int, *, missing: str) -> bytes:
         raise NotInitialised(missing)
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyMaterialError(f"key file {path} is accessible to other users; chmod 600 it")
+    raw = read_file(path, KEY_FILE_BYTES, f"key file {path}", KeyMaterialError)
     try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        raise KeyMaterialError(f"key file {path} is unreadable") from None
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyMaterialError(f"key file {path} is not valid base64") from None
     return decode(text, f"key file {path}", length)
 
 

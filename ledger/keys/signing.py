@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ledger.errors import BadInput, KeyMaterialError
 from ledger.keys.files import create_private, decode, read_private
+from ledger.limits import KEY_FILE_BYTES, read_file
 from ledger.primitives.crypto import new_signing_key, signing_public_key
 
 ED25519_BYTES = 32
@@ -42,8 +43,9 @@ def load_signing_key(data_dir: Path) -> bytes:
 
 
 def load_public_key(path: Path) -> bytes:
+    raw = read_file(path, KEY_FILE_BYTES, f"the public key {path}")
     try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        raise BadInput(f"cannot read the public key {path}") from None
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise BadInput(f"the public key {path} is not valid base64") from None
     return decode(text, f"public key {path}", ED25519_BYTES)

@@ -72,7 +72,7 @@ def test_refusal_exits_4_with_one_line(run) -> None:  # type: ignore[no-untyped-
     (("client", "add", "--id", "C-2", "--name", "X", "--dob", "1990-13-01", "--state", "CA",
       "--as", "desk"), 1, "error: --dob must be a date like 2024-03-31"),
     (("note", "write", "--client", "C-9", "--as", "dr-lee", "--file", "/nonexistent/x"), 1,
-     "error: cannot read /nonexistent/x: No such file or directory"),
+     "error: cannot read note text /nonexistent/x: No such file or directory"),
     (("staff", "add", "--id", "x", "--name", "X"), 2, "Missing option '--role'"),
     (("note", "frobnicate"), 2, "No such command 'frobnicate'"),
     (("verify", "--head", "zz"), 1, "error: a head is POSITION:HEX"),
