@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from eventsourcing.persistence import IntegrityError
+
 from ledger.aggregates.base import Actor, acting_as, utc
-from ledger.aggregates.staff import StaffMember
+from ledger.aggregates.staff import FirstStaff, StaffMember
 from ledger.errors import BadInput
 from ledger.rules import roles
 from ledger.rules.roles import StaffView
@@ -32,7 +34,10 @@ class Staff:
                 raise BadInput(f"staff {staff_id} already exists")
             with acting_as(BOOTSTRAP):
                 member = StaffMember.add(staff_id, name, role, at)
-                self.main.save(member)
+                try:  # saved with the one claim there can be: a racing bootstrap loses
+                    self.main.save(FirstStaff.claim(staff_id, at), member)
+                except IntegrityError:
+                    raise BadInput("staff already exist: add staff --as an admin") from None
             return _info(member)
         with self._change(by, staff_id, at) as attempt:
             if self.view(staff_id) is not None:
