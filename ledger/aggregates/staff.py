@@ -64,21 +64,3 @@ class StaffMember(Aggregate):
     def _require_active(self) -> None:
         if not self.active:
             raise BadInput(f"staff {self.staff_id} is deactivated")
-
-
-class FirstStaff(Aggregate):
-    """The claim the very first staff member is added under (without an admin). Its id is
-    fixed, so of two bootstraps racing on an empty store only one can save it: the other's
-    transaction fails whole, and exactly one first admin exists."""
-
-    ID = named_id("bootstrap", "first-staff-member")
-
-    class Claimed(Aggregate.Created, LedgerEvent):
-        staff_id: str
-
-    def __init__(self, staff_id: str) -> None:
-        self.staff_id = staff_id
-
-    @classmethod
-    def claim(cls, staff_id: str, at: datetime) -> FirstStaff:
-        return cls._create(cls.Claimed, id=cls.ID, staff_id=staff_id, timestamp=at)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from eventsourcing.persistence import IntegrityError
-
 from ledger.aggregates.base import Actor, acting_as, utc
-from ledger.aggregates.staff import FirstStaff, StaffMember
+from ledger.aggregates.staff import StaffMember
 from ledger.errors import BadInput
 from ledger.rules import roles
 from ledger.rules.roles import StaffView
@@ -34,10 +32,7 @@ class Staff:
                 raise BadInput(f"staff {staff_id} already exists")
             with acting_as(BOOTSTRAP):
                 member = StaffMember.add(staff_id, name, role, at)
-                try:  # saved with the one claim there can be: a racing bootstrap loses
-                    self.main.save(FirstStaff.claim(staff_id, at), member)
-                except IntegrityError:
-                    raise BadInput("staff already exist: add staff --as an admin") from None
+                self.main.save(member)
             return _info(member)
         with self._change(by, staff_id, at) as attempt:
             if self.view(staff_id) is not None:
