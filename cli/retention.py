@@ -132,14 +132,16 @@ def hold_release(state: State, hold_id: str, actor: str, reason: str, as_json: b
 
 
 @hold.command("list")
+@as_option
 @json_option
 @pass_state
-def hold_list(state: State, as_json: bool) -> None:
-    """Every hold, active and released (matters and derived client ids only).
+def hold_list(state: State, actor: str, as_json: bool) -> None:
+    """Every hold, active and released (matters and derived client ids only), for those
+    who manage retention; the reading is recorded.
 
-    Example: ledger hold list --json
+    Example: ledger hold list --as comp --json
     """
-    holds = state.ledger.retention.holds()
+    holds = state.ledger.retention.list_holds(by=actor, at=now())
     if as_json:
         emit_json(holds)
         return

@@ -211,7 +211,17 @@ class Retention:
 
         return retry_on_conflict(attempt)
 
+    def list_holds(self, *, by: str, at: datetime) -> list[HoldInfo]:
+        """Every hold, for a person the roles table lets manage retention; the reading is
+        recorded (matters and reasons are free text and may name people)."""
+        with Attempt(self.main, by, "list", "hold", at=at) as use:
+            use.decide(roles.MANAGE_RETENTION, what="legal holds")
+            found = self.holds()
+            use.commit()
+        return found
+
     def holds(self) -> list[HoldInfo]:
+        """Every hold (unrecorded: for the schedule's own use, never shown to a person)."""
         return sorted((hold_info(h) for h in self.main.holds()),
                       key=lambda h: (h.placed_at, str(h.hold_id)))
 

@@ -34,8 +34,17 @@ def test_episode_explain_plan_and_holds(run) -> None:  # type: ignore[no-untyped
     plan = json.loads(ok(run("retention", "plan", "--as", "comp", "--at", "2030-01-01",
                              "--json")))
     assert [p["status"] for p in plan] == ["due"]
-    listed = ok(run("hold", "list"))
+    listed = ok(run("hold", "list", "--as", "comp"))
     assert "released" in listed and "(withdrawn)" in listed
+    # Reading the holds is itself recorded, and refused to those who do not manage them.
+    r = run("hold", "list", "--as", "bill")
+    assert r.exit_code == 4
+    assert r.stderr == ("error: refused: role billing may not manage retention or legal "
+                        "holds (the attempt was recorded)\n")
+    log = json.loads(ok(run("access-log", "--as", "comp", "--store", "main", "--json")))
+    reads = [(e["actor_id"], e["outcome"]) for e in log
+             if e["action"] == "list" and e["object_type"] == "hold"]
+    assert reads == [("comp", "granted"), ("bill", "denied")]
     refused = run("retention", "plan", "--as", "bill")
     assert refused.exit_code == 4
     assert refused.stderr == ("error: refused: role billing may not manage retention or legal "

@@ -103,7 +103,7 @@ def test_the_old_store_keeps_its_audit_trail_and_tombstone(
     plan = cli(data, "retention", "plan", "--as", "comp", "--json")
     statuses = sorted(s["status"] for s in json.loads(plan.output))
     assert statuses == ["destroyed", "no date"]
-    holds = json.loads(cli(data, "hold", "list", "--json").output)
+    holds = json.loads(cli(data, "hold", "list", "--as", "comp", "--json").output)
     assert [h["hold_id"] for h in holds] == [meta["ids"]["hold"]]
     assert holds[0]["release_reason"] == "fixture release"
 
