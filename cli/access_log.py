@@ -50,10 +50,21 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
         emit_json(chosen)
         return
     for r in chosen:
-        click.echo("\t".join([
+        click.echo("\t".join(escape(field) for field in [
             r.at.isoformat(), r.store, r.actor_id, r.actor_role, r.action, r.object_type,
             r.outcome + (" BREAK-GLASS" if r.break_glass else ""), r.purpose or "-",
             r.object_id or "-", f"client {r.client_id}" if r.client_id else "-",
             *([f"to {r.recipient} ({r.recipient_type})"] if r.recipient else []),
             *([r.reason] if r.reason else []),
         ]))
+
+
+def escape(field: str) -> str:
+    """A field as one tab-free line: a backslash, a tab, a newline or any other control
+    character is written as its escape, so what an attempt recorded can never forge a
+    line or a column of the log."""
+    return "".join(_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127
+                                        else ch) for ch in field)
+
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

@@ -114,3 +114,16 @@ def test_projections_status_and_rebuild(run) -> None:  # type: ignore[no-untyped
     after = json.loads(ok(run("projections", "status", "--json")))
     assert after["access-main"]["behind"] == 0
     assert run("projections", "rebuild", "nope").exit_code == 2
+
+
+def test_access_log_text_escapes_what_an_attempt_recorded(run) -> None:  # type: ignore[no-untyped-def]
+    note_id = setup_practice(run)
+    forged = "mallory\n2026-01-01T00:00:00+00:00\tmain\tadmin\tadmin"
+    r = run("note", "show", note_id, "--as", forged, "--purpose", "TREAT")
+    assert r.exit_code == 4
+    text = ok(run("access-log", "--as", "admin", "--store", "main"))
+    lines = text.splitlines()
+    mine = [line for line in lines if line.split("\t")[2].startswith("mallory")]
+    assert len(mine) == 1 and mine[0].split("\t")[2] == (
+        "mallory\\n2026-01-01T00:00:00+00:00\\tmain\\tadmin\\tadmin")
+    assert not any(line.startswith("2026-01-01T00:00:00+00:00") for line in lines)
