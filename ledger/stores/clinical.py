@@ -182,12 +182,16 @@ class ClinicalStore(Store, ABC):
     def evidence_positions(self, *, client_id: UUID | None = None, since: date | None = None,
                            until: date | None = None) -> list[int]:
         """Log positions for an evidence bundle: the access, refusal and disclosure events
-        about the client and/or in the period (from the indexed projection); for a client
+        about the client and/or in the period (read from the log); for a client
         without a period, also every event of the client's own records (the client, their
         notes and authorizations), found through the audit entries that created them."""
-        self.access_projection.catch_up()
-        notification_ids = self.access_projection.positions(
-            client_id=str(client_id) if client_id else None, since=since, until=until)
+        from ledger.queries import Query, select  # noqa: PLC0415
+
+        # What goes into evidence is chosen from the log itself, never from the read model
+        # (a deleted row there must not leave an event out of a bundle).
+        chosen = select(self.access_records(Query(), from_log=True),
+                        Query(client_id=client_id, since=since, until=until))
+        notification_ids = sorted(r.position for r in chosen)
         found = set(self.event_log.positions_of(notification_ids).values())
         if client_id is not None and since is None and until is None:
             originators = {client_id}

@@ -213,3 +213,17 @@ def test_a_tracking_row_moved_back_fails_instead_of_hiding_or_looping(
                         "position 1, where its tracking row says it stands: the tracking "
                         "row was moved back (run ledger projections check, then rebuild "
                         "it)\n")
+
+
+def test_a_deleted_read_model_row_does_not_leave_an_event_out_of_a_bundle(
+        run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    got = releasing_practice(run)
+    release = next(e for e in got["events"] if e["kind"] == "release")
+    db = pn_db(tmp_path)
+    db.execute(f"DELETE FROM {PN}_access WHERE position = ?", (release["notification_id"],))
+    db.commit()
+    db.close()
+    out = tmp_path / "bundle"
+    ok(run("export", "bundle", "--out", str(out), "--store", "pn", "--client", "C-1"))
+    lines = (out / PN / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert release["position"] in [json.loads(line)["position"] for line in lines]
