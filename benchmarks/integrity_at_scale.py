@@ -117,7 +117,8 @@ def setup(lg: Ledger, clock: Clock) -> None:
                           break_glass_reason="client in crisis at the front desk")
             lg.notes.disclose(ref, [note], by="comp", recipient="County Coroner",
                               recipient_type="coroner", purpose="PUBHLTH",
-                              exception="CORONER_512g1", at=clock.next())
+                              exception="CORONER_512g1",
+                              assertion="written request on file", at=clock.next())
             attempt(lg.notes.disclose, ref, [note], by="desk", recipient="A. Lawyer",
                     recipient_type="attorney", purpose="LEGAL", at=clock.next())
         if k < PN_CLIENTS:
@@ -134,6 +135,7 @@ def setup_pn(lg: Ledger, clock: Clock, ref: str, doctor: str, other: str, k: int
                 break_glass_reason="on call, client at risk")
         attempt(lg.psychotherapy.disclose, ref, [pn], by="comp", recipient="County Coroner",
                 recipient_type="coroner", purpose="PUBHLTH", exception="CORONER_512g1",
+                assertion="written request on file",
                 at=clock.next())
         attempt(lg.psychotherapy.disclose, ref, [pn], by="bill", recipient="Acme Health Plan",
                 recipient_type="payer", purpose="HPAYMT", at=clock.next())

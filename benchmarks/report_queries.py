@@ -65,7 +65,8 @@ def seed(lg: Ledger) -> None:
             if i % 5 == 0:
                 lg.notes.disclose(ref, [note], by="comp", recipient=f"Coroner {i % 3}",
                                   recipient_type="coroner", purpose="PUBHLTH",
-                                  exception="CORONER_512g1", at=at)
+                                  exception="CORONER_512g1",
+                                  assertion="written request on file", at=at)
 
 
 def fill(lg: Ledger, target: int, batch: int) -> float:

@@ -61,6 +61,10 @@ pass_state = click.make_pass_decorator(State)
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 as_option = click.option("--as", "actor", required=True, metavar="STAFF",
                          help="Staff id of the person acting.")
+request_id_option = click.option(
+    "--request-id", metavar="ID",
+    help="Your id for this request (1-128 letters, digits, . _ : -; a UUID will do): a "
+         "retry with the same id returns the first result and records nothing more.")
 
 
 def json_default(value: Any) -> Any:

@@ -13,6 +13,7 @@ from cli.context import (
     now,
     pass_state,
     read_text,
+    request_id_option,
 )
 from ledger.dates import parse_day, parse_uuid
 from ledger.errors import BadInput
@@ -31,10 +32,11 @@ def note() -> None:
 @as_option
 @file_option
 @click.option("--session-date", help="Date of the session, YYYY-MM-DD.")
+@request_id_option
 @json_option
 @pass_state
 def note_write(state: State, client_ref: str, actor: str, file: str | None,
-               session_date: str | None, as_json: bool) -> None:
+               session_date: str | None, request_id: str | None, as_json: bool) -> None:
     """Write a progress note; prints the new note id.
 
     Example: ledger note write --client C-1001 --as dr-lee --file s.txt --session-date 2026-03-02
@@ -42,7 +44,7 @@ def note_write(state: State, client_ref: str, actor: str, file: str | None,
     text = read_text(file)
     note_id = state.ledger.notes.write(client_ref, text, by=actor,
                                        session_date=parse_day(session_date, "--session-date"),
-                                       at=now())
+                                       at=now(), request_id=request_id)
     if as_json:
         emit_json({"note": note_id})
     else:

@@ -13,6 +13,7 @@ from cli.context import (
     now,
     pass_state,
     read_text,
+    request_id_option,
 )
 from cli.notes import file_option
 from ledger.dates import parse_day, parse_uuid
@@ -37,10 +38,11 @@ def pn() -> None:
 @as_option
 @file_option
 @click.option("--session-date", help="Date of the session, YYYY-MM-DD.")
+@request_id_option
 @json_option
 @pass_state
 def pn_write(state: State, client_ref: str, actor: str, file: str | None,
-             session_date: str | None, as_json: bool) -> None:
+             session_date: str | None, request_id: str | None, as_json: bool) -> None:
     """Write a psychotherapy note; prints its id.
 
     Example: ledger pn write --client C-1001 --as dr-lee --file process.txt
@@ -48,7 +50,7 @@ def pn_write(state: State, client_ref: str, actor: str, file: str | None,
     text = read_text(file)
     note_id = state.ledger.psychotherapy.write(
         client_ref, text, by=actor, session_date=parse_day(session_date, "--session-date"),
-        at=now())
+        at=now(), request_id=request_id)
     if as_json:
         emit_json({"psychotherapy_note": note_id})
     else:

@@ -28,7 +28,7 @@ def roles(as_json: bool) -> None:
                   for r in roles_table.TABLE],
         "psychotherapy_exceptions": [
             {"code": h.code, "originator": h.originator, "roles": sorted(h.roles),
-             "purposes": sorted(h.purposes) if h.purposes is not None else None,
+             "purposes": sorted(h.purposes),
              "basis": h.basis}
             for h in roles_table.PSYCHOTHERAPY_EXCEPTION_HOLDERS.values()],
     })

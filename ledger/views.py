@@ -71,6 +71,7 @@ class Release:
     accountable: bool
     description: str
     notes: tuple[NoteContent, ...]
+    assertion: str | None = None  # what was asserted for a release under an exception
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class AccessRecord:
     recipient_type: str | None = None
     legal_basis: str | None = None
     accountable: bool | None = None
+    assertion: str | None = None  # what the releaser asserted, for a release under an exception
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class AccountingEntry:
     description: str
     purpose: str
     legal_basis: str | None
+    statement: str | None = None  # what the releaser asserted (164.528(b)(2)(iv))
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ run ledger authorize list --client C-1001 --as comp
 
 step "Disclosures: one guard; a payer never receives a psychotherapy note"
 expect_exit 4 ledger disclose --client C-1001 --as comp --to "Acme Health Plan" --recipient-type payer \
-    --purpose HPAYMT --pn "$PN" --authorization "$AUTH"
+    --purpose HPAYMT --pn "$PN" --authorization "$AUTH" --out "$DATA/payer.json"
 run ledger disclose --client C-1001 --as comp --to "Dr. Ray Park" --recipient-type provider \
     --purpose TREAT --pn "$PN" --authorization "$AUTH" --out "$DATA/release.json"
 rm "$DATA/release.json"
@@ -95,7 +95,8 @@ step "Compliance reports: the record set through time, the accounting, the proje
 run ledger record-set C-1001 --as comp
 run ledger record-set C-1001 --as comp --as-of 2000-01-01
 run ledger disclose --client C-1001 --as comp --to "County Coroner" --recipient-type coroner \
-    --purpose PUBHLTH --note "$NOTE" --exception CORONER_512g1 --recipient-address "1 Main St"
+    --purpose PUBHLTH --note "$NOTE" --exception CORONER_512g1 --recipient-address "1 Main St" \
+    --assertion "medical examiner's written request 26-114"
 run ledger accounting C-1001 --as comp
 run ledger export access-request C-1001 --as comp --out "$DATA/request-C-1001"
 run ls -l "$DATA/request-C-1001"

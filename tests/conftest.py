@@ -129,7 +129,16 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
         return runner.invoke(ledger, ["--data-dir", str(data), *args], input=input,
                              catch_exceptions=False)
 
+    invoke.tmp_path = tmp_path  # type: ignore[attr-defined]
     return invoke
+
+
+def release_file(run) -> str:  # type: ignore[no-untyped-def]
+    """A new file for ``disclose --out`` (a psychotherapy note is released only into one)."""
+    return str(run.tmp_path / f"release-{uuid.uuid4().hex}.json")
+
+
+PN_ASSERTION = ("--assertion", "written request of the medical examiner, 2026-01-10")
 
 
 KEYS = Path(tempfile.mkdtemp(prefix="ledger-property-keys-"))  # removed with the tmp dir

@@ -33,12 +33,16 @@ class Disclosure(Aggregate):
         legal_basis: str | None
         description: str
         accountable: bool
+        # What the releaser asserted for a release under an exception (the court order,
+        # the agency's request); absent from events recorded before it existed.
+        assertion: str | None = None
 
     def __init__(self, outcome: str, reason: str | None, client_id: UUID, object_type: str,
                  items: list[str], recipient: str, recipient_address: str | None,
                  recipient_type: str, purpose: str, basis: str | None,
                  authorization_id: str | None, exception: str | None,
-                 legal_basis: str | None, description: str, accountable: bool) -> None:
+                 legal_basis: str | None, description: str, accountable: bool,
+                 assertion: str | None = None) -> None:
         self.outcome = outcome
         self.reason = reason
         self.client_id = client_id
@@ -54,15 +58,18 @@ class Disclosure(Aggregate):
         self.legal_basis = legal_basis
         self.description = description
         self.accountable = accountable
+        self.assertion = assertion
 
     @classmethod
     def record(cls, *, outcome: str, reason: str | None, client_id: UUID, object_type: str,
                items: list[tuple[UUID, int]], recipient: str, recipient_address: str | None,
                recipient_type: str, purpose: str, basis: str | None,
                authorization_id: UUID | None, exception: str | None, legal_basis: str | None,
-               description: str, accountable: bool, at: datetime) -> Disclosure:
+               description: str, accountable: bool, at: datetime,
+               assertion: str | None = None, disclosure_id: UUID | None = None) -> Disclosure:
         return cls._create(
-            cls.Recorded, id=uuid4(), outcome=outcome, reason=reason, client_id=client_id,
+            cls.Recorded, id=disclosure_id or uuid4(), assertion=assertion, outcome=outcome,
+            reason=reason, client_id=client_id,
             object_type=object_type, items=[f"{i}@{v}" for i, v in items], recipient=recipient,
             recipient_address=recipient_address, recipient_type=recipient_type,
             purpose=purpose, basis=basis,

@@ -37,8 +37,9 @@ class PsychotherapyNote(VersionedNote):
 
     @classmethod
     def write(cls, client_id: UUID, text: str, session_date: date | None,
-              at: datetime) -> PsychotherapyNote:
-        return cls._create(cls.Written, id=uuid4(), client_id=client_id, text=check_text(text),
+              at: datetime, note_id: UUID | None = None) -> PsychotherapyNote:
+        return cls._create(cls.Written, id=note_id or uuid4(), client_id=client_id,
+                           text=check_text(text),
                            session_date=session_date.isoformat() if session_date else None,
                            timestamp=at)
 

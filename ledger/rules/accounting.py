@@ -68,6 +68,8 @@ def letter(accounting: Accounting) -> str:
         out.append(f"   What: {e.description}")
         out.append(f"   Why: purpose {e.purpose}"
                    + (f"; legal basis {e.legal_basis}" if e.legal_basis else ""))
+        if e.statement:
+            out.append(f"   Basis stated: {e.statement}")
         if line.count > 1:
             out.append(f"   Repeated: {line.count} disclosures to this recipient for this "
                        f"purpose; the last on {line.last_at.date().isoformat()}.")

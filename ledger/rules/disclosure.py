@@ -233,6 +233,12 @@ def _psychotherapy(r: Request) -> Ruling:
         return refuse("a workforce member gets a psychotherapy note only as a use: they read "
                       "it themselves with ledger pn show, which checks their own basis")
     if r.authorization_id is not None:
+        if not r.is_use:  # who may release, whatever recipient and basis were typed
+            for originator in sorted(r.originators):
+                decision = roles.decide(r.actor, roles.RELEASE_PSYCHOTHERAPY,
+                                        originator=originator)
+                if not decision.granted:
+                    return refuse(decision.reason or "refused")
         return _authorized(r, frozenset({PSYCHOTHERAPY_NOTES}), PN_AUTHORIZATION_CITATION)
     code = r.exception
     if code is None:

@@ -168,49 +168,88 @@ USE_PSYCHOTHERAPY = Rule(
     "role {role} may not use or disclose psychotherapy notes",
     f"45 CFR 164.508(a)(2); {MINIMUM_NECESSARY}: billing, the front desk and admins never "
     "do (product choice)")
+RELEASE_PSYCHOTHERAPY = Rule(
+    "psychotherapy-note.release",
+    "release a psychotherapy note outside the practice under a psychotherapy-note "
+    "authorization (the content goes to the recipient's file, never the screen)",
+    _plain("clinician", "supervisor", "compliance"),
+    "role {role} may not release psychotherapy notes",
+    "45 CFR 164.508(a)(2), 164.508(c)(1)(ii) (the authorization names who may disclose): "
+    "the note's originator, or the privacy officer (compliance) for anyone's (product "
+    "choice)", others=frozenset({"compliance"}),
+    others_refusal="only the note's originator or compliance may release a psychotherapy "
+                   "note under an authorization")
 
 TABLE: tuple[Rule, ...] = (
     READ_NOTE, LIST_NOTES, WRITE_NOTE, AMEND_NOTE, BREAK_GLASS, RELEASE, REGISTER_CLIENT,
     AUTHORIZE, AUTHORIZE_PSYCHOTHERAPY, WRITE_PSYCHOTHERAPY, AMEND_PSYCHOTHERAPY,
-    LIST_PSYCHOTHERAPY, USE_PSYCHOTHERAPY, HANDLE_ACCESS_REQUEST, READ_AUDIT, MANAGE_RETENTION,
-    MANAGE_STAFF)
+    LIST_PSYCHOTHERAPY, USE_PSYCHOTHERAPY, RELEASE_PSYCHOTHERAPY, HANDLE_ACCESS_REQUEST,
+    READ_AUDIT, MANAGE_RETENTION, MANAGE_STAFF)
 
 
 @dataclass(frozen=True)
 class ExceptionHolders:
-    """Who may invoke one 164.508(a)(2) exception, and for which purposes (None: any)."""
+    """Who may invoke one 164.508(a)(2) exception, and for which purposes of use.
+
+    ``originator``: the note's originator may; ``roles``: these roles may, whoever wrote
+    the note. ``purposes`` are the HL7 PurposeOfUse codes the exception is for (regulation.md
+    3.5's mapping of the exceptions to codes); any other purpose is refused."""
 
     code: str
     originator: bool
     roles: frozenset[str]
-    refusal: str
+    purposes: frozenset[str]
     basis: str
-    purposes: frozenset[str] | None = None
-    purpose_refusal: str | None = None
+
+    @property
+    def refusal(self) -> str:
+        who = [*(["the note's originator"] if self.originator else []),
+               *(f"{role} staff" for role in sorted(self.roles))]
+        return f"{self.code} is invoked only by {' or '.join(who)}"
+
+    @property
+    def purpose_refusal(self) -> str:
+        return f"{self.code} is for purpose {' or '.join(sorted(self.purposes))}"
 
 
-_ALL_USERS = frozenset(USE_PSYCHOTHERAPY.roles)
+_PURPOSES_CITED = "purposes: regulation.md 3.5"
+_PRIVACY_OFFICER = ("the privacy officer (compliance) only (product choice: an outside "
+                  "release without the client's authorization; it states what was asserted)")
 PSYCHOTHERAPY_EXCEPTION_HOLDERS: dict[str, ExceptionHolders] = {h.code: h for h in (
     ExceptionHolders(
-        "ORIGINATOR_TREATMENT", True, frozenset(),
-        "ORIGINATOR_TREATMENT is held only by the note's originator",
-        "45 CFR 164.508(a)(2)(i)(A): use by the originator for treatment",
-        purposes=TREATMENT,
-        purpose_refusal="ORIGINATOR_TREATMENT is a use for treatment (purpose TREAT, ETREAT "
-                        "or ERTREAT)"),
+        "ORIGINATOR_TREATMENT", True, frozenset(), TREATMENT,
+        "45 CFR 164.508(a)(2)(i)(A): use by the originator for treatment; "
+        + _PURPOSES_CITED),
     ExceptionHolders(
-        "SUPERVISED_TRAINING", True, frozenset({"supervisor"}),
-        "SUPERVISED_TRAINING is invoked by the note's originator or a supervisor",
-        "45 CFR 164.508(a)(2)(i)(B); the originator or a supervisor (product choice)"),
+        "SUPERVISED_TRAINING", True, frozenset({"supervisor"}), frozenset({"TRAIN"}),
+        "45 CFR 164.508(a)(2)(i)(B): the practice's supervised training programs; the "
+        f"originator or a supervisor (product choice); {_PURPOSES_CITED}"),
     ExceptionHolders(
         "DEFENSE_OF_ACTION_BY_INDIVIDUAL", False, frozenset({"compliance"}),
-        "DEFENSE_OF_ACTION_BY_INDIVIDUAL is invoked by compliance staff",
-        "45 CFR 164.508(a)(2)(i)(C); compliance staff (product choice)"),
-    *(ExceptionHolders(code, False, _ALL_USERS, "",
-                       "45 CFR 164.508(a)(2)(ii); anyone who may use or disclose "
-                       "psychotherapy notes (product choice)")
-      for code in ("HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_OF_ORIGINATOR_512d",
-                   "CORONER_512g1", "SERIOUS_THREAT_512j1i")),
+        frozenset({"HLEGAL"}),
+        "45 CFR 164.508(a)(2)(i)(C): defending the practice in an action the client brought; "
+        f"{_PRIVACY_OFFICER}; {_PURPOSES_CITED}"),
+    ExceptionHolders(
+        "HHS_COMPLIANCE", False, frozenset({"compliance"}), frozenset({"HCOMPL"}),
+        f"45 CFR 164.508(a)(2)(ii), 164.502(a)(2)(ii); {_PRIVACY_OFFICER}; {_PURPOSES_CITED}"),
+    ExceptionHolders(
+        "REQUIRED_BY_LAW_512a", False, frozenset({"compliance"}),
+        frozenset({"LEGAL", "HLEGAL"}),
+        f"45 CFR 164.508(a)(2)(ii), 164.512(a); {_PRIVACY_OFFICER}; {_PURPOSES_CITED}"),
+    ExceptionHolders(
+        "OVERSIGHT_OF_ORIGINATOR_512d", False, frozenset({"compliance"}),
+        frozenset({"HCOMPL"}),
+        f"45 CFR 164.508(a)(2)(ii), 164.512(d); {_PRIVACY_OFFICER}; {_PURPOSES_CITED}"),
+    ExceptionHolders(
+        "CORONER_512g1", False, frozenset({"compliance"}), frozenset({"PUBHLTH"}),
+        f"45 CFR 164.508(a)(2)(ii), 164.512(g)(1); {_PRIVACY_OFFICER}; {_PURPOSES_CITED} "
+        "(no exact code: PUBHLTH)"),
+    ExceptionHolders(
+        "SERIOUS_THREAT_512j1i", True, frozenset({"compliance"}), frozenset({"THREAT"}),
+        "45 CFR 164.508(a)(2)(ii), 164.512(j)(1)(i): a good-faith belief that it is "
+        "needed to prevent a serious and imminent threat; the treating originator, who "
+        "meets the threat, or the privacy officer (product choice: it cannot wait); "
+        + _PURPOSES_CITED),
 )}
 
 
@@ -251,15 +290,15 @@ def sees_others(rule: Rule, role: str) -> bool:
 
 def exception_problem(code: str, staff: StaffView, originators: frozenset[str],
                       purpose: str) -> str | None:
-    """Why ``staff`` may not invoke the psychotherapy-note exception ``code`` (None: they
-    may). Unknown codes are the guard's to refuse."""
+    """Why ``staff`` may not invoke the psychotherapy-note exception ``code`` for
+    ``purpose`` (None: they may). Unknown codes are the guard's to refuse."""
     holders = PSYCHOTHERAPY_EXCEPTION_HOLDERS.get(code)
     if holders is None:
         return None
     is_originator = originators == {staff.staff_id}
     if not ((holders.originator and is_originator) or staff.role in holders.roles):
         return holders.refusal
-    if holders.purposes is not None and purpose not in holders.purposes:
+    if purpose not in holders.purposes:
         return holders.purpose_refusal
     return None
 
@@ -288,6 +327,6 @@ def markdown() -> str:
               "|---|---|---|---|"]
     for h in PSYCHOTHERAPY_EXCEPTION_HOLDERS.values():
         who = [*(["the note's originator"] if h.originator else []), *sorted(h.roles)]
-        purposes = ", ".join(sorted(h.purposes)) if h.purposes is not None else "any"
+        purposes = ", ".join(sorted(h.purposes))
         lines.append(f"| `{h.code}` | {', '.join(who)} | {purposes} | {h.basis} |")
     return "\n".join(lines) + "\n"

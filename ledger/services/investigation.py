@@ -233,5 +233,6 @@ def _kind(r: AccessRecord) -> str:
 
 def _basis(r: AccessRecord) -> str | None:
     if r.action == "disclose" and r.outcome == "granted":
-        return f"{r.reason} ({r.legal_basis})"
+        asserted = f"; {r.actor_id} asserted: {r.assertion}" if r.assertion else ""
+        return f"{r.reason} ({r.legal_basis}){asserted}"
     return r.reason

@@ -16,6 +16,7 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.errors import BadInput
 from ledger.rules import roles
+from ledger.services import requests
 from ledger.services.amend import amend
 from ledger.services.audited import Attempt, check_break_glass, retry_on_conflict
 from ledger.services.release import note_content, note_summary, release
@@ -33,15 +34,28 @@ class ProgressNotes:
         self._sealed = sealed
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
-              at: datetime) -> UUID:
+              at: datetime, request_id: str | None = None) -> UUID:
+        """Write a note. With ``request_id``, a retry returns the first note's id."""
         client_id = Client.id_for(client_ref)
+        note_id = requests.created_id(PROGRESS_NOTE, by, request_id)
+
+        def written() -> bool:
+            return requests.already_written(self.main, note_id, client_id, text, by,
+                                            session_date, request_id)
+
+        if written():
+            assert note_id is not None
+            return note_id
         with Attempt(self.main, by, "originate", PROGRESS_NOTE, at=at,
                      client_id=client_id) as use:
             use.decide(roles.WRITE_NOTE)
 
             def attempt() -> UUID:
+                if written():  # a concurrent retry of the same request committed first
+                    assert note_id is not None
+                    return note_id
                 client = self.main.client(client_ref)
-                note = ProgressNote.write(client.id, text, session_date, use.at)
+                note = ProgressNote.write(client.id, text, session_date, use.at, note_id)
                 client.attach_note(note.id, use.at)
                 use.about(object_id=note.id, version=1)
                 use.commit(note, client)
@@ -87,14 +101,15 @@ class ProgressNotes:
     def disclose(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
                  recipient_type: str, purpose: str, at: datetime,
                  authorization_id: UUID | None = None, exception: str | None = None,
-                 description: str | None = None,
-                 recipient_address: str | None = None) -> Release:
+                 description: str | None = None, recipient_address: str | None = None,
+                 assertion: str | None = None, request_id: str | None = None) -> Release:
         """Release progress notes through the disclosure guard (recorded either way)."""
         self._refuse_sealed(note_ids)
         return release(self.main, client_ref, note_ids, by=by, recipient=recipient,
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
-                       description=description, recipient_address=recipient_address)
+                       description=description, recipient_address=recipient_address,
+                       assertion=assertion, request_id=request_id)
 
     def _refuse_sealed(self, note_ids: list[UUID]) -> None:
         """A psychotherapy-note id stops here, before the main store records an attempt

@@ -12,11 +12,14 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.errors import NotFound
 from ledger.rules import disclosure, roles
 from ledger.rules.roles import Decision
+from ledger.services import requests
 from ledger.services.amend import amend
 from ledger.services.audited import Attempt, check_break_glass
 from ledger.services.release import note_content, note_summary, release
@@ -32,15 +35,29 @@ class PsychotherapyNotes:
         self.store = store
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
-              at: datetime) -> UUID:
+              at: datetime, request_id: str | None = None) -> UUID:
+        """Write a note. With ``request_id``, a retry returns the first note's id."""
         client_id = Client.id_for(client_ref)
+        note_id = requests.created_id(PN, by, request_id)
+
+        def written() -> bool:
+            return requests.already_written(self.store, note_id, client_id, text, by,
+                                            session_date, request_id)
+
+        if written():
+            assert note_id is not None
+            return note_id
         with Attempt(self.store, by, "originate", PN, at=at, client_id=client_id) as use:
             use.decide(roles.WRITE_PSYCHOTHERAPY)
             if not self.store.client_exists(client_id):
                 raise NotFound(f"client {client_ref} not found")
-            note = PsychotherapyNote.write(client_id, text, session_date, use.at)
+            note = PsychotherapyNote.write(client_id, text, session_date, use.at, note_id)
             use.about(object_id=note.id, version=1)
-            use.commit(note)
+            try:
+                use.commit(note)
+            except IntegrityError:  # a concurrent retry of the same request committed first
+                if not written():
+                    raise
         return note.id
 
     def amend(self, note_id: UUID, text: str, reason: str, *, by: str, at: datetime) -> int:
@@ -94,13 +111,16 @@ class PsychotherapyNotes:
     def disclose(self, client_ref: str, note_ids: list[UUID], *, by: str, recipient: str,
                  recipient_type: str, purpose: str, at: datetime,
                  authorization_id: UUID | None = None, exception: str | None = None,
-                 description: str | None = None,
-                 recipient_address: str | None = None) -> Release:
-        """Release psychotherapy notes through the disclosure guard (recorded either way)."""
+                 description: str | None = None, recipient_address: str | None = None,
+                 assertion: str | None = None, request_id: str | None = None) -> Release:
+        """Release psychotherapy notes through the disclosure guard (recorded either way).
+        Only the note's originator or compliance releases under an authorization, and a
+        release under an exception states what was asserted (the roles table)."""
         return release(self.store, client_ref, note_ids, by=by, recipient=recipient,
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
-                       description=description, recipient_address=recipient_address)
+                       description=description, recipient_address=recipient_address,
+                       assertion=assertion, request_id=request_id)
 
 
 def _basis_text(ruling: disclosure.Ruling, authorization_id: UUID | None,

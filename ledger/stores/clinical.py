@@ -217,7 +217,7 @@ class ClinicalStore(Store, ABC):
                     else event.exception or event.basis),
                 break_glass=False, recipient=event.recipient,
                 recipient_type=event.recipient_type, legal_basis=event.legal_basis,
-                accountable=event.accountable)
+                accountable=event.accountable, assertion=event.assertion)
         assert isinstance(event, AuditEntry.Recorded)
         return AccessRecord(
             store=store, position=position, at=event.timestamp, actor_id=event.actor_id,
@@ -235,4 +235,4 @@ def _accounting_entry(store: str, event: object) -> AccountingEntry:
                            disclosed_at=event.timestamp, recipient=event.recipient,
                            recipient_address=event.recipient_address,
                            description=event.description, purpose=event.purpose,
-                           legal_basis=event.legal_basis)
+                           legal_basis=event.legal_basis, statement=event.assertion)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.cli.test_cli import setup_practice
 from tests.cli.test_cli_sealed import ok, practice
+from tests.conftest import PN_ASSERTION, release_file
 
 
 def test_record_set_now_and_in_the_past(run) -> None:  # type: ignore[no-untyped-def]
@@ -59,16 +60,19 @@ def test_accounting_letter_and_json(run) -> None:  # type: ignore[no-untyped-def
     for _ in range(2):
         ok(run("disclose", "--client", "C-1", "--as", "comp", "--to", "County Coroner",
                "--recipient-type", "coroner", "--purpose", "PUBHLTH", "--note", note_id,
-               "--exception", "CORONER_512g1", "--recipient-address", "1 Main St"))
+               "--exception", "CORONER_512g1", *PN_ASSERTION,
+               "--recipient-address", "1 Main St"))
     ok(run("disclose", "--client", "C-1", "--as", "bill", "--to", "Acme Health Plan",
            "--recipient-type", "payer", "--purpose", "HPAYMT", "--note", note_id))
     ok(run("disclose", "--client", "C-1", "--as", "comp", "--to", "State Board",
            "--recipient-type", "oversight-agency", "--purpose", "HCOMPL", "--pn", pn_id,
-           "--exception", "oversight_of_originator_512d"))
+           "--exception", "oversight_of_originator_512d", *PN_ASSERTION,
+           "--out", release_file(run)))
     letter = ok(run("accounting", "C-1", "--as", "comp"))
     assert "to County Coroner, 1 Main St" in letter
     assert "Repeated: 2 disclosures to this recipient for this purpose" in letter
     assert "State Board" in letter and "Acme" not in letter
+    assert f"   Basis stated: {PN_ASSERTION[1]}" in letter  # 164.528(b)(2)(iv)
     data = json.loads(ok(run("accounting", "C-1", "--as", "comp", "--json")))
     assert [(line["first"]["recipient"], line["count"]) for line in data["lines"]] == [
         ("County Coroner", 2), ("State Board", 1)]

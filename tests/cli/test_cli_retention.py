@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.cli.test_cli_sealed import ok, practice
+from tests.conftest import PN_ASSERTION
 
 
 def test_episode_explain_plan_and_holds(run) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +79,7 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
     assert "The content was destroyed on " in ok(run("record-set", "C-1", "--as", "comp"))
     released = run("disclose", "--client", "C-1", "--as", "comp", "--to", "X",
                    "--recipient-type", "coroner", "--purpose", "PUBHLTH", "--note", note_id,
-                   "--exception", "CORONER_512g1")
+                   "--exception", "CORONER_512g1", *PN_ASSERTION)
     assert released.exit_code == 1 and released.stderr.startswith(
         f"error: note {note_id} was destroyed under the retention schedule")
     listed = run("note", "list", "--client", "C-1", "--as", "dr-lee")

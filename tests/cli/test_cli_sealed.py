@@ -72,8 +72,9 @@ def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: igno
 
     payer = run("disclose", "--client", "C-1", "--as", "comp", "--to", "Acme Health Plan",
                 "--recipient-type", "payer", "--purpose", "HPAYMT", "--pn", pn_id,
-                "--authorization", auth_id)
+                "--authorization", auth_id, "--out", str(tmp_path / "payer.json"))
     assert payer.exit_code == 4 and "father" not in payer.output
+    assert not (tmp_path / "payer.json").exists()  # made before, removed on refusal
     assert payer.stderr == ("error: refused: a payer never receives a psychotherapy note, "
                             "whatever is presented (the attempt was recorded)\n")
 
@@ -88,17 +89,23 @@ def test_authorize_and_disclose_a_pn(run, tmp_path: Path) -> None:  # type: igno
     package = json.loads(out.read_text(encoding="utf-8"))
     assert package["notes"][0]["text"] == "she spoke of her father\n"
 
-    inline = json.loads(ok(run(*disclose, "--json")))  # the content in the JSON itself
-    assert [(n["note_id"], n["version"], n["text"]) for n in inline["notes"]] == [
-        (pn_id, 1, "she spoke of her father\n")]
-    assert inline["basis"] == "authorization"
+    # issue 12, defect 1: never onto the releaser's screen, JSON included.
+    screen = run(*disclose, "--json")
+    assert screen.exit_code == 1 and "father" not in screen.output
+    assert screen.stderr == ("error: a psychotherapy note is released only into the "
+                             "recipient's file: give --out FILE (its content is never shown "
+                             "on the screen)\n")
+    second = tmp_path / "second.json"
+    summary_json = json.loads(ok(run(*disclose, "--out", str(second), "--json")))
+    assert "notes" not in summary_json and summary_json["written"] is True
+    assert summary_json["basis"] == "authorization" and "father" not in str(summary_json)
 
     again = run(*disclose, "--out", str(out))  # never overwrites, records nothing
     assert again.exit_code == 1 and again.stderr.startswith(f"error: cannot write {out}: ")
 
     today = datetime.now(UTC).date().isoformat()
     ok(run("authorize", "revoke", auth_id, "--as", "comp", "--received", today))
-    revoked = run(*disclose)
+    revoked = run(*disclose, "--out", str(tmp_path / "revoked.json"))
     assert revoked.exit_code == 4 and "the authorization was revoked" in revoked.stderr
     listed = json.loads(ok(run("authorize", "list", "--client", "C-1", "--as", "comp",
                                "--json")))

@@ -15,6 +15,7 @@ import pytest
 
 from ledger.primitives.chain import chain_hash, leaf_hash
 from tests.cli.test_cli_sealed import ok, practice
+from tests.conftest import PN_ASSERTION, release_file
 
 PN = "psychotherapy"
 
@@ -27,7 +28,7 @@ def releasing_practice(run) -> dict[str, Any]:  # type: ignore[no-untyped-def]
            "SUPERVISED_TRAINING"))
     ok(run("disclose", "--client", "C-1", "--as", "comp", "--to", "County Coroner",
            "--recipient-type", "coroner", "--purpose", "PUBHLTH", "--pn", pn_id,
-           "--exception", "CORONER_512g1"))
+           "--exception", "CORONER_512g1", *PN_ASSERTION, "--out", release_file(run)))
     ok(run("pn", "show", pn_id, "--as", "dr-lee", "--purpose", "TREAT"))
     ok(run("checkpoint"))
     got = investigate(run)

@@ -14,6 +14,7 @@ from ledger.keys.signing import load_public_key
 from ledger.primitives import merkle
 from ledger.services.investigation import NOTHING_RELEASED
 from tests.cli.test_cli_sealed import ok, practice
+from tests.conftest import PN_ASSERTION, release_file
 
 
 def report(run, *args: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -27,7 +28,7 @@ def test_nothing_released_beyond_the_originator(run, tmp_path: Path) -> None:  #
     ok(run("pn", "show", pn_id, "--as", "dr-lee", "--purpose", "TREAT"))
     run("pn", "show", pn_id, "--as", "sup", "--purpose", "TREAT")  # refused
     run("disclose", "--client", "C-1", "--as", "comp", "--to", "Acme", "--recipient-type",
-        "payer", "--purpose", "HPAYMT", "--pn", pn_id)  # refused
+        "payer", "--purpose", "HPAYMT", "--pn", pn_id, "--out", release_file(run))  # refused
     ok(run("note", "show", note_id, "--as", "desk", "--purpose", "TREAT", "--break-glass",
            "--reason", "collapse"))
     ok(run("checkpoint"))
@@ -63,14 +64,15 @@ def test_releases_are_listed_with_their_basis(run) -> None:  # type: ignore[no-u
            "SUPERVISED_TRAINING"))
     ok(run("disclose", "--client", "C-1", "--as", "comp", "--to", "County Coroner",
            "--recipient-type", "coroner", "--purpose", "PUBHLTH", "--pn", pn_id,
-           "--exception", "CORONER_512g1"))
+           "--exception", "CORONER_512g1", *PN_ASSERTION, "--out", release_file(run)))
     ok(run("checkpoint"))
     got = report(run)
     releases = [(e["actor"], e["action"], e["basis"]) for e in got["events"]
                 if e["kind"] == "release"]
     assert releases == [
         ("sup", "access", "SUPERVISED_TRAINING (45 CFR 164.508(a)(2)(i)(B))"),
-        ("comp", "disclose", "CORONER_512g1 (45 CFR 164.508(a)(2)(ii); 164.512(g)(1))")]
+        ("comp", "disclose", "CORONER_512g1 (45 CFR 164.508(a)(2)(ii); 164.512(g)(1)); "
+                             f"comp asserted: {PN_ASSERTION[1]}")]
     assert got["conclusion"].startswith("2 releases of psychotherapy notes")
 
 

@@ -54,7 +54,8 @@ def practice(settings: Settings, clients: int = 2) -> dict[str, tuple[object, ob
                                              at=T0)
             lg.notes.disclose(ref, [note], by="comp", recipient="County Coroner",
                               recipient_type="coroner", purpose="PUBHLTH",
-                              exception="CORONER_512g1", at=T0)
+                              exception="CORONER_512g1",
+                              assertion="written request on file", at=T0)
             lg.clients.close_episode(ref, end=date(2010, 6, 1), kind="discharge", by="desk",
                                      at=datetime.fromisoformat("2010-06-01T12:00:00+00:00"))
             made[ref] = (note, pn_note)

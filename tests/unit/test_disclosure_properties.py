@@ -1,10 +1,12 @@
 """Property: whatever random staff try, in whatever order, no psychotherapy-note content
-reaches a payer, or anyone but its originator, without a valid basis; every attempt the
+reaches a payer, or anyone but its originator, without a basis that the rules give *that
+actor* (whatever recipient name, recipient type and basis they type); every attempt the
 rules allow is granted; and every attempt leaves an event in the sealed store (and nothing
 at all in the main store).
 
 The oracle below is a separate, plain model of the rules (authorizations as dates,
-exceptions as recipient sets from the hand-written table), not the guard itself. It
+exceptions as recipient sets, holders and purposes from the hand-written tables of
+test_disclosure_table), not the guard or the roles table itself. It
 predicts each outcome, so a guard that refuses too much fails as surely as one that
 releases too much; only a refusal or a missing note counts as a refusal, never an
 arbitrary error.
@@ -26,7 +28,11 @@ from ledger.errors import BadInput, NotFound, Refused
 from ledger.stores.store import Store
 from ledger.vocabulary import PSYCHOTHERAPY_NOTES
 from tests.conftest import all_events, open_memory_ledger, seed
-from tests.unit.test_disclosure_table import PN_EXCEPTION_RECIPIENTS
+from tests.unit.test_disclosure_table import (
+    ASSERTED,
+    PN_EXCEPTION_PURPOSES,
+    PN_EXCEPTION_RECIPIENTS,
+)
 
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 STAFF = ["dr-lee", "dr-kim", "sup", "bill", "desk", "comp", "admin", "ghost"]
@@ -42,11 +48,22 @@ RECIPIENTS = [("Dr. Ray Park", "provider"), ("Acme Health Plan", "payer"),
               ("Someone", "other"), ("Dr. Other Provider", "provider"),
               ("Dr. Ray Park", "other")]
 PURPOSES = ["TREAT", "ETREAT", "TRAIN", "HLEGAL", "LEGAL", "HPAYMT", "COVERAGE", "HOPERAT",
-            "PUBHLTH", "THREAT", "PATRQT"]
+            "PUBHLTH", "THREAT", "PATRQT", "HCOMPL"]
 CODES = [*sorted(PN_EXCEPTION_RECIPIENTS), "MADE_UP"]
 USE_EXCEPTIONS = {"ORIGINATOR_TREATMENT", "SUPERVISED_TRAINING",
                   "DEFENSE_OF_ACTION_BY_INDIVIDUAL"}
 TREATMENT = {"TREAT", "ETREAT", "ERTREAT"}
+# Who invokes each exception: (the note's originator?, these roles), as the README states.
+INVOKED_BY: dict[str, tuple[bool, set[str]]] = {
+    "ORIGINATOR_TREATMENT": (True, set()),
+    "SUPERVISED_TRAINING": (True, {"supervisor"}),
+    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": (False, {"compliance"}),
+    "HHS_COMPLIANCE": (False, {"compliance"}),
+    "REQUIRED_BY_LAW_512a": (False, {"compliance"}),
+    "OVERSIGHT_OF_ORIGINATOR_512d": (False, {"compliance"}),
+    "CORONER_512g1": (False, {"compliance"}),
+    "SERIOUS_THREAT_512j1i": (True, {"compliance"}),
+}
 PAYMENT = {"HPAYMT", "CLMATTCH", "COVERAGE"}
 
 # Biased towards the interesting cases: the authorized recipient, and authorizations.
@@ -62,9 +79,18 @@ basis = st.one_of(st.none(), st.tuples(st.just("auth"), st.integers(0, 5)),
 # only the authorization or the exception decides. They keep the search dense.
 releaser = st.sampled_from(["dr-lee", "dr-kim", "sup", "comp"])
 not_payment = st.sampled_from([p for p in PURPOSES if p not in {"HPAYMT", "COVERAGE"}])
+# An exception with one of its own purposes, so that the holder and purpose checks are
+# reached often (a guard that drops either fails the property).
+matched = st.sampled_from(sorted(PN_EXCEPTION_PURPOSES)).flatmap(
+    lambda code: st.tuples(st.sampled_from(sorted(PN_EXCEPTION_PURPOSES[code])),
+                           st.just(("exc", code))))
 pointed = st.one_of(
     st.tuples(st.just("disclose"), releaser, st.integers(0, 5), recipient, not_payment,
               st.tuples(st.just("auth"), st.integers(0, 5))),
+    matched.flatmap(lambda pb: st.tuples(st.just("disclose"), releaser, st.integers(0, 5),
+                                         recipient, st.just(pb[0]), st.just(pb[1]))),
+    matched.flatmap(lambda pb: st.tuples(st.just("read"), releaser, st.integers(0, 5),
+                                         st.just(pb[0]), st.just(pb[1]))),
     st.tuples(st.just("disclose"), releaser, st.integers(0, 5), recipient, not_payment,
               st.tuples(st.just("exc"), st.sampled_from(CODES))),
     st.tuples(st.just("read"), releaser, st.integers(0, 5), not_payment,
@@ -203,6 +229,10 @@ def allowed(model: Model, kind: object, by: str, note: tuple[UUID, str, str, str
     if kind == "disclose" and rtype == "workforce":
         return False
     if auth_id is not None:
+        # A use needs an authorization naming the reader; a release outside the practice
+        # is made by the note's originator or compliance only.
+        if kind == "disclose" and not (by == author or role == "compliance"):
+            return False
         return model.valid_auth(auth_id, client, recipient, rtype, day)
     if exception is None:
         return kind == "read" and by == author and purpose in TREATMENT
@@ -212,13 +242,10 @@ def allowed(model: Model, kind: object, by: str, note: tuple[UUID, str, str, str
         return False
     if kind == "disclose" and rtype not in PN_EXCEPTION_RECIPIENTS[exception]:
         return False
-    if exception == "ORIGINATOR_TREATMENT":
-        return by == author and purpose in TREATMENT
-    if exception == "SUPERVISED_TRAINING":
-        return by == author or role == "supervisor"
-    if exception == "DEFENSE_OF_ACTION_BY_INDIVIDUAL":
-        return role == "compliance"
-    return True
+    originator_may, roles = INVOKED_BY[exception]
+    if not ((originator_may and by == author) or role in roles):
+        return False
+    return purpose in PN_EXCEPTION_PURPOSES[exception]
 
 
 def attempt(lg: Ledger, model: Model, op: tuple[object, ...], at: datetime) -> None:
@@ -246,7 +273,8 @@ def attempt(lg: Ledger, model: Model, op: tuple[object, ...], at: datetime) -> N
         else:
             release = lg.psychotherapy.disclose(
                 client, [note_id], by=str(by), recipient=recipient, recipient_type=rtype,
-                purpose=str(purpose), at=at, authorization_id=auth_id, exception=exception)
+                purpose=str(purpose), at=at, authorization_id=auth_id, exception=exception,
+                assertion=ASSERTED if exception else None)
             released = [c.text for c in release.notes]
     except (Refused, NotFound):  # a refusal, or no such note: both recorded
         assert not expected, f"refused although the rules allow it: {op}"

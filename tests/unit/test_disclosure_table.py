@@ -46,9 +46,31 @@ PN_EXCEPTION_RECIPIENTS: dict[str, set[str]] = {
     "SERIOUS_THREAT_512j1i": {"threat-preventer", "law-enforcement", "provider", "individual",
                               "other"},
 }
-# Who invokes each (product choice): training by the originator or a supervisor, defense
-# by compliance; the others by any role that may release psychotherapy notes.
+# Who invokes each (product choice): training by the originator or a supervisor, serious
+# threat by the originator or compliance, the others by compliance (the privacy officer).
 PN_EXCEPTION_ACTOR = {"SUPERVISED_TRAINING": "sup"}
+PN_EXCEPTION_HOLDERS: dict[str, set[str]] = {
+    "ORIGINATOR_TREATMENT": {"dr-lee"},
+    "SUPERVISED_TRAINING": {"dr-lee", "sup"},
+    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": {"comp"},
+    "HHS_COMPLIANCE": {"comp"},
+    "REQUIRED_BY_LAW_512a": {"comp"},
+    "OVERSIGHT_OF_ORIGINATOR_512d": {"comp"},
+    "CORONER_512g1": {"comp"},
+    "SERIOUS_THREAT_512j1i": {"dr-lee", "comp"},
+}
+# The purposes of use each exception is for (regulation.md 3.5's mapping).
+PN_EXCEPTION_PURPOSES: dict[str, set[str]] = {
+    "ORIGINATOR_TREATMENT": {"TREAT", "ETREAT", "ERTREAT"},
+    "SUPERVISED_TRAINING": {"TRAIN"},
+    "DEFENSE_OF_ACTION_BY_INDIVIDUAL": {"HLEGAL"},
+    "HHS_COMPLIANCE": {"HCOMPL"},
+    "REQUIRED_BY_LAW_512a": {"LEGAL", "HLEGAL"},
+    "OVERSIGHT_OF_ORIGINATOR_512d": {"HCOMPL"},
+    "CORONER_512g1": {"PUBHLTH"},
+    "SERIOUS_THREAT_512j1i": {"THREAT"},
+}
+ASSERTED = "order 26-CV-1 of the Superior Court, 2026-01-10"
 # regulation.md 1.8: the (a)(2)(ii) exceptions are accountable, the (a)(2)(i) ones not.
 PN_ACCOUNTABLE = {"HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_OF_ORIGINATOR_512d",
                   "CORONER_512g1", "SERIOUS_THREAT_512j1i"}
@@ -91,9 +113,10 @@ class World:
                     rtype: str = "provider", purpose: str = "TREAT",
                     authorization: UUID | None = None, exception: str | None = None,
                     client: str = "C-1") -> Release:
-        return self.lg.psychotherapy.disclose(client, [self.pn_note], by=by, recipient=to,
-                                              recipient_type=rtype, purpose=purpose, at=at,
-                                              authorization_id=authorization, exception=exception)
+        return self.lg.psychotherapy.disclose(
+            client, [self.pn_note], by=by, recipient=to, recipient_type=rtype, purpose=purpose,
+            at=at, authorization_id=authorization, exception=exception,
+            assertion=ASSERTED if exception else None)
 
     def disclose_note(self, *, at: datetime = T0, by: str = "comp", to: str = "Dr. Ray Park",
                       rtype: str = "provider", purpose: str = "TREAT",
@@ -101,7 +124,8 @@ class World:
                       ) -> Release:
         return self.lg.notes.disclose("C-1", [self.note], by=by, recipient=to,
                                       recipient_type=rtype, purpose=purpose, at=at,
-                                      authorization_id=authorization, exception=exception)
+                                      authorization_id=authorization, exception=exception,
+                                      assertion=ASSERTED if exception else None)
 
     def grant(self, *, client: str = "C-1",
               scopes: tuple[str, ...] = (PSYCHOTHERAPY_NOTES,), to: str = "Dr. Ray Park",
@@ -135,7 +159,7 @@ def test_pn_exception_codes_by_recipient_type(world: World, code: str) -> None:
     mismatches = []
     for rtype in ALL_TYPES:
         granted, result = outcome(lambda rtype=rtype: world.disclose_pn(
-            exception=code, rtype=rtype, purpose="LEGAL",
+            exception=code, rtype=rtype, purpose=min(PN_EXCEPTION_PURPOSES[code]),
             by=PN_EXCEPTION_ACTOR.get(code, "comp")))
         expected = rtype in PN_EXCEPTION_RECIPIENTS[code]
         event = world.last_disclosure(world.pn)
@@ -172,13 +196,75 @@ def test_no_basis_at_all_is_refused(world: World) -> None:
         world.disclose_pn(by="dr-lee", rtype="provider", purpose="TREAT")
 
 
+STAFF = ["dr-lee", "dr-kim", "sup", "comp", "bill", "desk", "admin", "ghost"]
+RECIPIENT_FOR = {"SUPERVISED_TRAINING": "training-program",
+                 "DEFENSE_OF_ACTION_BY_INDIVIDUAL": "attorney", "HHS_COMPLIANCE": "hhs",
+                 "REQUIRED_BY_LAW_512a": "court", "OVERSIGHT_OF_ORIGINATOR_512d":
+                 "oversight-agency", "CORONER_512g1": "coroner",
+                 "SERIOUS_THREAT_512j1i": "threat-preventer"}
+
+
+@pytest.mark.parametrize("code", sorted(RECIPIENT_FOR))
+def test_who_may_release_a_pn_under_each_exception_and_for_which_purpose(
+        world: World, code: str) -> None:
+    """Every staff member x every purpose: granted exactly to the exception's holders, for
+    its purposes, whatever recipient name they type (dr-lee originated the note)."""
+    wrong = []
+    for by in STAFF:
+        for purpose in ["TREAT", "TRAIN", "HLEGAL", "LEGAL", "HCOMPL", "PUBHLTH", "THREAT",
+                        "HOPERAT", "PATRQT"]:
+            ok, result = outcome(lambda by=by, purpose=purpose: world.disclose_pn(
+                by=by, exception=code, to="Me Myself", rtype=RECIPIENT_FOR[code],
+                purpose=purpose))
+            expected = by in PN_EXCEPTION_HOLDERS[code] and purpose in PN_EXCEPTION_PURPOSES[code]
+            if ok != expected:
+                wrong.append((by, purpose, result))
+    assert wrong == []
+
+
 @pytest.mark.parametrize(("by", "granted"), [
-    ("dr-lee", True), ("dr-kim", True), ("sup", True), ("comp", True),
+    ("dr-lee", True), ("dr-kim", False), ("sup", False), ("comp", True),
     ("bill", False), ("desk", False), ("admin", False), ("ghost", False)])
-def test_who_may_release_a_pn(world: World, by: str, granted: bool) -> None:
-    ok, _ = outcome(lambda: world.disclose_pn(by=by, exception="CORONER_512g1",
-                                              rtype="coroner", purpose="PUBHLTH"))
-    assert ok == granted
+def test_who_may_release_a_pn_under_an_authorization(world: World, by: str,
+                                                     granted: bool) -> None:
+    """The originator or compliance: a clinician who did not write the note cannot obtain
+    it by typing any recipient and authorization (issue 12, defect 1)."""
+    auth = world.grant(rtype="provider")
+    ok, result = outcome(lambda: world.disclose_pn(by=by, authorization=auth,
+                                                   rtype="provider", at=on("2026-03-01")))
+    assert ok == granted, result
+    if by == "dr-kim":
+        assert result == ("refused: only the note's originator or compliance may release a "
+                          "psychotherapy note under an authorization (the attempt was "
+                          "recorded)")
+
+
+def test_the_reported_attack_is_refused_and_recorded(world: World) -> None:
+    """issue 12: clin2 discloses another clinician's note to "Me Myself" as law
+    enforcement under REQUIRED_BY_LAW_512a."""
+    with pytest.raises(Refused, match=r"^refused: REQUIRED_BY_LAW_512a is invoked only by "
+                       r"compliance staff \(the attempt was recorded\)$"):
+        world.disclose_pn(by="dr-kim", to="Me Myself", rtype="law-enforcement",
+                          purpose="LEGAL", exception="REQUIRED_BY_LAW_512a")
+    event = world.last_disclosure(world.pn)
+    assert event.outcome == "denied" and event.actor_id == "dr-kim"
+
+
+def test_a_release_under_an_exception_says_what_was_asserted_and_by_whom(
+        world: World) -> None:
+    release = world.disclose_pn(by="comp", to="Superior Court", rtype="court",
+                                purpose="LEGAL", exception="REQUIRED_BY_LAW_512a")
+    event = world.last_disclosure(world.pn)
+    assert (event.assertion, event.actor_id, event.actor_role) == (ASSERTED, "comp",
+                                                                   "compliance")
+    assert release.assertion == ASSERTED
+    before = len(all_events(world.pn))
+    with pytest.raises(BadInput, match=r"^a release under an exception states what was "
+                       r"asserted: --assertion TEXT"):
+        world.lg.psychotherapy.disclose("C-1", [world.pn_note], by="comp", recipient="Court",
+                                        recipient_type="court", purpose="LEGAL", at=T0,
+                                        exception="REQUIRED_BY_LAW_512a")
+    assert len(all_events(world.pn)) == before  # malformed: nothing recorded
 
 
 # ----- psychotherapy notes: every authorization state -------------------------------------
@@ -326,7 +412,8 @@ def test_a_workforce_member_never_gets_a_pn_through_a_disclosure(world: World) -
 def test_who_invokes_the_training_and_defense_exceptions(world: World, code: str, by: str,
                                                          granted: bool) -> None:
     rtype = "training-program" if code == "SUPERVISED_TRAINING" else "attorney"
-    ok, _ = outcome(lambda: world.disclose_pn(by=by, rtype=rtype, purpose="LEGAL",
+    purpose = "TRAIN" if code == "SUPERVISED_TRAINING" else "HLEGAL"
+    ok, _ = outcome(lambda: world.disclose_pn(by=by, rtype=rtype, purpose=purpose,
                                               exception=code))
     assert ok == granted
 
@@ -414,7 +501,7 @@ def test_the_disclosure_event_carries_the_164_528_fields(world: World) -> None:
         "C-1", [world.note], by="comp", recipient="County Coroner",
         recipient_address="1 Main St, Springfield", recipient_type="coroner",
         purpose="PUBHLTH", exception="CORONER_512g1", description="one progress note",
-        at=on("2026-02-03"))
+        assertion=ASSERTED, at=on("2026-02-03"))
     event = world.last_disclosure(world.main)
     assert event.timestamp == on("2026-02-03")
     assert (event.recipient, event.recipient_address) == ("County Coroner",

@@ -71,7 +71,8 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
     def coroner(at: datetime, to: str = "County Coroner") -> None:
         memory_lg.notes.disclose("C-1", [note], by="comp", recipient=to,
                                  recipient_address="1 Main St", recipient_type="coroner",
-                                 purpose="PUBHLTH", exception="CORONER_512g1", at=at)
+                                 purpose="PUBHLTH", exception="CORONER_512g1",
+                                 assertion="written request on file", at=at)
 
     coroner(days(-6 * 365 - 10))                       # before the lookback
     coroner(days(-100))
@@ -82,7 +83,8 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
                              recipient_type="individual", purpose="PATRQT", at=days(-30))
     memory_lg.psychotherapy.disclose("C-1", [pn_note], by="comp", recipient="State Board",
                                      recipient_type="oversight-agency", purpose="HCOMPL",
-                                     exception="OVERSIGHT_OF_ORIGINATOR_512d", at=days(-20))
+                                     exception="OVERSIGHT_OF_ORIGINATOR_512d",
+                                     assertion="written request on file", at=days(-20))
     entries = [*main.accountable_disclosures(Client.id_for("C-1"), AT.date()),
                *pn.accountable_disclosures(Client.id_for("C-1"), AT.date())]
     assert sorted((e.store, e.recipient) for e in entries) == [
@@ -180,7 +182,8 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             elif kind == "disclose":
                 lg.notes.disclose(note_client, [note], by="comp", recipient=f"Coroner {a}",  # type: ignore[list-item]
                                   recipient_type="coroner", purpose="PUBHLTH",
-                                  exception="CORONER_512g1", at=at)
+                                  exception="CORONER_512g1",
+                                  assertion="written request on file", at=at)
             else:
                 main.access_projection.catch_up(batch=batch)
                 main.record_set_projection.catch_up(batch=batch)
@@ -242,7 +245,8 @@ def test_a_read_model_holds_no_reason_or_recipient(memory_lg: Ledger) -> None:
                          break_glass_reason="reason-marker-7f3a")
     memory_lg.notes.disclose("C-1", [note], by="comp", recipient="recipient-marker-9c1d",
                              recipient_type="coroner", purpose="PUBHLTH",
-                             exception="CORONER_512g1", at=AT)
+                             exception="CORONER_512g1",
+                             assertion="written request on file", at=AT)
     main.access_projection.catch_up()
     flat = repr(main.access_projection.rows())
     assert "marker" not in flat
