@@ -21,10 +21,14 @@ def jobs_group() -> None:
               help="Hour (UTC) of the daily retention sweep.")
 @click.option("--verify-minutes", type=click.IntRange(1, 1440), default=60, show_default=True,
               help="Minutes between verifications of both stores.")
+@click.option("--run-now", is_flag=True,
+              help="Verify and checkpoint at once on start, not one period later.")
 @pass_state
-def jobs_run(state: State, actor: str, sweep_hour: int, verify_minutes: int) -> None:
+def jobs_run(state: State, actor: str, sweep_hour: int, verify_minutes: int,
+             run_now: bool) -> None:
     """Run the retention sweep daily (as the staff member given) and verification
-    periodically, until interrupted; one log line per run on stderr.
+    periodically, until SIGINT or SIGTERM; one log line per run on stderr. On either
+    signal the running job finishes, one "stopped" line is logged, and it exits 0.
 
     Example: ledger jobs run --as comp --sweep-hour 3
     """
@@ -37,4 +41,5 @@ def jobs_run(state: State, actor: str, sweep_hour: int, verify_minutes: int) -> 
     data_dir = str(state.settings.data_dir)
     state.close()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    run_forever(data_dir, actor=actor, sweep_hour=sweep_hour, verify_minutes=verify_minutes)
+    run_forever(data_dir, actor=actor, sweep_hour=sweep_hour, verify_minutes=verify_minutes,
+                run_now=run_now)
