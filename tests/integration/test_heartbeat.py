@@ -1,5 +1,5 @@
 """The scheduler's heartbeat on SQLite and PostgreSQL: a table in the main store's database
-(its own schema on PostgreSQL), written by the runs."""
+(its own schema on PostgreSQL), written by the runs, read by ``jobs status``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,19 @@ import sqlalchemy as sa
 
 from jobs import runs
 from jobs.heartbeat import HEARTBEAT_TABLE, SCHEDULER, heartbeats
+from jobs.status import STALE_AFTER, read_status
 from ledger.settings import Settings, load_settings
 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def use_config(settings: Settings) -> None:
+    """The jobs open the ledger from its data directory: point it at the test's stores."""
+    lines = [f'url = "{settings.main.url}"', f'pn_url = "{settings.pn.url}"']
+    if settings.main.schema:
+        lines += [f'schema = "{settings.main.schema}"', f'pn_schema = "{settings.pn.schema}"']
+    (settings.data_dir / "ledger.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert load_settings(str(settings.data_dir)).main == settings.main
 
 
 def test_runs_and_life_are_recorded_and_read_back(settings: Settings) -> None:
@@ -66,6 +76,23 @@ def test_several_writers_at_once_leave_one_row_each(settings: Settings) -> None:
         rows = beats.read()
     assert [b.name for b in rows] == ["checkpoint", SCHEDULER]
     assert {b.pid for b in rows} <= set(range(16))
+
+
+def test_a_run_is_recorded_and_the_status_reads_it(settings: Settings) -> None:
+    use_config(settings)
+    with heartbeats(settings.main.url, settings.main.schema) as beats:
+        beats.create()
+        beats.scheduler_started(at=datetime.now(UTC), pid=7)
+    assert runs.run("checkpoint", str(settings.data_dir)) is True
+    status = read_status(settings, at=datetime.now(UTC))
+    assert (status.scheduler, status.alive, status.pid) == ("alive", True, 7)
+    jobs = {j.job: j for j in status.jobs}
+    assert set(jobs) == {"checkpoint", "retention-sweep", "verification"}
+    assert jobs["checkpoint"].state == "ok"
+    assert jobs["checkpoint"].last_start <= jobs["checkpoint"].last_end  # type: ignore[operator]
+    assert jobs["verification"].state == "never ran"
+    later = read_status(settings, at=datetime.now(UTC) + STALE_AFTER + timedelta(seconds=1))
+    assert (later.scheduler, later.alive) == ("not alive", False)
 
 
 def test_a_failure_to_record_is_a_warning_and_the_job_still_succeeds(
