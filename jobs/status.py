@@ -79,7 +79,7 @@ def _job(job: str, beat: Beat | None, next_run: datetime | None, alive: bool) ->
     elif start is not None and (end is None or start > end):
         state = "running" if alive else "interrupted"
     else:
-        state = (beat.outcome if beat else None) or "ok"
+        state = (beat.outcome if beat else None) or "unknown"  # an end always has one
     return JobStatus(job=job, state=state, next_run=next_run, last_start=start, last_end=end,
                      outcome=beat.outcome if beat else None,
                      error=beat.error if beat else None)
