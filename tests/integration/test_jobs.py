@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from jobs import runs
 from jobs import scheduler as jobs_scheduler
+from jobs.heartbeat import Beat, heartbeats
 from ledger import settings as settings_module
 from ledger.aggregates.client import Client
 from ledger.bootstrap import open_ledger
@@ -89,3 +92,61 @@ def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
         ids = set(conn.execute(sa.text("SELECT id FROM ledger_scheduled_jobs")).scalars())
     engine.dispose()
     assert ids == {"retention-sweep", "verification", "checkpoint"}  # persisted
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` (bounded): a job runs on the scheduler's own thread."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen")
+        time.sleep(0.1)
+
+
+def beats(settings: Settings) -> dict[str, Beat]:
+    with heartbeats(settings.main.url, settings.main.schema) as store:
+        return {b.name: b for b in store.read()}
+
+
+def test_a_failed_job_is_recorded_as_failed_and_the_scheduler_goes_on(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.jobs")
+    scheduler = BackgroundScheduler(
+        **jobs_scheduler.scheduler_options(settings.main.url, settings.main.schema))
+    # a clinician may not purge: the sweep is refused every time it runs
+    jobs_scheduler.configure(scheduler, str(settings.data_dir), actor="dr-lee")
+    scheduler.start()
+    try:
+        scheduler.modify_job("retention-sweep", next_run_time=datetime.now(UTC))
+        wait_for(lambda: "retention-sweep" in beats(settings)
+                 and beats(settings)["retention-sweep"].ended_at is not None, "the sweep")
+        scheduler.modify_job("verification", next_run_time=datetime.now(UTC))
+        wait_for(lambda: "verification" in beats(settings)
+                 and beats(settings)["verification"].ended_at is not None, "the verification")
+        assert scheduler.running
+    finally:
+        scheduler.shutdown(wait=True)
+    sweep, check = beats(settings)["retention-sweep"], beats(settings)["verification"]
+    assert (sweep.outcome, sweep.error) == ("failed", "Refused")
+    assert sweep.started_at is not None and sweep.ended_at is not None
+    assert (check.outcome, check.error) == ("ok", None)
+    assert check.started_at is not None and check.started_at >= sweep.ended_at
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "job retention-sweep failed: Refused: refused: role clinician may not manage "
+        "retention or legal holds (the attempt was recorded)"]
+    assert not any(r.exc_info for r in caplog.records)  # one line, no traceback
+    assert "P-0" not in caplog.text and "Name 0" not in caplog.text
+
+
+def test_a_verification_that_finds_damage_is_recorded_as_failed(settings: Settings) -> None:
+    with heartbeats(settings.main.url, settings.main.schema) as store:
+        store.create()
+    with open_ledger(settings) as lg:
+        table, engine = lg.main.access_projection.table, lg.main.engine
+        lg.main.access_projection.catch_up()
+        with engine.begin() as conn:  # an insider deletes the access history
+            conn.execute(table.delete())
+    assert runs.run("verification", str(settings.data_dir)) is False
+    check = beats(settings)["verification"]
+    assert (check.outcome, check.error) == ("failed", "IntegrityFailure")
