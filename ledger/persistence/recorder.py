@@ -5,12 +5,17 @@ the event, while that transaction holds the store's write lock (PostgreSQL: the
 library's ``LOCK TABLE ... IN EXCLUSIVE MODE``; SQLite: the database write lock taken by
 the first INSERT). Concurrent writers therefore see each other's chain head and can
 never fork the chain.
+
+A save may pass ``check=``: a function run inside that same transaction, under the write
+lock, after the events are inserted and before they are chained. Raising there rolls the
+whole insert back, so a condition it checks ("no staff exist yet") and the save are one
+serialised step, with no event added for it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -34,6 +39,10 @@ from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
 from ledger.primitives.ids import uuid_bytes
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
+
+# A condition a save holds to, checked under the write lock: given the transaction and the
+# notification ids being inserted, it raises to refuse the save (see the module docstring).
+InsertCheck = Callable[[Session, Sequence[int]], None]
 
 
 def chain_table(metadata: MetaData, events_table_name: str, schema: str | None) -> Table:
@@ -97,13 +106,16 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         return getattr(self._written, "previous", None), getattr(self._written, "head", None)
 
     def _insert_stored_events(
-        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self, session: Session, stored_events: Sequence[StoredEvent], *,
+        check: InsertCheck | None = None, **kwargs: Any
     ) -> Sequence[int]:
         # super() takes the write lock (INSERT on SQLite, LOCK TABLE on PostgreSQL) and
         # flushes, so the ids are known and no other writer can move the head under us.
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
         if not ids:
             return ids
+        if check is not None:
+            check(session, ids)  # under the lock; raising rolls the whole insert back
         head = session.execute(self._head).first()
         position, previous = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
         self._written.previous = Head(position, previous) if head else None
