@@ -14,8 +14,10 @@ serialised step, with no event added for it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -33,8 +35,10 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from ledger.primitives import private_files
 from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
 from ledger.primitives.ids import uuid_bytes
 
@@ -67,9 +71,24 @@ class LedgerDatastore(SQLAlchemyDatastore):
     def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
         if url and url.startswith("sqlite") and "memory" not in url:
             kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+            _create_sqlite_file(url)
         super().__init__(url=url, **kwargs)
         if self.is_sqlite_filedb and self.engine is not None:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (it would make it 0644,
+    or whatever the umask leaves). Its -wal, -shm and -journal files take its mode. An
+    empty file is an empty database; a file that exists, or cannot be made, is SQLite's."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path.startswith("file:") or "uri" in parsed.query:
+        return  # a URI filename (a read-only copy, say): opened as given
+    try:
+        os.close(private_files.create(Path(path)))
+    except OSError:
+        return  # it exists, or SQLite will report why it cannot open it
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
