@@ -8,6 +8,7 @@ only take bits away), then sets the mode exactly, in case the umask took away th
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -17,7 +18,10 @@ DIR_MODE = 0o700
 
 
 def make_dir(path: Path) -> None:
-    """Make ``path`` and its missing parents, each 0700; existing ones are left as they are."""
+    """Make ``path`` and its missing parents, each 0700; existing ones are left as they are
+    (FileExistsError if ``path`` is something else, as ``Path.mkdir`` says)."""
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     missing = []
     while not path.exists() and path.parent != path:
         missing.append(path)

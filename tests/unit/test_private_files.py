@@ -32,6 +32,12 @@ def test_directories_and_their_missing_parents_are_0700(umask: int, tmp_path: Pa
     assert [mode(tmp_path / "a"), mode(tmp_path / "a" / "b")] == [0o700, 0o700]
 
 
+def test_a_file_where_a_directory_should_be_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(FileExistsError, match="File exists"):
+        private_files.make_dir(tmp_path / "file")
+
+
 def test_files_are_0600_however_made(umask: int, tmp_path: Path) -> None:
     private_files.write_new(tmp_path / "new", b"x")
     private_files.replace(tmp_path / "replaced", b"y")
