@@ -11,8 +11,9 @@ from cli.context import State, now, pass_state
 @click.option("--data-dir", "data_dir", metavar="DIR", help="Overrides the group's --data-dir.")
 @pass_state
 def init(state: State, data_dir: str | None) -> None:
-    """Create the data directory, key files (0600) and stores. Idempotent; never
-    overwrites a key.
+    """Create the data directory (0700), key files (0600) and stores. Idempotent; never
+    overwrites a key. An existing directory of the ledger's that others may use is made
+    0700 (refused if another user owns it).
 
     Example: ledger init --data-dir ./ledger-data
     """
@@ -22,6 +23,8 @@ def init(state: State, data_dir: str | None) -> None:
         state.data_dir = data_dir
     result = initialise(state.settings, now())
     click.echo(f"data directory: {result.data_dir}")
+    for folder, mode in result.tightened:
+        click.echo(f"made {folder} private (0700): it was {mode:04o}, open to other users")
     for name in result.created_keys:
         click.echo(f"created {_what(name)}")
     for name in result.kept_keys:

@@ -99,7 +99,13 @@ def _register() -> None:
 _register()
 
 
+PRIVATE_UMASK = 0o077  # every file this process makes is its user's alone
+
+
 def main() -> None:
+    # The ledger makes its files 0600 and directories 0700 itself; the umask also covers
+    # any a library makes (SQLite's side files, say).
+    os.umask(PRIVATE_UMASK)
     try:
         ledger.main(prog_name="ledger")
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ through two lookups passed in here, so neither store imports the other.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from ledger.aggregates.base import utc
-from ledger.errors import KeyMaterialError
+from ledger.errors import BadInput, KeyMaterialError
 from ledger.keys.kek import create_kek, kek_available, load_kek
 from ledger.keys.keyring import AUDIT_SUBJECT
 from ledger.keys.signing import create_signing_key, key_paths
+from ledger.primitives import private_files
 from ledger.rules.retention import load as load_rules
 from ledger.settings import Settings
 from ledger.stores.clinical import ClinicalStore
@@ -49,6 +51,8 @@ class InitResult:
     data_dir: Path
     created_keys: tuple[str, ...]
     kept_keys: tuple[str, ...]
+    # Directories that were open to other users, with the mode each had, now 0700.
+    tightened: tuple[tuple[Path, int], ...] = ()
 
 
 class Ledger:
@@ -203,11 +207,39 @@ def _refuse_replacing_keys(settings: Settings) -> None:
             "key would make every later checkpoint fail, so none is made")
 
 
+def _own_dirs(settings: Settings) -> list[Path]:
+    """The directories the ledger keeps its files in: data, keys, heads, checkpoints."""
+    dirs = [settings.data_dir, key_paths(settings.data_dir)[0].parent,
+            *(s.kek_file.parent for s in (settings.main, settings.pn) if not os.environ.get(
+                s.kek_env)),
+            *(s.heads_file.parent for s in (settings.main, settings.pn)),
+            settings.checkpoints]
+    return list(dict.fromkeys(dirs))
+
+
+def _tighten_dirs(settings: Settings) -> tuple[tuple[Path, int], ...]:
+    """Make each existing directory of the ledger's that others may use 0700; refuse
+    (before changing anything) if one of them belongs to another user."""
+    open_dirs = [(d, mode) for d in _own_dirs(settings) if d.is_dir()
+                 and (mode := private_files.open_to_others(d)) is not None]
+    for folder, mode in open_dirs:
+        if folder.stat().st_uid != os.geteuid():
+            raise BadInput(f"{folder} is open to other users (mode {mode:04o}) and belongs to "
+                           "another user, so it cannot be made private: have its owner run "
+                           "chmod 700 on it, or use another directory")
+    for folder, _ in open_dirs:
+        os.chmod(folder, private_files.DIR_MODE)
+    return tuple(open_dirs)
+
+
 def initialise(settings: Settings, at: datetime) -> InitResult:
-    """Create the data directory, the key files (never overwritten) and the stores."""
+    """Create the data directory (0700), the key files (never overwritten) and the stores.
+    Existing directories of the ledger's that others may use are made 0700 (refused if
+    another user owns one)."""
     at = utc(at)
     _refuse_replacing_keys(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tightened = _tighten_dirs(settings)
+    private_files.make_dir(settings.data_dir)
     created: list[str] = []
     kept: list[str] = []
     for store in (settings.main, settings.pn):
@@ -219,4 +251,4 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
             opened.keyring.ensure_key(AUDIT_SUBJECT, at)
             opened.access_projection.status()  # creates its read tables now
         ledger.main.record_set_projection.status()
-    return InitResult(settings.data_dir, tuple(created), tuple(kept))
+    return InitResult(settings.data_dir, tuple(created), tuple(kept), tightened)

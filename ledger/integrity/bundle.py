@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from ledger.integrity.checkpoint import Checkpoint, parse_note
 from ledger.integrity.tree import StoredTree
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog, StoredRow
-from ledger.primitives import merkle
+from ledger.primitives import merkle, private_files
 from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash
 
 STORES = ("main", "psychotherapy")
@@ -103,14 +104,14 @@ def export(log: EventLog, tree: StoredTree, checkpoints: Sequence[tuple[str, Che
     chosen = (sorted({p for p in positions if 1 <= p <= latest.size})
               if positions is not None else None)
     folder = directory / log.name
-    (folder / "checkpoints").mkdir(parents=True)
+    private_files.make_dir(folder / "checkpoints")
     for name, checkpoint in checkpoints:
-        (folder / "checkpoints" / name).write_text(checkpoint.note, encoding="utf-8")
-    with (folder / "events.jsonl").open("w", encoding="utf-8") as out:
+        private_files.write_new(folder / "checkpoints" / name, checkpoint.note.encode("utf-8"))
+    with os.fdopen(private_files.create(folder / "events.jsonl"), "w", encoding="utf-8") as out:
         count = _write_events(log, nodes, latest, out, chosen)
     proofs = {"size": latest.size, "positions": chosen, "consistency": consistency}
-    (folder / "proofs.json").write_text(json.dumps(proofs, indent=2, sort_keys=True),
-                                        encoding="utf-8")
+    private_files.write_new(folder / "proofs.json",
+                            json.dumps(proofs, indent=2, sort_keys=True).encode("utf-8"))
     return count
 
 

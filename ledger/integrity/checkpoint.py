@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -43,6 +42,7 @@ from sqlalchemy import (
 from ledger.errors import IntegrityFailure
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog
+from ledger.primitives import private_files
 from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
 DASH = "\u2014"
@@ -141,12 +141,10 @@ class CheckpointFiles:
     def write(self, store_name: str, checkpoint: Checkpoint,
               directory: Path | None = None) -> Path:
         folder = (directory or self.directory) / store_name
-        folder.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(folder)
         stamp = checkpoint.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = folder / f"{checkpoint.size:012d}-{stamp}.note"
-        staged = path.with_name(f".{path.name}.partial")
-        staged.write_text(checkpoint.note, encoding="utf-8")
-        os.replace(staged, path)  # a reader never sees half a note
+        private_files.replace(path, checkpoint.note.encode("utf-8"))  # never half a note
         return path
 
     def latest(self, store_name: str, public: bytes) -> Checkpoint | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from ledger.errors import BadInput
+from ledger.primitives import private_files
 from ledger.primitives.chain import Head
 
 COMPACT_BYTES = 1 << 20
@@ -85,8 +86,9 @@ class HeadFile:
                            "recorded_at": at.isoformat()}).encode("utf-8") + b"\n"
         with self._lock:
             if self._lockfile is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._lockfile = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115
+                private_files.make_dir(self.path.parent)
+                self._lockfile = os.fdopen(private_files.open_private(
+                    self.path.with_suffix(".lock"), os.O_WRONLY | os.O_APPEND), "a")
             fcntl.flock(self._lockfile, fcntl.LOCK_EX)
             try:
                 return self._append(line, head, extends)
@@ -112,7 +114,7 @@ class HeadFile:
             return True
         if existing is not None and extends is not None and not extends(existing):
             return False
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = private_files.open_private(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             os.write(fd, line)
             after = os.fstat(fd)
@@ -120,9 +122,7 @@ class HeadFile:
             os.close(fd)
         self._last = ((after.st_ino, after.st_size), head)
         if after.st_size > COMPACT_BYTES:  # rare: start again from the latest line
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(line.lstrip(b"\n"))
-            tmp.replace(self.path)
+            private_files.replace(self.path, line.lstrip(b"\n"))
             self._last = None
         return True
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import stat
 from pathlib import Path
 
 from ledger.errors import KeyMaterialError, NotInitialised
 from ledger.limits import KEY_FILE_BYTES, read_file
+from ledger.primitives import private_files
 
 
 def decode(text: str, where: str, length: int) -> bytes:
@@ -45,11 +45,9 @@ def read_private(path: Path, length: int, *, missing: str) -> bytes:
 def create_private(path: Path, raw: bytes) -> bool:
     """Write ``raw`` to a new 0600 file (its directory 0700); never overwrite. True if
     created, False if the file already existed."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_files.make_dir(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        private_files.write_new(path, base64.b64encode(raw) + b"\n")
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(raw).decode("ascii") + "\n")
     return True

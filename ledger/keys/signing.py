@@ -1,14 +1,15 @@
-"""The checkpoint signing key (Ed25519): private in a 0600 file, public beside it."""
+"""The checkpoint signing key (Ed25519): private in a 0600 file, public beside it (0600
+too, like every file the ledger makes: copy it out to whoever verifies)."""
 
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 from ledger.errors import BadInput, KeyMaterialError
 from ledger.keys.files import create_private, decode, read_private
 from ledger.limits import KEY_FILE_BYTES, read_file
+from ledger.primitives import private_files
 from ledger.primitives.crypto import new_signing_key, signing_public_key
 
 ED25519_BYTES = 32
@@ -29,9 +30,7 @@ def create_signing_key(data_dir: Path) -> bool:
     private = new_signing_key()
     if not create_private(private_path, private):
         return False
-    fd = os.open(public_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(base64.b64encode(signing_public_key(private)).decode("ascii") + "\n")
+    private_files.write_new(public_path, base64.b64encode(signing_public_key(private)) + b"\n")
     return True
 
 

@@ -15,9 +15,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 from sqlalchemy import Engine, Table, func, select, type_coerce
+from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from ledger.persistence.recorder import ChainedRecorder
+from ledger.persistence.recorder import ChainedRecorder, InsertCheck
 from ledger.primitives.chain import Head
 from ledger.primitives.ids import uuid_bytes
 
@@ -102,6 +103,20 @@ class EventLog:
             query = query.where(e.topic.in_(list(topics)))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+    def none_stored(self, topics: Sequence[str], refusal: Exception) -> InsertCheck:
+        """A check for a save (``store.save(..., check=...)``): it raises ``refusal``
+        unless no event of these topics is stored besides the ones the save inserts. It runs
+        under the store's write lock, so no racing save can slip in between."""
+        e = self.events.c
+
+        def check(session: Session, inserting: Sequence[int]) -> None:
+            found = session.execute(select(e.id).where(
+                e.topic.in_(list(topics)), e.id.not_in(list(inserting))).limit(1)).first()
+            if found is not None:
+                raise refusal
+
+        return check
 
     def last_id(self) -> int:
         """The latest notification id (0 for an empty log)."""

@@ -5,12 +5,19 @@ the event, while that transaction holds the store's write lock (PostgreSQL: the
 library's ``LOCK TABLE ... IN EXCLUSIVE MODE``; SQLite: the database write lock taken by
 the first INSERT). Concurrent writers therefore see each other's chain head and can
 never fork the chain.
+
+A save may pass ``check=``: a function run inside that same transaction, under the write
+lock, after the events are inserted and before they are chained. Raising there rolls the
+whole insert back, so a condition it checks ("no staff exist yet") and the save are one
+serialised step, with no event added for it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -28,12 +35,18 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from ledger.primitives import private_files
 from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash
 from ledger.primitives.ids import uuid_bytes
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
+
+# A condition a save holds to, checked under the write lock: given the transaction and the
+# notification ids being inserted, it raises to refuse the save (see the module docstring).
+InsertCheck = Callable[[Session, Sequence[int]], None]
 
 
 def chain_table(metadata: MetaData, events_table_name: str, schema: str | None) -> Table:
@@ -58,9 +71,24 @@ class LedgerDatastore(SQLAlchemyDatastore):
     def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
         if url and url.startswith("sqlite") and "memory" not in url:
             kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+            _create_sqlite_file(url)
         super().__init__(url=url, **kwargs)
         if self.is_sqlite_filedb and self.engine is not None:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+
+
+def _create_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (it would make it 0644,
+    or whatever the umask leaves). Its -wal, -shm and -journal files take its mode. An
+    empty file is an empty database; a file that exists, or cannot be made, is SQLite's."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path.startswith("file:") or "uri" in parsed.query:
+        return  # a URI filename (a read-only copy, say): opened as given
+    try:
+        os.close(private_files.create(Path(path)))
+    except OSError:
+        return  # it exists, or SQLite will report why it cannot open it
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -97,13 +125,16 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         return getattr(self._written, "previous", None), getattr(self._written, "head", None)
 
     def _insert_stored_events(
-        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self, session: Session, stored_events: Sequence[StoredEvent], *,
+        check: InsertCheck | None = None, **kwargs: Any
     ) -> Sequence[int]:
         # super() takes the write lock (INSERT on SQLite, LOCK TABLE on PostgreSQL) and
         # flushes, so the ids are known and no other writer can move the head under us.
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
         if not ids:
             return ids
+        if check is not None:
+            check(session, ids)  # under the lock; raising rolls the whole insert back
         head = session.execute(self._head).first()
         position, previous = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
         self._written.previous = Head(position, previous) if head else None

@@ -11,6 +11,7 @@ the store and the position.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from ledger.integrity.bundle import event_leaf, export, exported_checkpoints, ou
 from ledger.integrity.checkpoint import Checkpoint, parse_note
 from ledger.integrity.proving import CachedNodes, anchored_root, not_proved
 from ledger.keys.signing import key_paths, load_public_key
-from ledger.primitives import merkle
+from ledger.primitives import merkle, private_files
 from ledger.settings import Settings
 from ledger.stores.clinical import ClinicalStore
 from ledger.views import ConsistencyProof, InclusionProof
@@ -128,9 +129,10 @@ class Proofs:
         cut = client_id is not None or since is not None or until is not None
         opened = [self._stores[name]() for name in stores]
         histories = [self._history(store, public) for store in opened]
-        directory.parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_dir(directory.parent)
         staged = Path(tempfile.mkdtemp(prefix=f"{directory.name}.partial-",
                                        dir=directory.parent))
+        os.chmod(staged, private_files.DIR_MODE)
         try:
             counts = []
             for store, history in zip(opened, histories, strict=True):

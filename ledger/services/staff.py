@@ -11,7 +11,7 @@ from ledger.errors import BadInput
 from ledger.rules import roles
 from ledger.rules.roles import StaffView
 from ledger.services.audited import Attempt
-from ledger.stores.main import MainStore
+from ledger.stores.main import STAFF_EXIST, MainStore
 from ledger.views import StaffInfo
 
 BOOTSTRAP = Actor(id="bootstrap", role="system")
@@ -26,13 +26,13 @@ class Staff:
         """Add a staff member. The very first one may be added without ``by`` (bootstrap)."""
         at = utc(at)
         if by is None:
-            if self.main.any_staff():
-                raise BadInput("staff already exist: add staff --as an admin")
+            if self.main.any_staff():  # checked again as it is saved (save_first_staff)
+                raise BadInput(STAFF_EXIST)
             if self.view(staff_id) is not None:
                 raise BadInput(f"staff {staff_id} already exists")
             with acting_as(BOOTSTRAP):
                 member = StaffMember.add(staff_id, name, role, at)
-                self.main.save(member)
+                self.main.save_first_staff(member)
             return _info(member)
         with self._change(by, staff_id, at) as attempt:
             if self.view(staff_id) is not None:

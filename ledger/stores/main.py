@@ -18,13 +18,16 @@ from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
-from ledger.errors import NotFound
+from ledger.errors import BadInput, NotFound
 from ledger.rules.roles import StaffView
 from ledger.stores.clinical import ClinicalStore
 
 if TYPE_CHECKING:  # loaded when first needed (start-up time)
     from ledger.projections.record_set import NoteVersionsProjection
     from ledger.rules.retention_engine import Facts as RetentionFacts
+
+
+STAFF_EXIST = "staff already exist: add staff --as an admin"
 
 
 class MainStore(ClinicalStore):
@@ -46,6 +49,14 @@ class MainStore(ClinicalStore):
     def any_staff(self) -> bool:
         topic = get_topic(StaffMember.Added)
         return bool(self.event_log.notifications(1, 1, [topic]))
+
+    def save_first_staff(self, member: StaffMember) -> None:
+        """Save the very first staff member, if no staff exist: checked in the write
+        transaction that saves it, so of bootstraps racing on an empty store exactly one
+        commits and the others are refused with nothing saved."""
+        refusal = BadInput(STAFF_EXIST)
+        self.save(member, check=self.event_log.none_stored([get_topic(StaffMember.Added)],
+                                                           refusal))
 
     def staff_members(self) -> list[StaffMember]:
         return [self.get(StaffMember, i, "staff")
