@@ -131,3 +131,24 @@ def test_a_retry_in_a_real_process(run, tmp_path: Path) -> None:  # type: ignore
         assert (done.returncode, done.stderr) == (0, "")
         ids.add(done.stdout.strip())
     assert len(ids) == 1
+
+
+@pytest.mark.parametrize("damage", ["directory", "garbage"])
+def test_a_write_whose_head_file_cannot_be_updated_still_succeeds(
+        run, tmp_path: Path, damage: str,  # type: ignore[no-untyped-def]
+        caplog: pytest.LogCaptureFixture) -> None:
+    """issue 12, defect 3: the note is saved, so the command says so (exit 0, its id) and
+    warns about the head file; verify then reports the head file's state."""
+    practice(run)
+    heads = tmp_path / "data" / "heads" / "main.json"
+    heads.unlink()
+    if damage == "directory":
+        heads.mkdir()
+    else:
+        heads.write_text("{not json", encoding="utf-8")
+    r = run("note", "write", "--client", "C-1", "--as", "dr-lee", input="kept\n")
+    assert r.exit_code == 0, r.stderr
+    note_id = r.stdout.strip()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "but its head was not recorded in" in warnings[0]
+    assert "kept" in ok(run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT"))
