@@ -32,4 +32,6 @@ def init(state: State, data_dir: str | None) -> None:
 def _what(name: str) -> str:
     if name == "checkpoint-signing":
         return "checkpoint signing key (keys/checkpoint.key; public key keys/checkpoint.pub)"
+    if name == "pseudonym":
+        return "pseudonym secret (keys client ids in audit data)"
     return f"key-encryption key for the {name} store"

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.errors import NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import disclosure, roles
 from ledger.rules.roles import Decision
 from ledger.services.amend import amend
@@ -28,12 +28,13 @@ PN: Literal["psychotherapy-note"] = "psychotherapy-note"
 
 
 class PsychotherapyNotes:
-    def __init__(self, store: PsychotherapyStore) -> None:
+    def __init__(self, store: PsychotherapyStore, client_id: ClientIds) -> None:
         self.store = store
+        self.client_id = client_id
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
               at: datetime) -> UUID:
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.store, by, "originate", PN, at=at, client_id=client_id) as use:
             use.decide(roles.WRITE_PSYCHOTHERAPY)
             if not self.store.client_exists(client_id):
@@ -80,7 +81,7 @@ class PsychotherapyNotes:
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
         """Which notes exist (no content). A clinician sees the notes they originated;
         supervisors and compliance see all of the client's."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.store, by, "list", PN, at=at, client_id=client_id) as use:
             use.decide(roles.LIST_PSYCHOTHERAPY)
             assert use.staff is not None
@@ -97,7 +98,7 @@ class PsychotherapyNotes:
                  description: str | None = None,
                  recipient_address: str | None = None) -> Release:
         """Release psychotherapy notes through the disclosure guard (recorded either way)."""
-        return release(self.store, client_ref, note_ids, by=by, recipient=recipient,
+        return release(self.store, self.client_id(client_ref), note_ids, by=by, recipient=recipient,
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
                        description=description, recipient_address=recipient_address)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
 from ledger.errors import BadInput, Refused
@@ -22,7 +21,7 @@ from ledger.views import NoteContent, NoteSummary, Release
 from ledger.vocabulary import check_purpose, check_recipient_type
 
 
-def release(store: ClinicalStore, client_ref: str, note_ids: list[UUID], *, by: str,
+def release(store: ClinicalStore, client_id: UUID, note_ids: list[UUID], *, by: str,
             recipient: str, recipient_type: str, purpose: str, at: datetime,
             authorization_id: UUID | None = None, exception: str | None = None,
             description: str | None = None, recipient_address: str | None = None) -> Release:
@@ -35,7 +34,6 @@ def release(store: ClinicalStore, client_ref: str, note_ids: list[UUID], *, by: 
         raise BadInput("a disclosure needs a recipient")
     check_recipient_type(recipient_type)
     exception = disclosure.check_exception_code(exception)
-    client_id = Client.id_for(client_ref)
     attempt = Attempt(store, by, "disclose", store.NOTE_KIND, at=at, purpose=purpose,
                       client_id=client_id)
     notes: list[VersionedNote] = []
