@@ -27,6 +27,10 @@ def init(state: State, data_dir: str | None) -> None:
     for name in result.kept_keys:
         click.echo(f"kept existing {_what(name)}")
     click.echo("stores ready")
+    if result.legacy_client_ids:
+        from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
+
+        click.echo(LEGACY_WARNING, err=True)
 
 
 def _what(name: str) -> str:

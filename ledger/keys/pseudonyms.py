@@ -65,6 +65,9 @@ class Pseudonyms:
 
 
 LEGACY = Pseudonyms(None)
+LEGACY_WARNING = ("warning: this ledger's client ids use the legacy derivation (UUIDv5 of the "
+                  "client id), which anyone can reverse by trying candidate ids; see the "
+                  "README's threat model for how to move to keyed ids")
 
 
 # ----- the secret -----------------------------------------------------------------------------

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import pytest
 import sqlalchemy as sa
 
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.client import Client
 from ledger.aggregates.disclosure import Disclosure
-from ledger.bootstrap import Ledger, open_ledger
+from ledger.bootstrap import Ledger, initialise, open_ledger
+from ledger.errors import KeyMaterialError, NotInitialised
 from ledger.settings import Settings
 from ledger.stores.clinical import ClinicalStore
 from tests.conftest import AT, all_events, seed
@@ -98,3 +100,36 @@ def test_a_client_id_is_keyed_and_stable_across_a_reopen(settings: Settings, lg:
         assert reopened.client_id("C-1") == client_id
         assert reopened.main.client_exists(client_id)
         assert [n.note_id for n in reopened.notes.list_notes("C-1", by="dr-lee", at=AT)] == []
+
+
+def test_init_never_makes_a_new_secret_beside_keyed_data(settings: Settings) -> None:
+    with open_ledger(settings) as lg:
+        seed(lg)
+    secret = settings.pseudonym_secret
+    secret.unlink()
+    with pytest.raises(KeyMaterialError, match=r"^the main store's client ids are keyed by the "
+                       r"pseudonym secret .*pseudonym\.key, which is missing: restore that file "
+                       r".*; a new secret would orphan every client, so none is made$"):
+        initialise(settings, AT)
+    assert not secret.exists()
+    with open_ledger(settings) as lg, pytest.raises(NotInitialised, match=r"pseudonym\.key, "
+                                                                          r"which is missing"):
+        lg.clients.register("C-2", "N", date(1990, 1, 1), "CA", by="desk", at=AT)
+
+
+def test_a_removed_record_is_not_taken_for_a_legacy_store(settings: Settings) -> None:
+    """Deleting the record beside keyed data must not switch the ledger to the public
+    derivation: with the secret present it refuses."""
+    with open_ledger(settings) as lg:
+        seed(lg)
+        with lg.main.engine.begin() as conn:
+            conn.execute(sa.text(f"DELETE FROM {_qualified(settings, 'ledger_pseudonyms')}"))
+    with open_ledger(settings) as lg, pytest.raises(
+            KeyMaterialError, match=r"^the pseudonym secret .*pseudonym\.key is given, but the "
+                                    r"main store holds data and no record"):
+        lg.client_id("C-1")
+
+
+def _qualified(settings: Settings, table: str) -> str:
+    schema = settings.main.schema
+    return f'"{schema}"."{table}"' if schema else table
