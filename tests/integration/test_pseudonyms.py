@@ -50,8 +50,8 @@ def practice(lg: Ledger) -> None:
 
 
 def client_ids_in(store: ClinicalStore) -> set[UUID]:
-    """Every client id in a store's events (audit entries, disclosures, registrations) and
-    in its read models."""
+    """Every client id in a store's events (audit entries, disclosures, registrations), in
+    its read models and in its data keys' subjects."""
     found: set[UUID] = set()
     for event in all_events(store):
         if isinstance(event, AuditEntry.Recorded | Disclosure.Recorded) and event.client_id:
@@ -64,10 +64,14 @@ def client_ids_in(store: ClinicalStore) -> set[UUID]:
     if record_set is not None:
         record_set.catch_up()
         tables.append(record_set.table)
+    keys = store.keyring.table
     with store.engine.connect() as conn:
         for table in tables:
             found |= {UUID(v) for v in conn.execute(sa.select(table.c.client_id)).scalars()
                       if v}
+        # The data keys' subjects (their rows outlive a purge).
+        found |= {UUID(s.removeprefix("subject:")) for s in conn.execute(
+            sa.select(keys.c.subject)).scalars() if s.startswith("subject:")}
     return found
 
 
