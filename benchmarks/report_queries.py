@@ -36,7 +36,6 @@ from ledger import queries as access_log
 from ledger import settings as settings_module
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.base import Actor, acting_as
-from ledger.aggregates.client import Client
 from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.errors import Refused
 
@@ -98,7 +97,7 @@ def timed(rounds: int, work: Callable[[], object]) -> list[float]:
 def measure(lg: Ledger, rounds: int, at: datetime) -> dict[str, list[float]]:
     """One client's accounting and access log from the main store, as the services answer
     them (each reading recorded)."""
-    query = access_log.Query(client_id=Client.id_for("C-1"))
+    query = access_log.Query(client_id=lg.client_id("C-1"))
     return {
         "accounting": timed(rounds, lambda: lg.audit.accounting("C-1", by="comp", at=at,
                                                                 stores=("main",))),

@@ -36,11 +36,10 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
 
     Example: ledger access-log --as comp --break-glass --from 2026-01-01
     """
-    from ledger.primitives.ids import client_id  # noqa: PLC0415 (keeps --help fast)
-    from ledger.queries import Query  # noqa: PLC0415
+    from ledger.queries import Query  # noqa: PLC0415 (keeps --help fast)
 
     query = Query(
-        client_id=client_id(client_ref) if client_ref else None, staff_id=staff_id,
+        client_id=state.ledger.client_id(client_ref) if client_ref else None, staff_id=staff_id,
         since=parse_day(since, "--from"), until=parse_day(until, "--to"), outcome=outcome,
         break_glass=break_glass, sort=sort)
     chosen = state.ledger.audit.access_log(

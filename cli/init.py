@@ -30,9 +30,15 @@ def init(state: State, data_dir: str | None) -> None:
     for name in result.kept_keys:
         click.echo(f"kept existing {_what(name)}")
     click.echo("stores ready")
+    if result.legacy_client_ids:
+        from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
+
+        click.echo(LEGACY_WARNING, err=True)
 
 
 def _what(name: str) -> str:
     if name == "checkpoint-signing":
         return "checkpoint signing key (keys/checkpoint.key; public key keys/checkpoint.pub)"
+    if name == "pseudonym":
+        return "pseudonym secret (keys client ids in audit data)"
     return f"key-encryption key for the {name} store"

@@ -44,6 +44,10 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
                 click.echo(f"{r.store}: intact, {r.events} events, {head}")
             else:
                 click.echo(f"{r.store}: DAMAGED at {r.damage.describe()}")
+    if state.ledger.legacy_client_ids:
+        from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
+
+        click.echo(LEGACY_WARNING, err=True)
     if not all(r.ok for r in reports):
         state.close()
         raise SystemExit(3)

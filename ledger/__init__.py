@@ -31,7 +31,6 @@ _EXPORTS = {
     "Settings": "ledger.settings",
     "load_settings": "ledger.settings",
     "Query": "ledger.queries",
-    "client_id": "ledger.primitives.ids",
     "verify_bundle": "ledger.integrity.bundle",
     "load_public_key": "ledger.keys.signing",
     "LedgerError": "ledger.errors",
@@ -47,7 +46,7 @@ _EXPORTS = {
 __all__ = [  # the names above, and the version
     "BadInput", "Busy", "ContentDestroyed", "InitResult", "IntegrityFailure",
     "KeyMaterialError", "Ledger", "LedgerError", "NotFound", "NotInitialised", "Query",
-    "Refused", "Settings", "__version__", "client_id", "initialise", "load_public_key",
+    "Refused", "Settings", "__version__", "initialise", "load_public_key",
     "load_settings", "open_ledger", "verify_bundle",
 ]
 
@@ -66,7 +65,6 @@ if TYPE_CHECKING:
     )
     from ledger.integrity.bundle import verify_bundle
     from ledger.keys.signing import load_public_key
-    from ledger.primitives.ids import client_id
     from ledger.queries import Query
     from ledger.settings import Settings, load_settings
 

@@ -21,6 +21,14 @@ from ledger.aggregates.base import utc
 from ledger.errors import BadInput, KeyMaterialError
 from ledger.keys.kek import create_kek, kek_available, load_kek
 from ledger.keys.keyring import AUDIT_SUBJECT
+from ledger.keys.pseudonyms import (
+    PseudonymRecord,
+    Pseudonyms,
+    create_secret,
+    missing_secret,
+    open_pseudonyms,
+    secret_available,
+)
 from ledger.keys.signing import create_signing_key, key_paths
 from ledger.primitives import private_files
 from ledger.rules.retention import load as load_rules
@@ -53,17 +61,55 @@ class InitResult:
     kept_keys: tuple[str, ...]
     # Directories that were open to other users, with the mode each had, now 0700.
     tightened: tuple[tuple[Path, int], ...] = ()
+    legacy_client_ids: bool = False  # the stores keep the public UUIDv5 client ids
 
 
 class Ledger:
     """Both stores, opened from settings, and the services over them. Close it (or use it
     in a ``with`` block) when done."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, new_store: bool = False) -> None:
         load_rules()  # validated before anything opens: a malformed rule stops here
         self.settings = settings
         self.main = MainStore(settings.main, load_kek(settings.main))
         self._stores: dict[str, ClinicalStore] = {"main": self.main}
+        self._record = PseudonymRecord(self.main.engine, settings.main.schema)
+        self._pseudonyms: Pseudonyms | None = None
+        try:
+            if new_store or (self._record.read() is None and not self._holds_data()):
+                # A new store is keyed from its first event: its record is written now.
+                self._pseudonyms = open_pseudonyms(settings, self._record, self._holds_data,
+                                                   new=True)
+        except BaseException:
+            self.main.close()
+            raise
+
+    def _holds_data(self) -> bool:
+        from ledger.stores.probe import holds_data  # noqa: PLC0415
+
+        return holds_data(self.settings.main) or holds_data(self.settings.pn)
+
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """How client references become client ids, the same for both stores: keyed by the
+        installation's pseudonym secret (read when first needed), or legacy for stores
+        made before it."""
+        if self._pseudonyms is None:
+            self._pseudonyms = open_pseudonyms(self.settings, self._record, self._holds_data)
+        return self._pseudonyms
+
+    def client_id(self, client_ref: str) -> UUID:
+        """The id audit metadata names the client by (for ``Query(client_id=...)``). The
+        services get client ids through this, so the secret is read only by a use that
+        names a client."""
+        return self.pseudonyms.client_id(client_ref)
+
+    @property
+    def legacy_client_ids(self) -> bool:
+        """Whether the stores use the legacy, reversible client ids (no secret is read)."""
+        if self._pseudonyms is not None:
+            return not self._pseudonyms.keyed
+        return self._record.read() is None and self._holds_data()
 
     @cached_property
     def pn(self) -> PsychotherapyStore:
@@ -99,43 +145,43 @@ class Ledger:
     def clients(self) -> Clients:
         from ledger.services.clients import Clients  # noqa: PLC0415
 
-        return Clients(self.main)
+        return Clients(self.main, self.client_id)
 
     @cached_property
     def notes(self) -> ProgressNotes:
         from ledger.services.notes import ProgressNotes  # noqa: PLC0415
 
-        return ProgressNotes(self.main, sealed=self._sealed)
+        return ProgressNotes(self.main, self.client_id, sealed=self._sealed)
 
     @cached_property
     def psychotherapy(self) -> PsychotherapyNotes:
         from ledger.services.psychotherapy import PsychotherapyNotes  # noqa: PLC0415
 
-        return PsychotherapyNotes(self.pn)
+        return PsychotherapyNotes(self.pn, self.client_id)
 
     @cached_property
     def authorizations(self) -> Authorizations:
         from ledger.services.authorizations import Authorizations  # noqa: PLC0415
 
-        return Authorizations(self.main, self.pn)
+        return Authorizations(self.main, self.pn, self.client_id)
 
     @cached_property
     def records(self) -> RecordSets:
         from ledger.services.record_set import RecordSets  # noqa: PLC0415
 
-        return RecordSets(self.main)
+        return RecordSets(self.main, self.client_id)
 
     @cached_property
     def audit(self) -> AuditLog:
         from ledger.services.audit_log import AuditLog  # noqa: PLC0415
 
-        return AuditLog({"main": lambda: self.main, "pn": lambda: self.pn})
+        return AuditLog({"main": lambda: self.main, "pn": lambda: self.pn}, self.client_id)
 
     @cached_property
     def retention(self) -> Retention:
         from ledger.services.retention import Retention  # noqa: PLC0415
 
-        return Retention(self.main, self.pn)
+        return Retention(self.main, self.pn, self.client_id)
 
     @cached_property
     def integrity(self) -> Integrity:
@@ -148,7 +194,8 @@ class Ledger:
     def proofs(self) -> Proofs:
         from ledger.services.proofs import Proofs  # noqa: PLC0415
 
-        return Proofs({"main": lambda: self.main, "pn": lambda: self.pn}, self.settings)
+        return Proofs({"main": lambda: self.main, "pn": lambda: self.pn}, self.settings,
+                      self.client_id)
 
     @cached_property
     def investigation(self) -> Investigation:
@@ -186,11 +233,17 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger(settings)
 
 
-def _refuse_replacing_keys(settings: Settings) -> None:
-    """A new key next to existing data could never open it, and a new signing key would
-    make every later checkpoint fail: init refuses, saying which key to restore."""
-    from ledger.stores.probe import holds_data  # noqa: PLC0415
+def _refuse_replacing_keys(settings: Settings) -> bool:
+    """A new key next to existing data could never open it, a new signing key would
+    make every later checkpoint fail, and a new pseudonym secret would orphan every client:
+    init refuses, saying which key to restore. True if the stores hold no data yet."""
+    from ledger.stores.probe import holds_data, pseudonym_record  # noqa: PLC0415
 
+    fresh = not holds_data(settings.main) and not holds_data(settings.pn)
+    if (not fresh and not secret_available(settings)
+            and pseudonym_record(settings.main) is not None):
+        raise KeyMaterialError(missing_secret(settings) + "; a new secret would orphan every "
+                               "client, so none is made")
     for store in (settings.main, settings.pn):
         if not kek_available(store) and holds_data(store):
             raise KeyMaterialError(
@@ -205,6 +258,7 @@ def _refuse_replacing_keys(settings: Settings) -> None:
             f"the checkpoint signing key {private} is missing but checkpoints were signed "
             f"with it ({public} or notes in {notes}): restore it from your key backup; a new "
             "key would make every later checkpoint fail, so none is made")
+    return fresh
 
 
 def _own_dirs(settings: Settings) -> list[Path]:
@@ -237,7 +291,7 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     Existing directories of the ledger's that others may use are made 0700 (refused if
     another user owns one)."""
     at = utc(at)
-    _refuse_replacing_keys(settings)
+    fresh = _refuse_replacing_keys(settings)
     tightened = _tighten_dirs(settings)
     private_files.make_dir(settings.data_dir)
     created: list[str] = []
@@ -245,10 +299,16 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     for store in (settings.main, settings.pn):
         (created if create_kek(store) else kept).append(store.name)
     (created if create_signing_key(settings.data_dir) else kept).append("checkpoint-signing")
-    with open_ledger(settings) as ledger:
+    if fresh:  # only a store without data gets a new secret (and records it when opened)
+        (created if create_secret(settings) else kept).append("pseudonym")
+    elif secret_available(settings):
+        kept.append("pseudonym")
+    with Ledger(settings, new_store=fresh) as ledger:
+        legacy = not ledger.pseudonyms.keyed  # a keyed store's secret is checked here
         for opened in (ledger.main, ledger.pn):
             opened.keyring.check_kek(at)
             opened.keyring.ensure_key(AUDIT_SUBJECT, at)
             opened.access_projection.status()  # creates its read tables now
         ledger.main.record_set_projection.status()
-    return InitResult(settings.data_dir, tuple(created), tuple(kept), tightened)
+    return InitResult(settings.data_dir, tuple(created), tuple(kept), tightened=tightened,
+                      legacy_client_ids=legacy)

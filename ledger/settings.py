@@ -27,7 +27,10 @@ _KEYS = {
     "LEDGER_PN_KEK_FILE": "pn_kek_file",
     "LEDGER_CHECKPOINT_DIR": "checkpoint_dir",
     "LEDGER_CHECKPOINT_ORIGIN": "checkpoint_origin",
+    "LEDGER_PSEUDONYM_FILE": "pseudonym_file",
 }
+# The variable that may hold the base64 pseudonym secret instead of its file.
+PSEUDONYM_ENV = "LEDGER_PSEUDONYM_KEY"
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,17 @@ class Settings:
     checkpoint_dir: Path | None = None
     # The checkpoints' origin prefix (C2SP); None: derived from the signing key.
     checkpoint_origin: str | None = None
+    # The secret that keys client ids, one per installation (both stores); None: the
+    # default, beside the key-encryption keys.
+    pseudonym_file: Path | None = None
 
     @property
     def checkpoints(self) -> Path:
         return self.checkpoint_dir or self.data_dir / "checkpoints"
+
+    @property
+    def pseudonym_secret(self) -> Path:
+        return self.pseudonym_file or self.data_dir / "keys" / "pseudonym.key"
 
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -105,6 +115,7 @@ def load_settings(data_dir: str | None = None,
         ),
         checkpoint_dir=Path(d) if (d := get("LEDGER_CHECKPOINT_DIR")) else None,
         checkpoint_origin=_origin(get("LEDGER_CHECKPOINT_ORIGIN")),
+        pseudonym_file=Path(p) if (p := get("LEDGER_PSEUDONYM_FILE")) else None,
     )
 
 

@@ -69,7 +69,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
 @pytest.fixture
 def memory_lg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
     """The ledger on in-memory SQLite (its keys in a temporary directory): fast tests."""
-    for var in ("LEDGER_KEK", "LEDGER_PN_KEK"):
+    for var in ("LEDGER_KEK", "LEDGER_PN_KEK", "LEDGER_PSEUDONYM_KEY", "LEDGER_PSEUDONYM_FILE"):
         monkeypatch.delenv(var, raising=False)
     gen = make_settings(tmp_path, "memory")
     s = next(gen)
@@ -118,7 +118,8 @@ def audit_entries(store: Store | Ledger) -> list[object]:
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for var in ("LEDGER_URL", "LEDGER_SCHEMA", "LEDGER_KEK", "LEDGER_CONFIG"):
+    for var in ("LEDGER_URL", "LEDGER_SCHEMA", "LEDGER_KEK", "LEDGER_CONFIG",
+                "LEDGER_PSEUDONYM_KEY", "LEDGER_PSEUDONYM_FILE"):
         monkeypatch.delenv(var, raising=False)
     data = tmp_path / "data"
     runner = CliRunner()

@@ -1,5 +1,6 @@
 """Clients. Their identity (name, date of birth, reference) is sealed under the client's
-own data key; only the derived client id (a UUID) appears in audit metadata."""
+own data key; only the client id, a keyed pseudonym of the reference (a UUID), appears in
+audit metadata."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import BadInput
-from ledger.primitives.ids import client_id
 from ledger.vocabulary import US_JURISDICTIONS
 
 
@@ -72,13 +72,10 @@ class Client(Aggregate):
         self.episodes: list[dict[str, str | None]] = []
         self.last_contact: str | None = None
 
-    @staticmethod
-    def id_for(client_ref: str) -> UUID:
-        return client_id(client_ref)
-
     @classmethod
-    def register(cls, client_ref: str, name: str, dob: date, jurisdiction: str,
-                 at: datetime) -> Client:
+    def register(cls, client_id: UUID, client_ref: str, name: str, dob: date,
+                 jurisdiction: str, at: datetime) -> Client:
+        """``client_id``: the pseudonym of ``client_ref`` (``ledger.keys.pseudonyms``)."""
         if not client_ref.strip() or not name.strip():
             raise BadInput("client id and name must not be empty")
         state = jurisdiction.upper()
@@ -86,7 +83,7 @@ class Client(Aggregate):
             raise BadInput(f"unknown state {jurisdiction!r}; use a two-letter US code")
         if dob > at.date():
             raise BadInput("date of birth is in the future")
-        return cls._create(cls.Registered, id=cls.id_for(client_ref), client_ref=client_ref,
+        return cls._create(cls.Registered, id=client_id, client_ref=client_ref,
                            name=name, dob=dob.isoformat(), jurisdiction=state, timestamp=at)
 
     def attach_note(self, note_id: UUID, at: datetime) -> None:

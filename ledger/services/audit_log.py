@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 from ledger.aggregates.base import utc
-from ledger.aggregates.client import Client
 from ledger.errors import BadInput, NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.queries import Query, check, select
 from ledger.rules import roles
 from ledger.rules.accounting import Accounting, summarise
@@ -24,9 +24,11 @@ STORES = ("main", "pn")
 
 
 class AuditLog:
-    def __init__(self, stores: Mapping[str, Callable[[], ClinicalStore]]) -> None:
+    def __init__(self, stores: Mapping[str, Callable[[], ClinicalStore]],
+                 client_id: ClientIds) -> None:
         """``stores``: each store by its short name (main, pn), opened when first asked."""
         self._stores = stores
+        self.client_id = client_id
 
     def access_log(self, *, by: str, at: datetime, query: Query | None = None,
                    stores: tuple[str, ...] = STORES,
@@ -51,7 +53,7 @@ class AuditLog:
         requested_on = requested_on or at.date()
         if requested_on > at.date():
             raise BadInput("the accounting's request date is in the future")
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         entries: list[AccountingEntry] = []
         for name in stores:
             store = self._stores[name]()

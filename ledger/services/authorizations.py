@@ -14,8 +14,8 @@ from uuid import UUID
 from ledger.aggregates.audit import Action
 from ledger.aggregates.authorization import Authorization, compound_problem
 from ledger.aggregates.base import utc
-from ledger.aggregates.client import Client
 from ledger.errors import BadInput, NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
 from ledger.rules.disclosure import payer_problem
 from ledger.rules.roles import Rule
@@ -28,7 +28,9 @@ STORES = ("main", "pn")
 
 
 class Authorizations:
-    def __init__(self, main: ClinicalStore, sealed: ClinicalStore) -> None:
+    def __init__(self, main: ClinicalStore, sealed: ClinicalStore,
+                 client_id: ClientIds) -> None:
+        self.client_id = client_id
         self.stores: dict[str, tuple[ClinicalStore, Rule]] = {
             "main": (main, roles.AUTHORIZE), "pn": (sealed, roles.AUTHORIZE_PSYCHOTHERAPY)}
 
@@ -40,7 +42,7 @@ class Authorizations:
         """Record a signed authorization. A psychotherapy-note authorization must say what
         kind of recipient it names, and is refused for a payer (a payer never receives a
         psychotherapy note) or when combined with any other scope (164.508(b)(3)(ii))."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         if recipient_type is not None:
             check_recipient_type(recipient_type)
         sealed = PSYCHOTHERAPY_NOTES in scopes
@@ -82,7 +84,7 @@ class Authorizations:
              stores: tuple[str, ...] = STORES) -> list[AuthorizationInfo]:
         """A client's authorizations with their status at ``at``. Each store's listing is
         recorded there as an access."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         found: list[AuthorizationInfo] = []
         for name in stores:
             store, rule = self.stores[name]

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from ledger.aggregates.client import Client
 from ledger.errors import BadInput
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
 from ledger.services.audited import Attempt, retry_on_conflict
 from ledger.stores.main import MainStore
@@ -16,12 +17,13 @@ from ledger.vocabulary import check_facility, check_license
 
 
 class Clients:
-    def __init__(self, main: MainStore) -> None:
+    def __init__(self, main: MainStore, client_id: ClientIds) -> None:
         self.main = main
+        self.client_id = client_id
 
     def register(self, client_ref: str, name: str, dob: date, jurisdiction: str, *, by: str,
                  at: datetime) -> UUID:
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.main, by, "register", "client", at=at,
                      client_id=client_id) as attempt:
             attempt.decide(roles.REGISTER_CLIENT)
@@ -29,7 +31,8 @@ class Clients:
             if self.main.client_exists(client_id):
                 self.main.get(Client, client_id, "client")  # a purged one: ContentDestroyed
                 raise BadInput(f"client {client_ref} already exists")
-            client = Client.register(client_ref, name, dob, jurisdiction, attempt.at)
+            client = Client.register(client_id, client_ref, name, dob, jurisdiction,
+                                     attempt.at)
             attempt.commit(client)
         return client.id
 
@@ -50,14 +53,14 @@ class Clients:
 
     def _change(self, client_ref: str, by: str, at: datetime,
                 change: Callable[[Client, datetime], None]) -> None:
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
 
         def attempt() -> None:
             with Attempt(self.main, by, "amend", "client-facts", at=at,
                          client_id=client_id) as use:
                 use.decide(roles.REGISTER_CLIENT)
                 use.about(object_id=client_id)
-                client = self.main.client(client_ref)
+                client = self.main.client(client_id, client_ref)
                 change(client, use.at)
                 use.commit(client)
 

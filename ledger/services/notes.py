@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from uuid import UUID
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.errors import BadInput
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
 from ledger.services import requests
 from ledger.services.amend import amend
@@ -29,14 +29,15 @@ SealedLookup = Callable[[UUID], "str | None"]  # "note", "other" or None
 
 
 class ProgressNotes:
-    def __init__(self, main: MainStore, sealed: SealedLookup) -> None:
+    def __init__(self, main: MainStore, client_id: ClientIds, sealed: SealedLookup) -> None:
         self.main = main
+        self.client_id = client_id
         self._sealed = sealed
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
               at: datetime, request_id: str | None = None) -> UUID:
         """Write a note. With ``request_id``, a retry returns the first note's id."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         note_id = requests.created_id(PROGRESS_NOTE, by, request_id)
 
         def written() -> bool:
@@ -54,7 +55,7 @@ class ProgressNotes:
                 if written():  # a concurrent retry of the same request committed first
                     assert note_id is not None
                     return note_id
-                client = self.main.client(client_ref)
+                client = self.main.client(client_id, client_ref)
                 note = ProgressNote.write(client.id, text, session_date, use.at, note_id)
                 client.attach_note(note.id, use.at)
                 use.about(object_id=note.id, version=1)
@@ -90,10 +91,10 @@ class ProgressNotes:
 
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
         """Which notes exist (ids, dates, authors, versions; no content). Recorded."""
-        with Attempt(self.main, by, "list", PROGRESS_NOTE, at=at,
-                     client_id=Client.id_for(client_ref)) as use:
+        client_id = self.client_id(client_ref)
+        with Attempt(self.main, by, "list", PROGRESS_NOTE, at=at, client_id=client_id) as use:
             use.decide(roles.LIST_NOTES)
-            client = self.main.client(client_ref)
+            client = self.main.client(client_id, client_ref)
             notes = [self.main.note(i) for i in client.note_ids]
             use.commit()
         return [note_summary(n) for n in notes]
@@ -105,7 +106,7 @@ class ProgressNotes:
                  assertion: str | None = None, request_id: str | None = None) -> Release:
         """Release progress notes through the disclosure guard (recorded either way)."""
         self._refuse_sealed(note_ids)
-        return release(self.main, client_ref, note_ids, by=by, recipient=recipient,
+        return release(self.main, self.client_id(client_ref), note_ids, by=by, recipient=recipient,
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
                        description=description, recipient_address=recipient_address,

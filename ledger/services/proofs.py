@@ -20,11 +20,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.aggregates.client import Client
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity.bundle import event_leaf, export, exported_checkpoints, out_of_line
 from ledger.integrity.checkpoint import Checkpoint, parse_note
 from ledger.integrity.proving import CachedNodes, anchored_root, not_proved
+from ledger.keys.pseudonyms import ClientIds
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.primitives import merkle, private_files
 from ledger.settings import Settings
@@ -40,9 +40,10 @@ AFTER = "after the latest signed checkpoint (size {}); run ledger checkpoint fir
 
 class Proofs:
     def __init__(self, stores: Mapping[str, Callable[[], ClinicalStore]],
-                 settings: Settings) -> None:
+                 settings: Settings, client_id: ClientIds) -> None:
         self._stores = stores
         self.settings = settings
+        self.client_id = client_id
 
     @cached_property
     def _integrity(self) -> Integrity:
@@ -125,7 +126,7 @@ class Proofs:
         if directory.exists():
             raise BadInput(f"{directory} already exists; give a new directory")
         public = public_key or self.public_key()
-        client_id = Client.id_for(client_ref) if client_ref else None
+        client_id = self.client_id(client_ref) if client_ref else None
         cut = client_id is not None or since is not None or until is not None
         opened = [self._stores[name]() for name in stores]
         histories = [self._history(store, public) for store in opened]

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.errors import NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import disclosure, roles
 from ledger.rules.roles import Decision
 from ledger.services import requests
@@ -31,13 +31,14 @@ PN: Literal["psychotherapy-note"] = "psychotherapy-note"
 
 
 class PsychotherapyNotes:
-    def __init__(self, store: PsychotherapyStore) -> None:
+    def __init__(self, store: PsychotherapyStore, client_id: ClientIds) -> None:
         self.store = store
+        self.client_id = client_id
 
     def write(self, client_ref: str, text: str, *, by: str, session_date: date | None,
               at: datetime, request_id: str | None = None) -> UUID:
         """Write a note. With ``request_id``, a retry returns the first note's id."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         note_id = requests.created_id(PN, by, request_id)
 
         def written() -> bool:
@@ -97,7 +98,7 @@ class PsychotherapyNotes:
     def list_notes(self, client_ref: str, *, by: str, at: datetime) -> list[NoteSummary]:
         """Which notes exist (no content). A clinician sees the notes they originated;
         supervisors and compliance see all of the client's."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.store, by, "list", PN, at=at, client_id=client_id) as use:
             use.decide(roles.LIST_PSYCHOTHERAPY)
             assert use.staff is not None
@@ -116,7 +117,8 @@ class PsychotherapyNotes:
         """Release psychotherapy notes through the disclosure guard (recorded either way).
         Only the note's originator or compliance releases under an authorization, and a
         release under an exception states what was asserted (the roles table)."""
-        return release(self.store, client_ref, note_ids, by=by, recipient=recipient,
+        return release(self.store, self.client_id(client_ref), note_ids, by=by,
+                       recipient=recipient,
                        recipient_type=recipient_type, purpose=purpose, at=at,
                        authorization_id=authorization_id, exception=exception,
                        description=description, recipient_address=recipient_address,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ledger.aggregates.base import utc
-from ledger.aggregates.client import Client
 from ledger.errors import BadInput, NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
 from ledger.services.audited import Attempt
 from ledger.services.release import note_content
@@ -22,8 +22,9 @@ ACCESS_DAYS = 30  # 164.524(b)(2): act within 30 days; one extension of at most 
 
 
 class RecordSets:
-    def __init__(self, main: MainStore) -> None:
+    def __init__(self, main: MainStore, client_id: ClientIds) -> None:
         self.main = main
+        self.client_id = client_id
 
     def record_set(self, client_ref: str, *, by: str, purpose: str, at: datetime,
                    as_of: datetime | None = None) -> RecordSet:
@@ -31,7 +32,7 @@ class RecordSets:
         each progress note's then-current version with its amendment history."""
         check_purpose(purpose)
         with Attempt(self.main, by, "access", "record-set", at=at, purpose=purpose,
-                     client_id=Client.id_for(client_ref)) as use:
+                     client_id=self.client_id(client_ref)) as use:
             use.decide(roles.READ_NOTE)
             record_set = use.load(lambda: self._record_set(client_ref, use.at, as_of))
             use.commit(reason=f"as of {record_set.as_of.isoformat()}")
@@ -42,7 +43,7 @@ class RecordSets:
         """The record set for a right-of-access request received on ``received``, with its
         30-day deadline (164.524(b)(2)). Recorded as an export for purpose PATRQT."""
         with Attempt(self.main, by, "export", "record-set", at=at, purpose="PATRQT",
-                     client_id=Client.id_for(client_ref)) as use:
+                     client_id=self.client_id(client_ref)) as use:
             if received > use.at.date():
                 raise BadInput("the request's received date is in the future")
             use.decide(roles.HANDLE_ACCESS_REQUEST)
@@ -57,7 +58,7 @@ class RecordSets:
         moment = utc(as_of) if as_of is not None else at
         if moment > at:
             raise BadInput("--as-of is in the future")
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         if not self.main.client_exists(client_id):
             raise NotFound(f"client {client_ref} not found")
         if self.main.is_shredded(client_id):

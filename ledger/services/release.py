@@ -14,7 +14,6 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.disclosure import Disclosure
 from ledger.aggregates.note import VersionedNote
 from ledger.errors import BadInput, NotFound, Refused
@@ -28,7 +27,7 @@ from ledger.vocabulary import check_purpose, check_recipient_type
 MAX_ASSERTION = 1000
 
 
-def release(store: ClinicalStore, client_ref: str, note_ids: list[UUID], *, by: str,
+def release(store: ClinicalStore, client_id: UUID, note_ids: list[UUID], *, by: str,
             recipient: str, recipient_type: str, purpose: str, at: datetime,
             authorization_id: UUID | None = None, exception: str | None = None,
             description: str | None = None, recipient_address: str | None = None,
@@ -45,7 +44,6 @@ def release(store: ClinicalStore, client_ref: str, note_ids: list[UUID], *, by: 
     check_recipient_type(recipient_type)
     exception = disclosure.check_exception_code(exception)
     assertion = _check_assertion(exception, assertion)
-    client_id = Client.id_for(client_ref)
     asked = _Asked(client_id, store.NOTE_KIND, frozenset(note_ids), recipient, recipient_type,
                    purpose, authorization_id, exception)
     disclosure_id = requests.created_id("disclosure", by, request_id)

@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from ledger.aggregates.base import Actor, utc
-from ledger.aggregates.client import Client
 from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.errors import BadInput, NotFound
+from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
 from ledger.rules import roles
@@ -83,9 +83,10 @@ class Schedule:
 
 
 class Retention:
-    def __init__(self, main: MainStore, pn: PsychotherapyStore) -> None:
+    def __init__(self, main: MainStore, pn: PsychotherapyStore, client_id: ClientIds) -> None:
         self.main = main
         self.pn = pn
+        self.client_id = client_id
         self.rules = rules.load()
 
     # ----- schedules --------------------------------------------------------------------------
@@ -115,7 +116,7 @@ class Retention:
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:
         """The client's schedule as of ``as_of`` (default ``at``, when it is recorded)."""
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.main, by, "access", "retention", at=at, client_id=client_id) as use:
             use.decide(roles.MANAGE_RETENTION)
             if not self.main.client_exists(client_id):
@@ -190,7 +191,7 @@ class Retention:
 
     def place_hold(self, client_refs: list[str], *, matter: str | None, reason: str, by: str,
                    at: datetime) -> HoldInfo:
-        client_ids = [Client.id_for(ref) for ref in client_refs]
+        client_ids = [self.client_id(ref) for ref in client_refs]
         with Attempt(self.main, by, "register", "hold", at=at) as use:
             use.decide(roles.MANAGE_RETENTION)
             for ref, client_id in zip(client_refs, client_ids, strict=True):
@@ -238,7 +239,7 @@ class Retention:
             raise BadInput(f"unknown retention rule {rule_id!r}")
         if kind not in {p.kind for p in rule.preconditions}:
             raise BadInput(f"rule {rule_id} has no {kind} precondition")
-        client_id = Client.id_for(client_ref)
+        client_id = self.client_id(client_ref)
         with Attempt(self.main, by, "register", "precondition", at=at,
                      client_id=client_id) as use:
             use.decide(roles.MANAGE_RETENTION)

@@ -64,8 +64,10 @@ class MainStore(ClinicalStore):
 
     # ----- clients -------------------------------------------------------------------------
 
-    def client(self, client_ref: str) -> Client:
-        return self.get(Client, Client.id_for(client_ref), f"client {client_ref}")
+    def client(self, client_id: UUID, client_ref: str) -> Client:
+        """The client ``client_id`` (the pseudonym of ``client_ref``, which names it in
+        errors)."""
+        return self.get(Client, client_id, f"client {client_ref}")
 
     def client_exists(self, client_id: UUID) -> bool:
         """Whether the client was ever registered (read from the log, without decrypting:

@@ -1,34 +1,55 @@
-"""Whether a store already holds data, found without its key-encryption key and without
-creating anything (a SQLite file that does not exist is not created)."""
+"""Whether a store already holds data, and whether its client ids are keyed, found without
+its key-encryption key and without creating anything (a SQLite file that does not exist is
+not created)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, inspect, select, table
+from sqlalchemy import Engine, create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
 
+from ledger.keys.pseudonyms import PseudonymRecord
 from ledger.settings import StoreSettings
 
 # Each store's table prefix, fixed forever (the stores' ``name``, lower-cased).
 PREFIXES = {"main": "ledger", "psychotherapy": "psychotherapy"}
 
 
-def holds_data(store: StoreSettings) -> bool:
-    """True if the store's events or data-key tables have any row."""
+@contextmanager
+def _engine(store: StoreSettings) -> Iterator[Engine | None]:
+    """An engine on the store's database; None if it is a SQLite file that does not exist
+    (or in memory: a new one is empty)."""
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and (
             not url.database or url.database == ":memory:" or not Path(url.database).exists()):
-        return False
-    prefix = PREFIXES[store.name]
+        yield None
+        return
     engine = create_engine(store.url)
     try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def holds_data(store: StoreSettings) -> bool:
+    """True if the store's events or data-key tables have any row."""
+    prefix = PREFIXES[store.name]
+    with _engine(store) as engine:
+        if engine is None:
+            return False
         with engine.connect() as conn:
             present = set(inspect(conn).get_table_names(schema=store.schema))
             for name in (f"{prefix}_events", f"{prefix}_keys"):
                 if name in present and conn.execute(select(func.count()).select_from(
                         table(name, schema=store.schema))).scalar():
                     return True
-    finally:
-        engine.dispose()
     return False
+
+
+def pseudonym_record(store: StoreSettings) -> str | None:
+    """The main store's record that its client ids are keyed (the secret's check value)."""
+    with _engine(store) as engine:
+        return None if engine is None else PseudonymRecord(engine, store.schema).read()

@@ -128,7 +128,7 @@ def test_no_plaintext_or_key_material_in_stored_bytes(sqlite_settings: Settings)
 
         needles = {k: v.encode("utf-8") for k, v in markers.items()}
         # Positive controls in the real store: plain metadata that *is* stored is found.
-        client_subject = f"subject:{Client.id_for(client_ref)}"
+        client_subject = f"subject:{lg.client_id(client_ref)}"
         controls = {"topic": get_topic(ProgressNote.Amended).encode(),
                     "key subject": client_subject.encode()}
 
@@ -197,19 +197,20 @@ def test_key_files_are_private_and_never_overwritten(tmp_path: Path) -> None:
     gen = make_settings(tmp_path, "sqlite")
     s = next(gen)
     first = initialise(s, AT)
-    assert first.created_keys == ("main", "psychotherapy", "checkpoint-signing")
+    assert first.created_keys == ("main", "psychotherapy", "checkpoint-signing", "pseudonym")
     assert first.kept_keys == ()
-    key_files = (s.main.kek_file, s.pn.kek_file, s.data_dir / "keys" / "checkpoint.key")
+    key_files = (s.main.kek_file, s.pn.kek_file, s.data_dir / "keys" / "checkpoint.key",
+                 s.data_dir / "keys" / "pseudonym.key")
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(s.data_dir.stat().st_mode) & 0o077 == 0
     assert stat.S_IMODE(s.main.kek_file.parent.stat().st_mode) & 0o077 == 0
     before = [p.read_bytes() for p in key_files]
-    assert len(set(before)) == 3
+    assert len(set(before)) == 4
 
     again = initialise(s, AT)
     assert again.created_keys == ()
-    assert again.kept_keys == ("main", "psychotherapy", "checkpoint-signing")
+    assert again.kept_keys == ("main", "psychotherapy", "checkpoint-signing", "pseudonym")
     assert [p.read_bytes() for p in key_files] == before
     for path in key_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -287,7 +288,7 @@ def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, lg: Le
                   conn.execute(select(events.originator_id, events.topic, events.state)
                                .order_by(events.id))]
     by_subject = {subject: key_id for key_id, (subject, _) in keys.items()}
-    c1, c2 = (f"subject:{Client.id_for(ref)}" for ref in ("C-1", "C-2"))
+    c1, c2 = (f"subject:{lg.client_id(ref)}" for ref in ("C-1", "C-2"))
     assert set(by_subject) == {AUDIT_SUBJECT, c1, c2}
     assert len(set(by_subject.values())) == 3  # one key per subject, all different
 

@@ -16,7 +16,6 @@ from jobs import runs
 from jobs import scheduler as jobs_scheduler
 from jobs.heartbeat import Beat, heartbeats
 from ledger import settings as settings_module
-from ledger.aggregates.client import Client
 from ledger.bootstrap import open_ledger
 from ledger.settings import Settings
 from tests.integration.test_purge import practice
@@ -84,7 +83,7 @@ def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
     lg = open_ledger(settings)
     app = lg.main
     try:
-        assert app.is_shredded(Client.id_for("P-0"))
+        assert app.is_shredded(lg.client_id("P-0"))
     finally:
         lg.close()
     engine = sa.create_engine(settings.main.url)

@@ -1,6 +1,9 @@
 """A store written by the previous code layout (commit 13b4140, flat ``ledger/``) still
 opens, verifies and answers: no stored data migrates when modules move.
 
+Its client ids are the legacy UUIDv5 ones (it predates the pseudonym secret): its events are
+chained and cannot be rewritten, so it keeps them, and says so (issue 12, defect 5).
+
 The fixture in ``tests/data/layout-v1/`` was written through the CLI by ``make.sh`` there;
 its key-encryption keys and signing key are test keys for synthetic data, kept in
 ``fixture.json`` (never as key files) and written to a temporary data directory here.
@@ -13,9 +16,12 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 from click.testing import CliRunner, Result
+
+from ledger.keys.pseudonyms import LEGACY_WARNING
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "layout-v1"
 
@@ -30,7 +36,8 @@ def _write_key(path: Path, value: str) -> None:
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, Any]]:
     for var in ("LEDGER_URL", "LEDGER_PN_URL", "LEDGER_SCHEMA", "LEDGER_PN_SCHEMA", "LEDGER_KEK",
-                "LEDGER_PN_KEK", "LEDGER_CONFIG", "LEDGER_KEK_FILE", "LEDGER_PN_KEK_FILE"):
+                "LEDGER_PN_KEK", "LEDGER_CONFIG", "LEDGER_KEK_FILE", "LEDGER_PN_KEK_FILE",
+                "LEDGER_PSEUDONYM_KEY", "LEDGER_PSEUDONYM_FILE"):
         monkeypatch.delenv(var, raising=False)
     data = tmp_path / "data"
     shutil.copytree(FIXTURE, data, ignore=shutil.ignore_patterns("make.sh", "fixture.json"))
@@ -43,10 +50,11 @@ def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, di
     return data, meta
 
 
-def cli(data: Path, *args: str) -> Result:
+def cli(data: Path, *args: str, input: str | None = None) -> Result:
     from cli.main import ledger
 
-    return CliRunner().invoke(ledger, ["--data-dir", str(data), *args], catch_exceptions=False)
+    return CliRunner().invoke(ledger, ["--data-dir", str(data), *args], input=input,
+                              catch_exceptions=False)
 
 
 def test_the_old_store_verifies_against_its_recorded_heads(
@@ -56,7 +64,8 @@ def test_the_old_store_verifies_against_its_recorded_heads(
              for name in ("main", "psychotherapy")}
     result = cli(data, "verify", "--json")
     assert result.exit_code == 0, result.output
-    reports = {r["store"]: r for r in json.loads(result.output)}
+    assert result.stderr == LEGACY_WARNING + "\n"
+    reports = {r["store"]: r for r in json.loads(result.stdout)}
     assert reports["main"]["events"] == meta["main_events"]
     assert reports["psychotherapy"]["events"] == meta["pn_events"]
     for name, head in heads.items():  # checked against the recorded head, then moved on
@@ -124,3 +133,34 @@ def test_the_old_store_checkpoint_still_proves_and_extends(
     verified = cli(data, "verify-bundle", str(bundle), "--public-key",
                    str(data / "keys" / "checkpoint.pub"), "--checkpoint", str(note))
     assert verified.exit_code == 0, verified.output
+
+
+def test_the_old_store_keeps_its_legacy_client_ids(old_store: tuple[Path, dict[str, Any]]) -> None:
+    data, _ = old_store
+    legacy = str(uuid5(uuid5(NAMESPACE_URL, "urn:ledger:v1"), "client:C-1"))
+    init = cli(data, "init")
+    assert init.exit_code == 0, init.output
+    assert init.stderr == LEGACY_WARNING + "\n"
+    assert "pseudonym" not in init.stdout
+    assert not (data / "keys" / "pseudonym.key").exists()  # a secret would orphan C-1
+    note = cli(data, "note", "write", "--client", "C-1", "--as", "dr-lee", input="new\n")
+    assert note.exit_code == 0, note.output
+    log = json.loads(cli(data, "access-log", "--as", "comp", "--client", "C-1",
+                         "--json").stdout)
+    assert {r["client_id"] for r in log} == {legacy}
+    assert note.stdout.strip() in {r["object_id"] for r in log}  # the new note, same id
+    assert cli(data, "verify").exit_code == 0
+
+
+def test_a_secret_put_beside_the_old_store_is_refused(old_store: tuple[Path, dict[str, Any]]
+                                                      ) -> None:
+    data, _ = old_store
+    secret = data / "keys" / "pseudonym.key"
+    _write_key(secret, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=")
+    message = (f"error: the pseudonym secret {secret} is given, but the main store holds "
+               "data and no record that its client ids are keyed: they were made with the "
+               "legacy derivation (remove the secret to keep it), or the record was removed "
+               "(restore the store from your backup)\n")
+    for args in (("init",), ("record-set", "C-1", "--as", "comp")):
+        r = cli(data, *args)
+        assert (r.exit_code, r.stderr) == (1, message), args

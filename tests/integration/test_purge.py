@@ -9,13 +9,13 @@ import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from ledger import settings as settings_module
-from ledger.aggregates.client import Client
 from ledger.aggregates.destruction import Destruction
 from ledger.bootstrap import initialise, open_ledger
 from ledger.errors import ContentDestroyed
@@ -80,6 +80,12 @@ def wrapped_keys(settings: Settings) -> dict[str, bytes]:
     return found
 
 
+def client_ids(settings: Settings, count: int) -> list[UUID]:
+    """The ids of clients P-0 ... P-(count-1), from the opened ledger (they are keyed)."""
+    with open_ledger(settings) as lg:
+        return [lg.client_id(f"P-{i}") for i in range(count)]
+
+
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     return settings_module.load_settings(str(tmp_path / "data"), environ={})
@@ -89,7 +95,7 @@ def test_purge_leaves_no_key_bytes_and_a_verifiable_chain(sqlite_settings: Setti
     s = sqlite_settings
     made = practice(s, clients=1)
     keys = wrapped_keys(s)
-    client_id = Client.id_for("P-0")
+    client_id, = client_ids(s, 1)
     assert {f"main subject:{client_id}", f"psychotherapy subject:{client_id}"} <= set(keys)
     assert set(scan(s.data_dir, keys)) == set(keys)  # positive control: found before
 
@@ -140,9 +146,9 @@ def test_a_rerun_repeats_nothing(sqlite_settings: Settings) -> None:
     practice(sqlite_settings, clients=2)
     assert len(sweep(sqlite_settings, DUE, by="comp")) == 2
     assert sweep(sqlite_settings, DUE, by="comp") == []
-    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
+    assert receipts(sqlite_settings) == {f"{store} {i}": 1
                                          for store in ("main", "psychotherapy")
-                                         for i in range(2)}
+                                         for i in client_ids(sqlite_settings, 2)}
 
 
 def test_a_dry_run_changes_nothing_and_a_hold_blocks(sqlite_settings: Settings) -> None:
@@ -156,7 +162,7 @@ def test_a_dry_run_changes_nothing_and_a_hold_blocks(sqlite_settings: Settings) 
     assert [d.status for d in dry] == ["due"]
     assert receipts(sqlite_settings) == {}
     done = sweep(sqlite_settings, DUE, by="comp")
-    assert [d.client_id for d in done] == [Client.id_for("P-0")]
+    assert [d.client_id for d in done] == client_ids(sqlite_settings, 1)
 
 
 def receipt_events(store: Store) -> list[Destruction.Recorded]:
@@ -214,10 +220,9 @@ def test_a_killed_purge_completes_on_rerun(sqlite_settings: Settings, kill_after
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     sweep(sqlite_settings, DUE, by="comp")
-    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
-                                         for store in ("main", "psychotherapy")
-                                         for i in range(6)}
-    due = {str(Client.id_for(f"P-{i}")) for i in range(6)}
+    due = {str(i) for i in client_ids(sqlite_settings, 6)}
+    assert receipts(sqlite_settings) == {f"{store} {i}": 1
+                                         for store in ("main", "psychotherapy") for i in due}
     assert [k for k in wrapped_keys(sqlite_settings) if k.split(":")[1] in due] == []
     assert sweep(sqlite_settings, DUE, by="comp") == []
 
@@ -227,7 +232,7 @@ def test_an_interrupted_purge_waits_for_a_new_hold_then_completes(
     """Killed after the decision (main receipt) and the sealed store's key, before the
     main key; a hold placed meanwhile stops the rerun; its release lets it finish."""
     practice(sqlite_settings, clients=1)
-    client_id = Client.id_for("P-0")
+    client_id, = client_ids(sqlite_settings, 1)
     lg = open_ledger(sqlite_settings)
     main, pn = lg.main, lg.pn
     try:
@@ -279,7 +284,8 @@ def test_a_reader_blocking_the_scrub_fails_the_run_and_the_next_run_scrubs(
         reader.rollback()
         reader.close()
     assert sweep(sqlite_settings, DUE, by="comp") == []  # nothing left to destroy...
-    client_keys = {k: v for k, v in keys.items() if str(Client.id_for("P-0")) in k}
+    client_id, = client_ids(sqlite_settings, 1)
+    client_keys = {k: v for k, v in keys.items() if str(client_id) in k}
     assert scan(sqlite_settings.data_dir, client_keys) == {}  # ...but it scrubbed
 
 
@@ -301,6 +307,6 @@ def test_two_purges_at_once_write_one_receipt_per_store(sqlite_settings: Setting
     for t in threads:
         t.join()
     assert errors == []
-    assert receipts(sqlite_settings) == {f"{store} {Client.id_for(f'P-{i}')}": 1
+    assert receipts(sqlite_settings) == {f"{store} {i}": 1
                                          for store in ("main", "psychotherapy")
-                                         for i in range(3)}
+                                         for i in client_ids(sqlite_settings, 3)}

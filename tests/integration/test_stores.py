@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
-from ledger.aggregates.client import Client
 from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import KeyMaterialError
 from ledger.settings import Settings
@@ -65,7 +64,7 @@ def test_one_shredded_client_does_not_break_listings_for_the_others(
     keys = sa.Table("psychotherapy_keys", sa.MetaData(), autoload_with=pn.engine,
                     schema=settings.pn.schema)
     with pn.engine.begin() as conn:  # what the retention purge will do: destroy the key
-        conn.execute(sa.update(keys).where(keys.c.subject == f"subject:{Client.id_for('C-1')}")
+        conn.execute(sa.update(keys).where(keys.c.subject == f"subject:{lg.client_id('C-1')}")
                      .values(wrapped=None))
     with open_ledger(settings) as fresh:
         assert len(fresh.psychotherapy.list_notes("C-2", by="sup", at=AT)) == 1

@@ -8,7 +8,6 @@ from uuid import uuid4
 
 import pytest
 
-from ledger.aggregates.client import Client
 from ledger.aggregates.staff import StaffMember
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, NotFound, Refused
@@ -33,7 +32,7 @@ def test_read_is_recorded_before_content_returns(memory_lg: Ledger) -> None:
     assert (entry.action, entry.outcome, entry.purpose) == ("access", "granted", "TREAT")
     assert (entry.actor_id, entry.actor_role) == ("dr-kim", "clinician")
     assert entry.object_id == str(note_id)
-    assert entry.client_id == Client.id_for("C-1")
+    assert entry.client_id == memory_lg.client_id("C-1")
     assert entry.version == 1
     assert entry.timestamp == LATER
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from ledger import queries as access_log
 from ledger.aggregates.audit import AuditEntry
-from ledger.aggregates.client import Client
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, Refused
 from ledger.rules.accounting import letter, six_years_before, summarise
@@ -85,12 +84,12 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
                                      recipient_type="oversight-agency", purpose="HCOMPL",
                                      exception="OVERSIGHT_OF_ORIGINATOR_512d",
                                      assertion="written request on file", at=days(-20))
-    entries = [*main.accountable_disclosures(Client.id_for("C-1"), AT.date()),
-               *pn.accountable_disclosures(Client.id_for("C-1"), AT.date())]
+    entries = [*main.accountable_disclosures(memory_lg.client_id("C-1"), AT.date()),
+               *pn.accountable_disclosures(memory_lg.client_id("C-1"), AT.date())]
     assert sorted((e.store, e.recipient) for e in entries) == [
         ("main", "County Coroner"), ("main", "county  CORONER"),
         ("psychotherapy", "State Board")]
-    result = summarise(str(Client.id_for("C-1")), AT.date(), entries)
+    result = summarise(str(memory_lg.client_id("C-1")), AT.date(), entries)
     assert memory_lg.audit.accounting("C-1", by="comp", at=AT) == result  # the service
     assert [(line.first.recipient, line.count, line.last_at) for line in result.lines] == [
         ("County Coroner", 2, days(-50)), ("State Board", 1, days(-20))]
@@ -99,7 +98,7 @@ def test_accounting_lists_only_accountable_disclosures_in_the_six_years(
     assert "1 Main St" in text and "45 CFR 164.512(g)(1)" in text
     assert result.period_start == date(2020, 1, 15)
     # An earlier request date moves the window (and takes in the oldest disclosure).
-    early = main.accountable_disclosures(Client.id_for("C-1"), days(-60).date())
+    early = main.accountable_disclosures(memory_lg.client_id("C-1"), days(-60).date())
     assert [e.disclosed_at for e in early] == [days(-6 * 365 - 10), days(-100)]
     assert memory_lg.audit.accounting("C-1", by="comp", at=AT, requested_on=days(
         -60).date()).lines[0].count == 2
@@ -216,7 +215,7 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
         assert [r for r in pn_logged if r.object_type != "access-log"] == [
             r for r in pn_indexed if r.object_type != "access-log"]
         for query in (access_log.Query(),
-                      access_log.Query(client_id=Client.id_for("C-2")),
+                      access_log.Query(client_id=lg.client_id("C-2")),
                       access_log.Query(staff_id="desk", outcome="granted"),
                       access_log.Query(break_glass=True, sort="actor_id"),
                       access_log.Query(since=days(200).date(), until=days(600).date())):
@@ -228,11 +227,11 @@ def test_projections_equal_a_rebuild_and_the_log_after_any_workload(
             assert [r for r in logged if r.object_type != "access-log"] == [
                 r for r in indexed if r.object_type != "access-log"]
         for client in ("C-1", "C-2"):
-            from_index = main.accountable_disclosures(Client.id_for(client), end.date())
+            from_index = main.accountable_disclosures(lg.client_id(client), end.date())
             expected = [r for r in lg.audit.access_log(by="comp", at=end, stores=("main",),
                                                        from_log=True)
                         if r.action == "disclose" and r.accountable
-                        and r.client_id == Client.id_for(client)
+                        and r.client_id == lg.client_id(client)
                         and r.at.date() >= six_years_before(end.date())]
             assert [e.disclosed_at for e in from_index] == [r.at for r in expected]
 

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ledger.aggregates.audit import AuditEntry
-from ledger.aggregates.client import Client
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, NotFound, Refused
 from tests.conftest import AT, all_events, seed
@@ -53,11 +52,11 @@ def test_a_practice_across_decades(memory_lg: Ledger) -> None:
                                           by="comp", at=on("2009-01-01"))
 
     def status(ref: str, day: str) -> str:
-        return desk.schedule(Client.id_for(ref), on(day)).status
+        return desk.schedule(memory_lg.client_id(ref), on(day)).status
 
     for ref, (*_, due) in cases.items():
         destroy = date.fromisoformat(due)
-        assert desk.schedule(Client.id_for(ref), on(due)).explanation.destroy_on == destroy
+        assert desk.schedule(memory_lg.client_id(ref), on(due)).explanation.destroy_on == destroy
         before = date.fromordinal(destroy.toordinal() - 1).isoformat()
         assert status(ref, before) == "retained", ref
         assert status(ref, due) == ("held" if ref == "CA-adult" else "due"), ref
@@ -67,9 +66,9 @@ def test_a_practice_across_decades(memory_lg: Ledger) -> None:
     plan = desk.plan(by="comp", at=on("2030-01-01"))
     # Earliest destruction first; C-1 (seeded, no episode) has no date and comes last.
     assert [(s.client_id, s.status) for s in plan] == [
-        (Client.id_for(ref), "due") for ref in
+        (memory_lg.client_id(ref), "due") for ref in
         ("CA-adult", "CO-lpc-minor", "NY-minor", "CA-minor")] + [
-        (Client.id_for("C-1"), "no date")]
+        (memory_lg.client_id("C-1"), "no date")]
 
 
 def test_explain_and_plan_are_recorded_and_limited_to_retention_officers(
@@ -119,8 +118,8 @@ def test_holds(memory_lg: Ledger) -> None:
         memory_lg.retention.place_hold(["C-1", "C-9"], matter="m", reason="r", by="comp", at=AT)
     held = memory_lg.retention.place_hold(["C-1", "C-2"], matter="Audit 2026", reason="OCR audit",
                                           by="comp", at=AT)
-    assert set(held.client_ids) == {Client.id_for("C-1"), Client.id_for("C-2")}
-    assert [h.hold_id for h in memory_lg.retention.holds_on(Client.id_for("C-2"),
+    assert set(held.client_ids) == {memory_lg.client_id("C-1"), memory_lg.client_id("C-2")}
+    assert [h.hold_id for h in memory_lg.retention.holds_on(memory_lg.client_id("C-2"),
                                                             AT)] == [held.hold_id]
     released = memory_lg.retention.release_hold(held.hold_id, reason="closed", by="comp",
                                                 at=datetime(2026, 2, 1, tzinfo=UTC))
@@ -128,7 +127,7 @@ def test_holds(memory_lg: Ledger) -> None:
     with pytest.raises(BadInput, match=r"was already released$"):
         memory_lg.retention.release_hold(held.hold_id, reason="again", by="comp",
                                          at=datetime(2026, 2, 2, tzinfo=UTC))
-    assert memory_lg.retention.holds_on(Client.id_for("C-2"), datetime(2026, 3, 1,
+    assert memory_lg.retention.holds_on(memory_lg.client_id("C-2"), datetime(2026, 3, 1,
                                                                        tzinfo=UTC)) == []
 
 
@@ -144,7 +143,7 @@ def test_a_precondition_blocks_until_recorded_then_its_waiting_period(
     memory_lg.clients.close_episode("MA-1", end=date(2001, 1, 1), kind="discharge", by="desk",
                                     at=on("2001-01-01"))
     desk = memory_lg.retention
-    client_id = Client.id_for("MA-1")
+    client_id = memory_lg.client_id("MA-1")
     schedule = desk.schedule(client_id, on("2030-01-01"))
     assert schedule.explanation is not None
     assert schedule.explanation.destroy_on == date(2021, 1, 1)
