@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    json_option,
+    now,
+    pass_state,
+    valid_client_ref,
+    valid_staff_id,
+)
 from ledger.dates import parse_day
 from ledger.vocabulary import ACCESS_LOG_FIELDS
 
 
 @click.command("access-log")
 @as_option
-@click.option("--client", "client_ref", help="Only this client.")
-@click.option("--staff", "staff_id", help="Only this staff member.")
+@click.option("--client", "client_ref", callback=valid_client_ref, help="Only this client.")
+@click.option("--staff", "staff_id", callback=valid_staff_id, help="Only this staff member.")
 @click.option("--from", "since", metavar="DATE", help="From this date (inclusive).")
 @click.option("--to", "until", metavar="DATE", help="To this date (inclusive).")
 @click.option("--outcome", type=click.Choice(["granted", "denied", "not-found"]),

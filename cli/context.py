@@ -58,8 +58,26 @@ class State:
 
 pass_state = click.make_pass_decorator(State)
 
+def valid_staff_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: a malformed staff id stops at the edge (the services check again)."""
+    from ledger.identifiers import check_staff_id  # noqa: PLC0415
+
+    return None if value is None else check_staff_id(value, _flag(param))
+
+
+def valid_client_ref(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: a malformed client id stops at the edge (the services check again)."""
+    from ledger.identifiers import check_client_ref  # noqa: PLC0415
+
+    return None if value is None else check_client_ref(value, _flag(param))
+
+
+def _flag(param: click.Parameter) -> str:
+    return param.opts[0] if isinstance(param, click.Option) else (param.metavar or "the id")
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-as_option = click.option("--as", "actor", required=True, metavar="STAFF",
+as_option = click.option("--as", "actor", required=True, metavar="STAFF", callback=valid_staff_id,
                          help="Staff id of the person acting.")
 
 

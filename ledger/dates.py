@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
+from ledger.display import shown
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def parse_day(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"{what} must be a date like 2024-03-31, not {value!r}") from None
+        raise BadInput(f"{what} must be a date like 2024-03-31, not {shown(value)}") from None
 
 
 def require_day(value: str | None, what: str) -> date:
@@ -43,7 +44,7 @@ def parse_moment(value: str | None, what: str, *, now: datetime) -> datetime | N
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(f"{what} must be a date or time like 2026-03-31 or "
-                       f"2026-03-31T17:00:00+00:00, not {value!r}") from None
+                       f"2026-03-31T17:00:00+00:00, not {shown(value)}") from None
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     if len(value) > 10:
@@ -59,4 +60,4 @@ def parse_uuid(value: str, what: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise BadInput(f"{what} must be an id like 3f2b...-....; got {value!r}") from None
+        raise BadInput(f"{what} must be an id like 3f2b...-....; got {shown(value)}") from None

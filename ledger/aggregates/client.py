@@ -10,7 +10,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.display import shown
 from ledger.errors import BadInput
+from ledger.identifiers import check_client_ref
 from ledger.primitives.ids import client_id
 from ledger.vocabulary import US_JURISDICTIONS
 
@@ -74,7 +76,7 @@ class Client(Aggregate):
 
     @staticmethod
     def id_for(client_ref: str) -> UUID:
-        return client_id(client_ref)
+        return client_id(check_client_ref(client_ref))
 
     @classmethod
     def register(cls, client_ref: str, name: str, dob: date, jurisdiction: str,
@@ -83,7 +85,7 @@ class Client(Aggregate):
             raise BadInput("client id and name must not be empty")
         state = jurisdiction.upper()
         if state not in US_JURISDICTIONS:
-            raise BadInput(f"unknown state {jurisdiction!r}; use a two-letter US code")
+            raise BadInput(f"unknown state {shown(jurisdiction)}; use a two-letter US code")
         if dob > at.date():
             raise BadInput("date of birth is in the future")
         return cls._create(cls.Registered, id=cls.id_for(client_ref), client_ref=client_ref,
