@@ -45,7 +45,8 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
 
     Example: ledger access-log --as comp --break-glass --from 2026-01-01
     """
-    from ledger.primitives.ids import client_id  # noqa: PLC0415 (keeps --help fast)
+    from ledger.display import escape  # noqa: PLC0415 (keeps --help fast)
+    from ledger.primitives.ids import client_id  # noqa: PLC0415
     from ledger.queries import Query  # noqa: PLC0415
 
     query = Query(
@@ -67,13 +68,3 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
             *([r.reason] if r.reason else []),
         ]))
 
-
-def escape(field: str) -> str:
-    """A field as one tab-free line: a backslash, a tab, a newline or any other control
-    character is written as its escape, so what an attempt recorded can never forge a
-    line or a column of the log."""
-    return "".join(_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127
-                                        else ch) for ch in field)
-
-
-_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from ledger.bootstrap import Ledger
     from ledger.settings import Settings
     from ledger.views import NoteContent
+
+
+T = TypeVar("T")
 
 
 def now() -> datetime:
@@ -81,6 +84,17 @@ as_option = click.option("--as", "actor", required=True, metavar="STAFF", callba
                          help="Staff id of the person acting.")
 
 
+def escaped(record: T, *fields: str) -> T:
+    """A copy of a view record with the text ``fields`` escaped for one line of output
+    (free text and recorded values: they may hold newlines or control characters)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from ledger.display import escape  # noqa: PLC0415
+
+    return replace(record, **{name: escape(value) for name in fields  # type: ignore[type-var]
+                              if isinstance(value := getattr(record, name), str)})
+
+
 def json_default(value: Any) -> Any:
     from dataclasses import asdict, is_dataclass  # noqa: PLC0415 (loaded when used)
     from uuid import UUID  # noqa: PLC0415
@@ -121,6 +135,9 @@ def read_text(file: str | None) -> str:
 
 
 def echo_note(content: NoteContent) -> None:
+    """A note's header lines (escaped: ids and the amendment reason were typed), then its
+    text as written."""
+    content = escaped(content, "author_id", "amendment_reason", "session_date")
     click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
     click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
                + (f"  session {content.session_date}" if content.session_date else ""))

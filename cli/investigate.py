@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import State, as_option, emit_json, escaped, json_option, now, pass_state
 from ledger.dates import parse_day
 from ledger.errors import BadInput
 
@@ -81,12 +81,14 @@ def _json(report: Report) -> dict[str, Any]:
 
 
 def _line(i: Item) -> str:
-    r = i.record
+    from ledger.display import escape  # noqa: PLC0415
+
+    r = escaped(i.record, "actor_id", "recipient")
     who = f"{r.actor_id} ({r.actor_role})"
     to = f" to {r.recipient} ({r.recipient_type})" if r.recipient else ""
     return (f"{r.at.isoformat()}  {i.kind.upper():<15} {r.store} #{r.position}  {who} "
             f"{r.action}{to}  purpose {r.purpose or '-'}  {r.outcome}"
-            + (f"  basis: {i.basis}" if i.basis else "")
+            + (f"  basis: {escape(i.basis)}" if i.basis else "")
             + ("" if i.proof is not None else "  [after the latest checkpoint]"))
 
 

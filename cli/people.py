@@ -10,6 +10,7 @@ from cli.context import (
     State,
     as_option,
     emit_json,
+    escaped,
     json_option,
     now,
     pass_state,
@@ -31,6 +32,7 @@ def _show(info: StaffInfo, as_json: bool) -> None:
         emit_json(info)
     else:
         status = "active" if info.active else "deactivated"
+        info = escaped(info, "staff_id", "name")
         click.echo(f"{info.staff_id}\t{info.role}\t{status}\t{info.name}")
 
 

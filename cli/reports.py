@@ -14,6 +14,7 @@ from cli.context import (
     State,
     as_option,
     emit_json,
+    escaped,
     json_default,
     json_option,
     now,
@@ -53,6 +54,8 @@ def record_set(state: State, client_ref: str, actor: str, as_of: str | None, pur
 
 
 def _record_set_text(rs: RecordSet) -> str:
+    from ledger.display import escape  # noqa: PLC0415
+
     lines = [f"Designated record set as of {rs.as_of.isoformat()}: {len(rs.notes)} progress "
              f"note{'s' if len(rs.notes) != 1 else ''}", ""]
     if rs.destroyed:
@@ -60,10 +63,12 @@ def _record_set_text(rs: RecordSet) -> str:
     for n in rs.notes:
         c = n.current
         lines.append(f"Progress note {n.note_id}, version {c.version}"
-                     + (f", session {n.session_date}" if n.session_date else ""))
+                     + (f", session {escape(n.session_date)}" if n.session_date else ""))
         for v in n.history:
-            lines.append(f"  version {v.version}: {v.written_at.isoformat()} by {v.author_id}"
-                         + (f" (amended: {v.amendment_reason})" if v.amendment_reason else ""))
+            lines.append(f"  version {v.version}: {v.written_at.isoformat()} by "
+                         f"{escape(v.author_id)}"
+                         + (f" (amended: {escape(v.amendment_reason)})" if v.amendment_reason
+                            else ""))
         lines.append("")
         lines.extend(c.text.rstrip("\n").splitlines())
         lines.append("")
@@ -163,9 +168,15 @@ def accounting(state: State, client_ref: str, actor: str, requested: str | None,
     if as_json:
         emit_json(result)
     else:
+        from dataclasses import replace  # noqa: PLC0415
+
         from ledger.rules.accounting import letter  # noqa: PLC0415
 
-        click.echo(letter(result), nl=False)
+        # Recipients, addresses and descriptions were typed: one line each in the letter.
+        lines = tuple(replace(line, first=escaped(line.first, "recipient", "recipient_address",
+                                                   "description", "legal_basis"))
+                      for line in result.lines)
+        click.echo(letter(replace(result, lines=lines)), nl=False)
 
 
 @click.group()
