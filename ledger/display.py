@@ -19,11 +19,14 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return "'" + escape(text[:limit]) + ("'..." if cut else "'")
 
 
-def escape(text: str) -> str:
+def escape(text: str, *, backslash: bool = True) -> str:
     """``text`` as one line: a backslash, a tab, a newline or any other control or
     non-printable character (an invalid byte of a command-line argument included) is
-    written as its escape, so a value can never forge a line or a column."""
-    return "".join(ch if ch.isprintable() and ch != "\\" else _escaped(ch) for ch in text)
+    written as its escape, so a value can never forge a line or a column. Without
+    ``backslash``, a backslash stays as it is (for a message whose values were escaped
+    already)."""
+    return "".join(ch if ch.isprintable() and (ch != "\\" or not backslash)
+                   else _escaped(ch) for ch in text)
 
 
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
