@@ -95,6 +95,36 @@ def escaped(record: T, *fields: str) -> T:
                               if isinstance(value := getattr(record, name), str)})
 
 
+def output_directory(out: str, *, new: bool) -> Path:
+    """``--out DIR`` checked before anything is done: ``new``, it must not exist yet;
+    otherwise it may exist but must be a directory; and the nearest directory that
+    exists above it must be one this process may write in. One line of bad input if not
+    (the command still turns an OS error met later into one line)."""
+    import os  # noqa: PLC0415
+
+    from ledger.display import shown  # noqa: PLC0415
+
+    path = Path(out)
+    if new and (path.exists() or path.is_symlink()):
+        raise BadInput(f"{shown(out)} already exists; give a new directory")
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"cannot write {shown(out)}: it is not a directory")
+    above = path.absolute()
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise BadInput(f"cannot write {shown(out)}: {shown(above)} is not a directory")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {shown(out)}: {shown(above)} is not writable")
+    return path
+
+
+def cannot_write(out: str, error: OSError) -> BadInput:
+    from ledger.display import shown  # noqa: PLC0415
+
+    return BadInput(f"cannot write {shown(out)}: {error.strerror or type(error).__name__}")
+
+
 def json_default(value: Any) -> Any:
     from dataclasses import asdict, is_dataclass  # noqa: PLC0415 (loaded when used)
     from uuid import UUID  # noqa: PLC0415

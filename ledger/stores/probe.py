@@ -3,11 +3,14 @@ creating anything (a SQLite file that does not exist is not created)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
+from ledger.errors import IntegrityFailure
 from ledger.settings import StoreSettings
 
 # Each store's table prefix, fixed forever (the stores' ``name``, lower-cased).
@@ -15,7 +18,8 @@ PREFIXES = {"main": "ledger", "psychotherapy": "psychotherapy"}
 
 
 def holds_data(store: StoreSettings) -> bool:
-    """True if the store's events or data-key tables have any row."""
+    """True if the store's events or data-key tables have any row. A file that is not a
+    database is damage, named (IntegrityFailure): it is neither empty nor readable."""
     url = make_url(store.url)
     if url.get_backend_name() == "sqlite" and (
             not url.database or url.database == ":memory:" or not Path(url.database).exists()):
@@ -29,6 +33,13 @@ def holds_data(store: StoreSettings) -> bool:
                 if name in present and conn.execute(select(func.count()).select_from(
                         table(name, schema=store.schema))).scalar():
                     return True
+    except DatabaseError as e:
+        if isinstance(e.orig, sqlite3.DatabaseError) and not isinstance(
+                e.orig, sqlite3.OperationalError):
+            raise IntegrityFailure(f"the {store.name} store's database {url.database} is not "
+                                   "a SQLite database, or is damaged: restore it from your "
+                                   "backup") from None
+        raise
     finally:
         engine.dispose()
     return False
