@@ -100,23 +100,50 @@ def output_directory(out: str, *, new: bool) -> Path:
     otherwise it may exist but must be a directory; and the nearest directory that
     exists above it must be one this process may write in. One line of bad input if not
     (the command still turns an OS error met later into one line)."""
+    from ledger.display import shown  # noqa: PLC0415
+
+    path = Path(out)
+    try:
+        if new and (path.exists() or path.is_symlink()):
+            raise BadInput(f"{shown(out)} already exists; give a new directory")
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"cannot write {shown(out)}: it is not a directory")
+        above = path.absolute()
+        while not above.exists():
+            above = above.parent
+        _writable_directory(out, above)
+    except OSError as e:  # a name too long, a loop of links
+        raise cannot_write(out, e) from None
+    return path
+
+
+def output_file(out: str) -> Path:
+    """``--out FILE`` / ``--html FILE`` checked before anything is done: a new file in a
+    directory that exists and may be written (one line of bad input if not)."""
+    from ledger.display import shown  # noqa: PLC0415
+
+    path = Path(out)
+    try:
+        if path.exists() or path.is_symlink():
+            raise BadInput(f"{shown(out)} already exists; give a new file")
+        parent = path.absolute().parent
+        if not parent.exists():
+            raise BadInput(f"cannot write {shown(out)}: its directory does not exist")
+        _writable_directory(out, parent)
+    except OSError as e:
+        raise cannot_write(out, e) from None
+    return path
+
+
+def _writable_directory(out: str, directory: Path) -> None:
     import os  # noqa: PLC0415
 
     from ledger.display import shown  # noqa: PLC0415
 
-    path = Path(out)
-    if new and (path.exists() or path.is_symlink()):
-        raise BadInput(f"{shown(out)} already exists; give a new directory")
-    if path.exists() and not path.is_dir():
-        raise BadInput(f"cannot write {shown(out)}: it is not a directory")
-    above = path.absolute()
-    while not above.exists():
-        above = above.parent
-    if not above.is_dir():
-        raise BadInput(f"cannot write {shown(out)}: {shown(above)} is not a directory")
-    if not os.access(above, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write {shown(out)}: {shown(above)} is not writable")
-    return path
+    if not directory.is_dir():
+        raise BadInput(f"cannot write {shown(out)}: {shown(directory)} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {shown(out)}: {shown(directory)} is not writable")
 
 
 def cannot_write(out: str, error: OSError) -> BadInput:

@@ -48,6 +48,12 @@ class LedgerGroup(click.Group):
             ctx.exit(e.exit_code)
         except BrokenPipeError:
             raise  # the reader went away (``| head``); click exits quietly
+        except OSError as e:  # a file or directory given or configured: its error and name
+            from ledger.display import shown  # noqa: PLC0415
+
+            name = f": {shown(e.filename)}" if e.filename is not None else ""
+            say(f"{e.strerror or type(e).__name__}{name}")
+            ctx.exit(1)
         except Exception as e:
             from ledger.persistence.failures import explain  # noqa: PLC0415 (on failure only)
 

@@ -18,6 +18,7 @@ from cli.context import (
     json_default,
     json_option,
     now,
+    output_directory,
     pass_state,
 )
 from ledger.dates import parse_day, parse_moment
@@ -98,9 +99,7 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
 
     Example: ledger export access-request C-1001 --as comp --out ./request-C-1001
     """
-    directory = Path(out)
-    if directory.exists():
-        raise BadInput(f"{out} already exists; give a new directory")
+    directory = output_directory(out, new=True)  # checked before the export is recorded
     if not directory.absolute().parent.is_dir():
         raise BadInput(f"cannot write {out}: its parent directory does not exist")
     at = now()
