@@ -10,8 +10,8 @@ from pathlib import Path
 from ledger.bootstrap import open_ledger
 from ledger.settings import load_settings
 from tests.cli.test_cli import setup_practice
-from tests.conftest import record_unchecked
 from tests.cli.test_cli_sealed import ok, practice
+from tests.conftest import record_unchecked
 
 
 def test_record_set_now_and_in_the_past(run) -> None:  # type: ignore[no-untyped-def]

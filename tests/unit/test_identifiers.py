@@ -58,11 +58,11 @@ def test_a_malformed_acting_id_is_never_recorded(memory_lg: Ledger) -> None:
     note = memory_lg.notes.write("C-1", "text", by="dr-lee", session_date=None, at=AT)
     before = count(memory_lg)
     for by in ("x" * 201, "dr-lee\nadmin", ""):
-        with pytest.raises(BadInput, match="^the acting staff id must be 1 to 64 letters"):
+        with pytest.raises(BadInput, match=r"^the acting staff id must be 1 to 64 letters"):
             memory_lg.notes.read(note, by=by, purpose="TREAT", version=None, at=AT)
-        with pytest.raises(BadInput, match="^the acting staff id must be"):
+        with pytest.raises(BadInput, match=r"^the acting staff id must be"):
             memory_lg.audit.access_log(by=by, at=AT)
-        with pytest.raises(BadInput, match="^the acting staff id must be"):
+        with pytest.raises(BadInput, match=r"^the acting staff id must be"):
             memory_lg.psychotherapy.list_notes("C-1", by=by, at=AT)
     assert count(memory_lg) == before
     # Well-formed but unknown: a refusal, recorded (as before).
@@ -74,23 +74,23 @@ def test_a_malformed_acting_id_is_never_recorded(memory_lg: Ledger) -> None:
 def test_malformed_staff_and_client_ids_are_never_stored(memory_lg: Ledger) -> None:
     seed(memory_lg)
     before = count(memory_lg)
-    with pytest.raises(BadInput, match="^a staff id must be"):
+    with pytest.raises(BadInput, match=r"^a staff id must be"):
         memory_lg.staff.add("x" * 65, "X", "clinician", by="admin", at=AT)
-    with pytest.raises(BadInput, match="^a staff id must be"):
+    with pytest.raises(BadInput, match=r"^a staff id must be"):
         memory_lg.staff.set_role("a\tb", "supervisor", by="admin", at=AT)
-    with pytest.raises(BadInput, match="^a client id must be"):
+    with pytest.raises(BadInput, match=r"^a client id must be"):
         memory_lg.clients.register("C 2", "Jane", date(1990, 1, 1), "CA", by="desk", at=AT)
-    with pytest.raises(BadInput, match="^a client id must be"):
+    with pytest.raises(BadInput, match=r"^a client id must be"):
         memory_lg.notes.write("C-1\n", "t", by="dr-lee", session_date=None, at=AT)
-    with pytest.raises(BadInput, match="^a client id must be"):
+    with pytest.raises(BadInput, match=r"^a client id must be"):
         memory_lg.retention.place_hold(["C-1", "C\x00"], matter=None, reason="r", by="comp",
                                        at=AT)
-    with pytest.raises(BadInput, match="^the staff id to filter by must be"):
+    with pytest.raises(BadInput, match=r"^the staff id to filter by must be"):
         memory_lg.audit.access_log(by="comp", at=AT, query=Query(staff_id="x" * 201))
     assert count(memory_lg) == before
 
 
 def test_the_bootstrap_checks_the_id_too(memory_lg: Ledger) -> None:
-    with pytest.raises(BadInput, match="^a staff id must be"):
+    with pytest.raises(BadInput, match=r"^a staff id must be"):
         memory_lg.staff.add("admin\n", "Ada", "admin", by=None, at=AT)
     assert count(memory_lg) == (0, 0)
