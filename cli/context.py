@@ -100,14 +100,14 @@ def output_directory(out: str, *, new: bool) -> Path:
     otherwise it may exist but must be a directory; and the nearest directory that
     exists above it must be one this process may write in. One line of bad input if not
     (the command still turns an OS error met later into one line)."""
-    from ledger.display import shown  # noqa: PLC0415
+    from ledger.display import escape  # noqa: PLC0415
 
     path = Path(out)
     try:
         if new and (path.exists() or path.is_symlink()):
-            raise BadInput(f"{shown(out)} already exists; give a new directory")
+            raise BadInput(f"{escape(out)} already exists; give a new directory")
         if path.exists() and not path.is_dir():
-            raise BadInput(f"cannot write {shown(out)}: it is not a directory")
+            raise BadInput(f"cannot write {escape(out)}: it is not a directory")
         above = path.absolute()
         while not above.exists():
             above = above.parent
@@ -120,15 +120,15 @@ def output_directory(out: str, *, new: bool) -> Path:
 def output_file(out: str) -> Path:
     """``--out FILE`` / ``--html FILE`` checked before anything is done: a new file in a
     directory that exists and may be written (one line of bad input if not)."""
-    from ledger.display import shown  # noqa: PLC0415
+    from ledger.display import escape  # noqa: PLC0415
 
     path = Path(out)
     try:
         if path.exists() or path.is_symlink():
-            raise BadInput(f"{shown(out)} already exists; give a new file")
+            raise BadInput(f"{escape(out)} already exists; give a new file")
         parent = path.absolute().parent
         if not parent.exists():
-            raise BadInput(f"cannot write {shown(out)}: its directory does not exist")
+            raise BadInput(f"cannot write {escape(out)}: its directory does not exist")
         _writable_directory(out, parent)
     except OSError as e:
         raise cannot_write(out, e) from None
@@ -138,18 +138,19 @@ def output_file(out: str) -> Path:
 def _writable_directory(out: str, directory: Path) -> None:
     import os  # noqa: PLC0415
 
-    from ledger.display import shown  # noqa: PLC0415
+    from ledger.display import escape  # noqa: PLC0415
 
+    where = escape(str(directory))
     if not directory.is_dir():
-        raise BadInput(f"cannot write {shown(out)}: {shown(directory)} is not a directory")
+        raise BadInput(f"cannot write {escape(out)}: {where} is not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write {shown(out)}: {shown(directory)} is not writable")
+        raise BadInput(f"cannot write {escape(out)}: {where} is not writable")
 
 
 def cannot_write(out: str, error: OSError) -> BadInput:
-    from ledger.display import shown  # noqa: PLC0415
+    from ledger.display import escape  # noqa: PLC0415
 
-    return BadInput(f"cannot write {shown(out)}: {error.strerror or type(error).__name__}")
+    return BadInput(f"cannot write {escape(out)}: {error.strerror or type(error).__name__}")
 
 
 def json_default(value: Any) -> Any:

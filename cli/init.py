@@ -18,14 +18,14 @@ def init(state: State, data_dir: str | None) -> None:
     Example: ledger init --data-dir ./ledger-data
     """
     from ledger.bootstrap import initialise  # noqa: PLC0415 (keeps --help fast)
-    from ledger.display import shown  # noqa: PLC0415
+    from ledger.display import escape  # noqa: PLC0415
 
     if data_dir:
         state.data_dir = data_dir
     try:
         result = initialise(state.settings, now())
     except OSError as e:  # the directory or a key file could not be made
-        raise BadInput(f"cannot initialise {shown(str(state.settings.data_dir))}: "
+        raise BadInput(f"cannot initialise {escape(str(state.settings.data_dir))}: "
                        f"{e.strerror or type(e).__name__}") from None
     click.echo(f"data directory: {result.data_dir}")
     for name in result.created_keys:

@@ -49,9 +49,9 @@ class LedgerGroup(click.Group):
         except BrokenPipeError:
             raise  # the reader went away (``| head``); click exits quietly
         except OSError as e:  # a file or directory given or configured: its error and name
-            from ledger.display import shown  # noqa: PLC0415
+            from ledger.display import escape  # noqa: PLC0415
 
-            name = f": {shown(e.filename)}" if e.filename is not None else ""
+            name = f": {escape(str(e.filename))}" if e.filename is not None else ""
             say(f"{e.strerror or type(e).__name__}{name}")
             ctx.exit(1)
         except Exception as e:

@@ -114,18 +114,18 @@ def test_out_that_cannot_be_written_is_one_line(run, tmp_path: Path) -> None:  #
     afile.write_text("x")
     checkpoints = tmp_path / "data" / "checkpoints"
     one_line(run("checkpoint", "--out", str(afile / "x")), 1,
-             f"error: cannot write '{afile / 'x'}': '{afile}' is not a directory")
+             f"error: cannot write {afile / 'x'}: {afile} is not a directory")
     one_line(run("checkpoint", "--out", str(afile)), 2,
              f"error: Invalid value for '--out': Directory '{afile}' is a file "
              "(see 'ledger checkpoint --help')")
     assert not checkpoints.exists()  # nothing signed, nothing recorded
     one_line(run("export", "bundle", "--out", str(afile / "x")), 1,
-             f"error: cannot write '{afile / 'x'}': '{afile}' is not a directory")
+             f"error: cannot write {afile / 'x'}: {afile} is not a directory")
     one_line(run("export", "bundle", "--out", str(tmp_path)), 1,
-             f"error: '{tmp_path}' already exists; give a new directory")
+             f"error: {tmp_path} already exists; give a new directory")
     if os.path.isdir("/proc/self"):  # a directory nothing may be created in
         one_line(run("checkpoint", "--out", "/proc/x"), 1,
-                 "error: cannot write '/proc/x': No such file or directory")
+                 "error: cannot write /proc/x: No such file or directory")
         assert not checkpoints.exists()
 
 
