@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    json_option,
+    now,
+    pass_state,
+    valid_client_ref,
+    valid_staff_id,
+)
 from ledger.dates import parse_day
 from ledger.vocabulary import ACCESS_LOG_FIELDS
 
 
 @click.command("access-log")
 @as_option
-@click.option("--client", "client_ref", help="Only this client.")
-@click.option("--staff", "staff_id", help="Only this staff member.")
+@click.option("--client", "client_ref", callback=valid_client_ref, help="Only this client.")
+@click.option("--staff", "staff_id", callback=valid_staff_id, help="Only this staff member.")
 @click.option("--from", "since", metavar="DATE", help="From this date (inclusive).")
 @click.option("--to", "until", metavar="DATE", help="To this date (inclusive).")
 @click.option("--outcome", type=click.Choice(["granted", "denied", "not-found"]),
@@ -36,7 +45,8 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
 
     Example: ledger access-log --as comp --break-glass --from 2026-01-01
     """
-    from ledger.queries import Query  # noqa: PLC0415 (keeps --help fast)
+    from ledger.display import escape  # noqa: PLC0415 (keeps --help fast)
+    from ledger.queries import Query  # noqa: PLC0415
 
     query = Query(
         client_id=state.ledger.client_id(client_ref) if client_ref else None, staff_id=staff_id,
@@ -57,13 +67,3 @@ def access_log_command(state: State, actor: str, client_ref: str | None, staff_i
             *([r.reason] if r.reason else []),
         ]))
 
-
-def escape(field: str) -> str:
-    """A field as one tab-free line: a backslash, a tab, a newline or any other control
-    character is written as its escape, so what an attempt recorded can never forge a
-    line or a column of the log."""
-    return "".join(_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127
-                                        else ch) for ch in field)
-
-
-_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

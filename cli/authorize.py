@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import State, as_option, emit_json, escaped, json_option, now, pass_state
 from ledger.dates import parse_day, parse_uuid, require_day
 from ledger.errors import BadInput
 from ledger.vocabulary import PSYCHOTHERAPY_NOTES, RECIPIENT_TYPES, SCOPES, parse_scopes
@@ -138,6 +138,7 @@ def list_(state: State, client_ref: str, actor: str, which: str, as_json: bool) 
 
 
 def _line(a: AuthorizationInfo) -> str:
+    a = escaped(a, "recipient", "signed_by", "expiry_event")
     until = (f"expires {a.expires.isoformat()}" if a.expires
              else f"expires on event: {a.expiry_event}")
     return (f"{a.authorization_id}\t{a.status}\t{','.join(a.scopes)}\tto {a.recipient}\t"

@@ -11,10 +11,16 @@ from types import FrameType
 
 import click
 
-from cli.context import State, emit_json, json_option, pass_state
+from cli.context import (
+    State,
+    cannot_write,
+    emit_json,
+    json_option,
+    output_directory,
+    pass_state,
+)
 from cli.reports import export
 from ledger.dates import parse_day
-from ledger.errors import BadInput
 
 
 @export.command("bundle")
@@ -38,14 +44,16 @@ def bundle(state: State, out: str, which: str, client_ref: str | None, since: st
 
     Example: ledger export bundle --out ./evidence --store pn
     """
-    directory = Path(out)
-    if directory.exists():
-        raise BadInput(f"{out} already exists; give a new directory")
-    with _stopped_by_sigterm():
-        counts = state.ledger.proofs.export_bundle(
-            directory, stores=tuple(name for name in ("main", "pn") if which in (name, "all")),
-            client_ref=client_ref, since=parse_day(since, "--from"),
-            until=parse_day(until, "--to"))
+    directory = output_directory(out, new=True)
+    try:
+        with _stopped_by_sigterm():
+            counts = state.ledger.proofs.export_bundle(
+                directory, stores=tuple(name for name in ("main", "pn")
+                                        if which in (name, "all")),
+                client_ref=client_ref, since=parse_day(since, "--from"),
+                until=parse_day(until, "--to"))
+    except OSError as e:  # nothing was left behind: the bundle is complete or absent
+        raise cannot_write(out, e) from None
     for name, count in counts:
         click.echo(f"{name}: {count} events -> {directory / name}")
 

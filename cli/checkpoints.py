@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from cli.context import State, emit_json, json_option, now, pass_state
+from cli.context import (
+    State,
+    cannot_write,
+    emit_json,
+    json_option,
+    now,
+    output_directory,
+    pass_state,
+)
 
 
 @click.command()
@@ -23,7 +29,11 @@ def checkpoint(state: State, out: str | None, as_json: bool) -> None:
 
     Example: ledger checkpoint --out /mnt/worm/ledger-checkpoints
     """
-    written = state.ledger.integrity.checkpoint(at=now(), out=Path(out) if out else None)
+    copy = output_directory(out, new=False) if out is not None else None
+    try:
+        written = state.ledger.integrity.checkpoint(at=now(), out=copy)
+    except OSError as e:
+        raise cannot_write(out or str(state.settings.checkpoints), e) from None
     if as_json:
         emit_json([{"origin": c.origin, "size": c.size, "root": c.root.hex(),
                     "time": c.time, "file": str(p)} for c, p in written])

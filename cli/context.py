@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from ledger.bootstrap import Ledger
     from ledger.settings import Settings
     from ledger.views import NoteContent
+
+
+T = TypeVar("T")
 
 
 def now() -> datetime:
@@ -58,13 +61,100 @@ class State:
 
 pass_state = click.make_pass_decorator(State)
 
+def valid_staff_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: a malformed staff id stops at the edge (the services check again)."""
+    from ledger.identifiers import check_staff_id  # noqa: PLC0415
+
+    return None if value is None else check_staff_id(value, _flag(param))
+
+
+def valid_client_ref(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: a malformed client id stops at the edge (the services check again)."""
+    from ledger.identifiers import check_client_ref  # noqa: PLC0415
+
+    return None if value is None else check_client_ref(value, _flag(param))
+
+
+def _flag(param: click.Parameter) -> str:
+    return param.opts[0] if isinstance(param, click.Option) else (param.metavar or "the id")
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-as_option = click.option("--as", "actor", required=True, metavar="STAFF",
+as_option = click.option("--as", "actor", required=True, metavar="STAFF", callback=valid_staff_id,
                          help="Staff id of the person acting.")
 request_id_option = click.option(
     "--request-id", metavar="ID",
     help="Your id for this request (1-128 letters, digits, . _ : -; a UUID will do): a "
          "retry with the same id returns the first result and records nothing more.")
+
+
+def escaped(record: T, *fields: str) -> T:
+    """A copy of a view record with the text ``fields`` escaped for one line of output
+    (free text and recorded values: they may hold newlines or control characters)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from ledger.display import escape  # noqa: PLC0415
+
+    return replace(record, **{name: escape(value) for name in fields  # type: ignore[type-var]
+                              if isinstance(value := getattr(record, name), str)})
+
+
+def output_directory(out: str, *, new: bool) -> Path:
+    """``--out DIR`` checked before anything is done: ``new``, it must not exist yet;
+    otherwise it may exist but must be a directory; and the nearest directory that
+    exists above it must be one this process may write in. One line of bad input if not
+    (the command still turns an OS error met later into one line)."""
+    from ledger.display import escape  # noqa: PLC0415
+
+    path = Path(out)
+    try:
+        if new and (path.exists() or path.is_symlink()):
+            raise BadInput(f"{escape(out)} already exists; give a new directory")
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"cannot write {escape(out)}: it is not a directory")
+        above = path.absolute()
+        while not above.exists():
+            above = above.parent
+        _writable_directory(out, above)
+    except OSError as e:  # a name too long, a loop of links
+        raise cannot_write(out, e) from None
+    return path
+
+
+def output_file(out: str) -> Path:
+    """``--out FILE`` / ``--html FILE`` checked before anything is done: a new file in a
+    directory that exists and may be written (one line of bad input if not)."""
+    from ledger.display import escape  # noqa: PLC0415
+
+    path = Path(out)
+    try:
+        if path.exists() or path.is_symlink():
+            raise BadInput(f"{escape(out)} already exists; give a new file")
+        parent = path.absolute().parent
+        if not parent.exists():
+            raise BadInput(f"cannot write {escape(out)}: its directory does not exist")
+        _writable_directory(out, parent)
+    except OSError as e:
+        raise cannot_write(out, e) from None
+    return path
+
+
+def _writable_directory(out: str, directory: Path) -> None:
+    import os  # noqa: PLC0415
+
+    from ledger.display import escape  # noqa: PLC0415
+
+    where = escape(str(directory))
+    if not directory.is_dir():
+        raise BadInput(f"cannot write {escape(out)}: {where} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {escape(out)}: {where} is not writable")
+
+
+def cannot_write(out: str, error: OSError) -> BadInput:
+    from ledger.display import escape  # noqa: PLC0415
+
+    return BadInput(f"cannot write {escape(out)}: {error.strerror or type(error).__name__}")
 
 
 def json_default(value: Any) -> Any:
@@ -107,6 +197,9 @@ def read_text(file: str | None) -> str:
 
 
 def echo_note(content: NoteContent) -> None:
+    """A note's header lines (escaped: ids and the amendment reason were typed), then its
+    text as written."""
+    content = escaped(content, "author_id", "amendment_reason", "session_date")
     click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
     click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
                + (f"  session {content.session_date}" if content.session_date else ""))

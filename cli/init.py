@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import State, now, pass_state
+from ledger.errors import BadInput
 
 
 @click.command()
@@ -18,10 +19,15 @@ def init(state: State, data_dir: str | None) -> None:
     Example: ledger init --data-dir ./ledger-data
     """
     from ledger.bootstrap import initialise  # noqa: PLC0415 (keeps --help fast)
+    from ledger.display import escape  # noqa: PLC0415
 
     if data_dir:
         state.data_dir = data_dir
-    result = initialise(state.settings, now())
+    try:
+        result = initialise(state.settings, now())
+    except OSError as e:  # the directory or a key file could not be made
+        raise BadInput(f"cannot initialise {escape(str(state.settings.data_dir))}: "
+                       f"{e.strerror or type(e).__name__}") from None
     click.echo(f"data directory: {result.data_dir}")
     for folder, mode in result.tightened:
         click.echo(f"made {folder} private (0700): it was {mode:04o}, open to other users")

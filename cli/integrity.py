@@ -19,16 +19,21 @@ from cli.context import State, emit_json, json_option, now, pass_state
 def verify(state: State, known_head: str | None, known_pn_head: str | None,
            no_known_head: bool, as_json: bool) -> None:
     """Recompute both stores' hash chains (main and psychotherapy). Exit 0 if both are
-    intact, 3 naming the damaged store and its first bad position.
+    intact, 3 naming the damaged store and its first bad position. Reads only, with no
+    key-encryption key: a read-only copy of the data directory verifies.
 
     Example: ledger verify --json
     """
     from ledger.integrity.heads import parse_head  # noqa: PLC0415 (keeps --help fast)
+    from ledger.services.integrity import (  # noqa: PLC0415
+        legacy_client_ids_read_only,
+        verify_read_only,
+    )
 
     overrides = {name: parse_head(text) for name, text in (("main", known_head),
                                                            ("pn", known_pn_head)) if text}
-    reports = state.ledger.integrity.verify(at=now(), known_heads=overrides,
-                                            use_known_head=not no_known_head)
+    reports = verify_read_only(state.settings, at=now(), known_heads=overrides,
+                               use_known_head=not no_known_head)
     if as_json:
         emit_json([{
             "store": r.store, "ok": r.ok, "events": r.events,
@@ -43,8 +48,10 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
                 head = f"head {r.head.position}:{r.head.chain.hex()}" if r.head else "empty"
                 click.echo(f"{r.store}: intact, {r.events} events, {head}")
             else:
-                click.echo(f"{r.store}: DAMAGED at {r.damage.describe()}")
-    if state.ledger.legacy_client_ids:
+                where = "at " if r.damage.position else ""
+                click.echo(f"{r.store}: DAMAGED {where}{r.damage.describe()}")
+    main = next(r for r in reports if r.store == "main")
+    if main.ok and main.events and legacy_client_ids_read_only(state.settings):
         from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
 
         click.echo(LEGACY_WARNING, err=True)

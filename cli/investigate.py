@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    escaped,
+    json_option,
+    now,
+    output_file,
+    pass_state,
+)
 from ledger.dates import parse_day
 from ledger.errors import BadInput
 
@@ -43,8 +52,8 @@ def psychotherapy_releases(state: State, actor: str, since: str | None, until: s
 
     Example: ledger investigate psychotherapy-releases --as comp --from 2026-01-01 --json
     """
-    if html_file is not None and Path(html_file).exists():
-        raise BadInput(f"{html_file} already exists; give a new file for --html")
+    if html_file is not None:
+        output_file(html_file)  # checked before the reading is recorded
     report = state.ledger.investigation.psychotherapy_releases(
         by=actor, at=now(), since=parse_day(since, "--from"), until=parse_day(until, "--to"))
     if html_file is not None:
@@ -81,12 +90,14 @@ def _json(report: Report) -> dict[str, Any]:
 
 
 def _line(i: Item) -> str:
-    r = i.record
+    from ledger.display import escape  # noqa: PLC0415
+
+    r = escaped(i.record, "actor_id", "recipient")
     who = f"{r.actor_id} ({r.actor_role})"
     to = f" to {r.recipient} ({r.recipient_type})" if r.recipient else ""
     return (f"{r.at.isoformat()}  {i.kind.upper():<15} {r.store} #{r.position}  {who} "
             f"{r.action}{to}  purpose {r.purpose or '-'}  {r.outcome}"
-            + (f"  basis: {i.basis}" if i.basis else "")
+            + (f"  basis: {escape(i.basis)}" if i.basis else "")
             + ("" if i.proof is not None else "  [after the latest checkpoint]"))
 
 

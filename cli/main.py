@@ -10,31 +10,100 @@ import click
 
 import ledger as ledger_package
 from cli.context import State
-from ledger.errors import LedgerError
+from ledger.errors import BadInput, LedgerError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
 class LedgerGroup(click.Group):
-    """Turns every error into one line on stderr and an exit code; never a traceback."""
+    """Turns every error into one line on stderr and an exit code; never a traceback.
+
+    The line is escaped (no control character a value carried reaches the terminal) and
+    bounded; usage errors (exit 2) are one line too, naming the help to read."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            check_arguments(args)
+            return super().make_context(info_name, args, parent, **extra)
+        except LedgerError as e:
+            say(str(e))
+            raise click.exceptions.Exit(e.exit_code) from None
+        except (click.exceptions.Exit, click.exceptions.NoArgsIsHelpError):
+            raise  # --help, --version, or no command: the help, as click prints it
+        except click.ClickException as e:
+            say(usage(e))
+            raise click.exceptions.Exit(e.exit_code) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as e:
-            click.echo(f"error: {e}", err=True)
+            say(str(e))
             ctx.exit(e.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.Abort, click.exceptions.NoArgsIsHelpError):
             raise
+        except click.ClickException as e:
+            say(usage(e))
+            ctx.exit(e.exit_code)
         except BrokenPipeError:
             raise  # the reader went away (``| head``); click exits quietly
+        except OSError as e:  # a file or directory given or configured: its error and name
+            from ledger.display import escape  # noqa: PLC0415
+
+            name = f": {escape(str(e.filename))}" if e.filename is not None else ""
+            say(f"{e.strerror or type(e).__name__}{name}")
+            ctx.exit(1)
         except Exception as e:
+            from ledger.persistence.failures import explain  # noqa: PLC0415 (on failure only)
+
+            known = explain(e)
+            if known is not None:
+                say(str(known))
+                ctx.exit(known.exit_code)
             if os.environ.get("LEDGER_DEBUG"):
                 raise
             # Unexpected: the message may carry database parameters, so show only the kind.
-            click.echo(f"error: unexpected {type(e).__name__}; rerun with LEDGER_DEBUG=1 "
-                       "for details", err=True)
+            say(f"unexpected {type(e).__name__}; rerun with LEDGER_DEBUG=1 for details")
             ctx.exit(1)
+
+
+MESSAGE_CHARS = 1000
+
+
+def say(message: str) -> None:
+    """One line on stderr: escaped, and cut if a value made it very long."""
+    from ledger.display import escape  # noqa: PLC0415
+
+    line = escape(message, backslash=False)  # the values in it are escaped already
+    if len(line) > MESSAGE_CHARS:
+        line = line[:MESSAGE_CHARS] + "..."
+    click.echo(f"error: {line}", err=True)
+
+
+def usage(e: click.ClickException) -> str:
+    ctx = getattr(e, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if isinstance(ctx, click.Context) else ""
+    # Click's own messages may run over lines (a list of choices): one line, words kept.
+    return " ".join(e.format_message().split()).rstrip(".") + hint
+
+
+def check_arguments(args: list[str]) -> None:
+    """Every argument must be text: an invalid UTF-8 byte (which Python carries as a lone
+    surrogate) or a NUL is bad input, stopped before anything runs."""
+    for n, arg in enumerate(args, 1):
+        which = (f"the argument after {args[n - 2]}" if n > 1 and _is_option(args[n - 2])
+                 else f"argument {n}")
+        if "\x00" in arg:
+            raise BadInput(f"{which} contains a NUL character")
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput(f"{which} is not valid UTF-8 text") from None
+
+
+def _is_option(arg: str) -> bool:
+    return arg.startswith("-") and arg.isprintable() and arg.isascii() and len(arg) < 40
 
 
 @click.group(cls=LedgerGroup, context_settings=CONTEXT_SETTINGS)

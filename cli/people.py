@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import (
+    State,
+    as_option,
+    emit_json,
+    escaped,
+    json_option,
+    now,
+    pass_state,
+    valid_client_ref,
+    valid_staff_id,
+)
 from ledger.dates import require_day
 from ledger.vocabulary import ROLES
 
@@ -22,6 +32,7 @@ def _show(info: StaffInfo, as_json: bool) -> None:
         emit_json(info)
     else:
         status = "active" if info.active else "deactivated"
+        info = escaped(info, "staff_id", "name")
         click.echo(f"{info.staff_id}\t{info.role}\t{status}\t{info.name}")
 
 
@@ -31,10 +42,11 @@ def staff() -> None:
 
 
 @staff.command("add")
-@click.option("--id", "staff_id", required=True, help="Staff id, e.g. dr-lee.")
+@click.option("--id", "staff_id", required=True, callback=valid_staff_id,
+              help="Staff id, e.g. dr-lee.")
 @click.option("--name", required=True, help="Display name.")
 @role_option
-@click.option("--as", "actor", metavar="STAFF",
+@click.option("--as", "actor", metavar="STAFF", callback=valid_staff_id,
               help="Admin adding the person; may be omitted only for the very first staff member.")
 @json_option
 @pass_state
@@ -96,7 +108,8 @@ def client() -> None:
 
 
 @client.command("add")
-@click.option("--id", "client_ref", required=True, help="The practice's client id, e.g. C-1001.")
+@click.option("--id", "client_ref", required=True, callback=valid_client_ref,
+              help="The practice's client id, e.g. C-1001.")
 @click.option("--name", required=True, help="Client's name (stored encrypted).")
 @click.option("--dob", required=True, help="Date of birth, YYYY-MM-DD.")
 @click.option("--state", "jurisdiction", required=True, help="Two-letter US state, e.g. CA.")

@@ -14,9 +14,11 @@ from cli.context import (
     State,
     as_option,
     emit_json,
+    escaped,
     json_default,
     json_option,
     now,
+    output_directory,
     pass_state,
 )
 from ledger.dates import parse_day, parse_moment
@@ -53,6 +55,8 @@ def record_set(state: State, client_ref: str, actor: str, as_of: str | None, pur
 
 
 def _record_set_text(rs: RecordSet) -> str:
+    from ledger.display import escape  # noqa: PLC0415
+
     lines = [f"Designated record set as of {rs.as_of.isoformat()}: {len(rs.notes)} progress "
              f"note{'s' if len(rs.notes) != 1 else ''}", ""]
     if rs.destroyed:
@@ -60,10 +64,12 @@ def _record_set_text(rs: RecordSet) -> str:
     for n in rs.notes:
         c = n.current
         lines.append(f"Progress note {n.note_id}, version {c.version}"
-                     + (f", session {n.session_date}" if n.session_date else ""))
+                     + (f", session {escape(n.session_date)}" if n.session_date else ""))
         for v in n.history:
-            lines.append(f"  version {v.version}: {v.written_at.isoformat()} by {v.author_id}"
-                         + (f" (amended: {v.amendment_reason})" if v.amendment_reason else ""))
+            lines.append(f"  version {v.version}: {v.written_at.isoformat()} by "
+                         f"{escape(v.author_id)}"
+                         + (f" (amended: {escape(v.amendment_reason)})" if v.amendment_reason
+                            else ""))
         lines.append("")
         lines.extend(c.text.rstrip("\n").splitlines())
         lines.append("")
@@ -93,9 +99,7 @@ def access_request(state: State, client_ref: str, actor: str, out: str, received
 
     Example: ledger export access-request C-1001 --as comp --out ./request-C-1001
     """
-    directory = Path(out)
-    if directory.exists():
-        raise BadInput(f"{out} already exists; give a new directory")
+    directory = output_directory(out, new=True)  # checked before the export is recorded
     if not directory.absolute().parent.is_dir():
         raise BadInput(f"cannot write {out}: its parent directory does not exist")
     at = now()
@@ -163,9 +167,15 @@ def accounting(state: State, client_ref: str, actor: str, requested: str | None,
     if as_json:
         emit_json(result)
     else:
+        from dataclasses import replace  # noqa: PLC0415
+
         from ledger.rules.accounting import letter  # noqa: PLC0415
 
-        click.echo(letter(result), nl=False)
+        # Recipients, addresses and descriptions were typed: one line each in the letter.
+        lines = tuple(replace(line, first=escaped(line.first, "recipient", "recipient_address",
+                                                   "description", "legal_basis"))
+                      for line in result.lines)
+        click.echo(letter(replace(result, lines=lines)), nl=False)
 
 
 @click.group()

@@ -10,6 +10,7 @@ from cli.context import (
     State,
     as_option,
     emit_json,
+    escaped,
     json_option,
     now,
     pass_state,
@@ -153,6 +154,7 @@ def _show_hold(h: HoldInfo, as_json: bool) -> None:
     if as_json:
         emit_json(h)
         return
+    h = escaped(h, "matter", "reason", "placed_by", "release_reason")
     released = (f"released {h.released_at.isoformat()} ({h.release_reason})" if h.released_at
                 else "active")
     click.echo(f"{h.hold_id}\t{released}\t{h.matter or '-'}\t{len(h.client_ids)} client(s)\t"
@@ -318,6 +320,7 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
     for rule, p in e.preconditions:
         state = "open" if (rule, p) in s.open_preconditions else "met"
         lines.append(f"Precondition ({rule.id}, {state}): {p.describe()}")
-    for h in s.holds:
+    for hold in s.holds:
+        h = escaped(hold, "matter", "reason")
         lines.append(f"Legal hold {h.hold_id}: {h.matter or '-'}: {h.reason}")
     return "\n".join(lines) + "\n"

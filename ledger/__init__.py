@@ -42,12 +42,14 @@ _EXPORTS = {
     "IntegrityFailure": "ledger.errors",
     "Refused": "ledger.errors",
     "Busy": "ledger.errors",
+    "ReadOnly": "ledger.errors",
+    "verify_read_only": "ledger.services.integrity",
 }
 __all__ = [  # the names above, and the version
     "BadInput", "Busy", "ContentDestroyed", "InitResult", "IntegrityFailure",
     "KeyMaterialError", "Ledger", "LedgerError", "NotFound", "NotInitialised", "Query",
-    "Refused", "Settings", "__version__", "initialise", "load_public_key",
-    "load_settings", "open_ledger", "verify_bundle",
+    "ReadOnly", "Refused", "Settings", "__version__", "initialise", "load_public_key",
+    "load_settings", "open_ledger", "verify_bundle", "verify_read_only",
 ]
 
 if TYPE_CHECKING:
@@ -61,11 +63,13 @@ if TYPE_CHECKING:
         LedgerError,
         NotFound,
         NotInitialised,
+        ReadOnly,
         Refused,
     )
     from ledger.integrity.bundle import verify_bundle
     from ledger.keys.signing import load_public_key
     from ledger.queries import Query
+    from ledger.services.integrity import verify_read_only
     from ledger.settings import Settings, load_settings
 
 

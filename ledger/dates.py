@@ -11,21 +11,35 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
+from ledger.display import shown
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
     from uuid import UUID
 
 END_OF_DAY = time(23, 59, 59, 999999)
+# The days a person may give: wide enough for any date of birth, session or expiry, and
+# far enough from the calendar's ends that no date arithmetic (six years back, a century
+# of retention ahead, a day's end in UTC) overflows.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _within(day: date, what: str, value: str) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise BadInput(f"{what} must lie between {EARLIEST.isoformat()} and "
+                       f"{LATEST.isoformat()}, not {shown(value)}")
+    return day
 
 
 def parse_day(value: str | None, what: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"{what} must be a date like 2024-03-31, not {value!r}") from None
+        raise BadInput(f"{what} must be a date like 2024-03-31, not {shown(value)}") from None
+    return _within(day, what, value)
 
 
 def require_day(value: str | None, what: str) -> date:
@@ -43,7 +57,8 @@ def parse_moment(value: str | None, what: str, *, now: datetime) -> datetime | N
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(f"{what} must be a date or time like 2026-03-31 or "
-                       f"2026-03-31T17:00:00+00:00, not {value!r}") from None
+                       f"2026-03-31T17:00:00+00:00, not {shown(value)}") from None
+    _within(moment.date(), what, value)
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     if len(value) > 10:
@@ -59,4 +74,4 @@ def parse_uuid(value: str, what: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise BadInput(f"{what} must be an id like 3f2b...-....; got {value!r}") from None
+        raise BadInput(f"{what} must be an id like 3f2b...-....; got {shown(value)}") from None

@@ -46,5 +46,12 @@ class Refused(LedgerError):
     exit_code = 4
 
 
+class ReadOnly(LedgerError):
+    """A command that writes met a database or data directory it may not write."""
+
+
 class Busy(LedgerError):
-    """Concurrent writers kept winning the same record; nothing was saved."""
+    """Another writer holds the lock, or concurrent writers kept winning the same record;
+    nothing was saved, and the same command may simply be run again."""
+
+    exit_code = 5

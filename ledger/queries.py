@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from ledger.display import shown
 from ledger.errors import BadInput
+from ledger.identifiers import check_staff_id
 from ledger.views import AccessRecord
 from ledger.vocabulary import ACCESS_LOG_FIELDS
 
@@ -32,7 +34,9 @@ class Query:
 def check(query: Query) -> Query:
     """Bad input stops here, before any reading is recorded."""
     if query.sort not in SORT_FIELDS:
-        raise BadInput(f"cannot sort by {query.sort!r}; use one of {', '.join(SORT_FIELDS)}")
+        raise BadInput(f"cannot sort by {shown(query.sort)}; use one of {', '.join(SORT_FIELDS)}")
+    if query.staff_id is not None:
+        check_staff_id(query.staff_id, "the staff id to filter by")
     if query.since and query.until and query.since > query.until:
         raise BadInput("--from is after --to")
     return query

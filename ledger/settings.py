@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.display import shown
 from ledger.errors import BadInput
 
 DEFAULT_DATA_DIR = "ledger-data"
@@ -70,7 +71,7 @@ _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 def _schema(value: str | None) -> str | None:
     if value is not None and not _SCHEMA.fullmatch(value):
-        raise BadInput(f"schema name {value!r} must be a plain SQL identifier")
+        raise BadInput(f"schema name {shown(value)} must be a plain SQL identifier")
     return value
 
 
@@ -79,7 +80,7 @@ _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
 
 def _origin(value: str | None) -> str | None:
     if value is not None and not _ORIGIN.fullmatch(value):
-        raise BadInput(f"checkpoint origin {value!r} must be a schema-less URL such as "
+        raise BadInput(f"checkpoint origin {shown(value)} must be a schema-less URL such as "
                        "clinic.example.org/ledger (letters, digits and . _ : / -)")
     return value.rstrip("/") if value else None
 

@@ -6,6 +6,7 @@ database stack); the domain and the rules use them to validate. Each set names i
 
 from __future__ import annotations
 
+from ledger.display import shown
 from ledger.errors import BadInput
 
 # Staff roles (this product's choice; what each may do is in ledger/rules/roles.py).
@@ -87,13 +88,13 @@ FACILITIES = ("closing-facility", "mh-facility", "sud-program", "ddap-project",
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise BadInput(f"unknown role {role!r}; expected one of: {', '.join(ROLES)}")
+        raise BadInput(f"unknown role {shown(role)}; expected one of: {', '.join(ROLES)}")
     return role
 
 
 def check_purpose(code: str) -> str:
     if code not in ALL_PURPOSES:
-        raise BadInput(f"unknown purpose of use {code!r}; use an HL7 PurposeOfUse code "
+        raise BadInput(f"unknown purpose of use {shown(code)}; use an HL7 PurposeOfUse code "
                        "such as TREAT, HPAYMT or HOPERAT")
     return code
 
@@ -104,7 +105,7 @@ def purpose_group(code: str) -> str | None:
 
 def check_recipient_type(recipient_type: str) -> str:
     if recipient_type not in RECIPIENT_TYPES:
-        raise BadInput(f"unknown recipient type {recipient_type!r}; use one of "
+        raise BadInput(f"unknown recipient type {shown(recipient_type)}; use one of "
                        f"{', '.join(RECIPIENT_TYPES)}")
     return recipient_type
 
@@ -118,7 +119,7 @@ def parse_scopes(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
             if not scope:
                 continue
             if scope not in SCOPES:
-                raise BadInput(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+                raise BadInput(f"unknown scope {shown(scope)}; use one of {', '.join(SCOPES)}")
             if scope not in scopes:
                 scopes.append(scope)
     if not scopes:
@@ -133,11 +134,11 @@ def same_recipient(a: str, b: str) -> bool:
 
 def check_license(license: str) -> str:
     if license not in LICENSES:
-        raise BadInput(f"unknown license {license!r}; use one of {', '.join(LICENSES)}")
+        raise BadInput(f"unknown license {shown(license)}; use one of {', '.join(LICENSES)}")
     return license
 
 
 def check_facility(facility: str | None) -> str | None:
     if facility is not None and facility not in FACILITIES:
-        raise BadInput(f"unknown facility {facility!r}; use one of {', '.join(FACILITIES)}")
+        raise BadInput(f"unknown facility {shown(facility)}; use one of {', '.join(FACILITIES)}")
     return facility

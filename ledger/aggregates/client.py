@@ -11,7 +11,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.display import shown
 from ledger.errors import BadInput
+from ledger.identifiers import check_client_ref
 from ledger.vocabulary import US_JURISDICTIONS
 
 
@@ -76,11 +78,12 @@ class Client(Aggregate):
     def register(cls, client_id: UUID, client_ref: str, name: str, dob: date,
                  jurisdiction: str, at: datetime) -> Client:
         """``client_id``: the pseudonym of ``client_ref`` (``ledger.keys.pseudonyms``)."""
-        if not client_ref.strip() or not name.strip():
+        check_client_ref(client_ref)
+        if not name.strip():
             raise BadInput("client id and name must not be empty")
         state = jurisdiction.upper()
         if state not in US_JURISDICTIONS:
-            raise BadInput(f"unknown state {jurisdiction!r}; use a two-letter US code")
+            raise BadInput(f"unknown state {shown(jurisdiction)}; use a two-letter US code")
         if dob > at.date():
             raise BadInput("date of birth is in the future")
         return cls._create(cls.Registered, id=client_id, client_ref=client_ref,

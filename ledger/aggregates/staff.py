@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.base import LedgerEvent, named_id
 from ledger.errors import BadInput
+from ledger.identifiers import check_staff_id
 from ledger.vocabulary import check_role
 
 
@@ -42,7 +43,7 @@ class StaffMember(Aggregate):
 
     @staticmethod
     def id_for(staff_id: str) -> UUID:
-        return named_id("staff", staff_id)
+        return named_id("staff", check_staff_id(staff_id))
 
     @classmethod
     def add(cls, staff_id: str, name: str, role: str, at: datetime) -> StaffMember:

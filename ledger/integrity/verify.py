@@ -52,6 +52,8 @@ class Damage:
     detail: str
 
     def describe(self) -> str:
+        if self.position == 0:  # the store as a whole (it could not be read)
+            return f"{self.kind}: {self.detail}"
         where = f"position {self.position}"
         if self.notification_id is not None:
             where += f" (notification id {self.notification_id})"

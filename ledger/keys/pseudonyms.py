@@ -23,6 +23,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, delete, insert, 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.errors import KeyMaterialError
+from ledger.identifiers import check_client_ref
 from ledger.keys.files import create_private, decode, read_private
 from ledger.primitives.crypto import new_key
 from ledger.primitives.ids import keyed_id, legacy_client_id
@@ -49,6 +50,8 @@ class Pseudonyms:
         return self._secret is not None
 
     def client_id(self, client_ref: str) -> UUID:
+        """The id of ``client_ref``, a well-formed client reference (else BadInput)."""
+        check_client_ref(client_ref)
         if self._secret is None:
             return legacy_client_id(client_ref)
         return keyed_id(self._secret, "client", client_ref)

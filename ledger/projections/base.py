@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from hashlib import sha256
 from typing import Any
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, String, Table
 from sqlalchemy.exc import IntegrityError
 
+from ledger.display import escape
 from ledger.persistence.log import EventLog
 from ledger.persistence.tracking import Progress, Tracked
 
@@ -33,6 +35,7 @@ class Projection(Tracked):
 
     def __init__(self, log: EventLog) -> None:
         self.topics = [get_topic(cls) for cls in self.reads]
+        self._text_widths: dict[str, int] | None = None
         super().__init__(log)
 
     @abstractmethod
@@ -40,9 +43,24 @@ class Projection(Tracked):
         """The rows one event makes (none, one or more); the same function feeds the
         table and the check that compares the table with a replay of the log."""
 
+    def made(self, position: int, event: Any) -> list[dict[str, Any]]:
+        """The rows one event makes, each text value fitted to its column (:func:`fit`):
+        what an attempt recorded can never stop the read model."""
+        widths = self._widths()
+        return [{name: fit(value, widths[name]) if name in widths and isinstance(value, str)
+                 else value for name, value in row.items()}
+                for row in self.rows_for(position, event)]
+
+    def _widths(self) -> dict[str, int]:
+        """The text columns with a width limit (worked out once)."""
+        if self._text_widths is None:
+            self._text_widths = {c.name: c.type.length for c in self.table.columns
+                                 if isinstance(c.type, String) and c.type.length}
+        return self._text_widths
+
     def apply(self, conn: Connection, position: int, event: Any) -> None:
         """Write the rows for one event, inside the batch's transaction."""
-        rows = self.rows_for(position, event)
+        rows = self.made(position, event)
         if rows:
             conn.execute(self.table.insert(), rows)
 
@@ -87,6 +105,20 @@ class Projection(Tracked):
         except IntegrityError:
             raise self.moved_back(start) from None
         return True
+
+
+def fit(value: str, width: int) -> str:
+    """``value`` as a column of ``width`` characters stores it. Identifiers are validated
+    before they are recorded, but an event written before that, or straight through the
+    store API, may hold anything: a character no database column takes (NUL, an
+    undecodable byte) is escaped, and a value too long keeps its start and a digest of
+    the whole, so distinct values stay distinct and the projection never fails on it."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        value = escape(value)
+    if len(value) <= width:
+        return value
+    digest = sha256(value.encode("utf-8", "backslashreplace")).hexdigest()[:16]
+    return f"{value[:width - len(digest) - 1]}~{digest}"
 
 
 class _Overtaken(Exception):

@@ -81,7 +81,7 @@ class ReplayCheck:
         self.last_seen = position
         if self.first is not None or topic not in self.topics or position > self.tracked:
             return
-        for made in self.projection.rows_for(position, event):
+        for made in self.projection.made(position, event):
             expected = self._normalised(tuple(made.get(c) for c in self._columns))
             stored = next(self._stored, None)
             if stored != expected:

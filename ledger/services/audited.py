@@ -25,6 +25,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.aggregates.audit import Action, AuditEntry, Outcome
 from ledger.aggregates.base import Actor, acting_as, utc
 from ledger.errors import BadInput, Busy, ContentDestroyed, NotFound, Refused
+from ledger.identifiers import check_staff_id
 from ledger.rules import roles
 from ledger.rules.roles import Decision, Rule, StaffView
 from ledger.stores.clinical import ClinicalStore
@@ -44,7 +45,7 @@ class Attempt:
                  at: datetime, purpose: str | None = None, client_id: UUID | None = None,
                  object_id: UUID | None = None, version: int | None = None) -> None:
         self.store = store
-        self.by = by
+        self.by = check_staff_id(by, "the acting staff id")  # malformed: never recorded
         self.staff = store.staff_view(by)
         self.actor = actor_for(self.staff, by)
         self.action = action

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from ledger.aggregates.client import Client
 from ledger.errors import BadInput
 from ledger.keys.pseudonyms import ClientIds
@@ -33,7 +35,10 @@ class Clients:
                 raise BadInput(f"client {client_ref} already exists")
             client = Client.register(client_id, client_ref, name, dob, jurisdiction,
                                      attempt.at)
-            attempt.commit(client)
+            try:
+                attempt.commit(client)
+            except IntegrityError:  # registered by another process since the check above
+                raise BadInput(f"client {client_ref} already exists") from None
         return client.id
 
     def open_episode(self, client_ref: str, *, license: str, facility: str | None,

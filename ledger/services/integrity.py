@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from ledger.aggregates.base import utc
-from ledger.errors import IntegrityFailure
+from ledger.errors import IntegrityFailure, NotInitialised
 from ledger.integrity.attest import sign_next
 from ledger.integrity.checkpoint import Checkpoint, CheckpointFiles, origin_for
 from ledger.integrity.verify import Report
@@ -27,6 +29,53 @@ from ledger.settings import Settings
 from ledger.stores.store import Store
 
 STORES = ("main", "pn")
+
+
+def verify_read_only(settings: Settings, *, at: datetime,
+                     known_heads: Mapping[str, Head] | None = None,
+                     use_known_head: bool = True) -> list[Report]:
+    """Verify both stores as :meth:`Integrity.verify` does, opening each for reading only,
+    with no key-encryption key and nothing caught up: a read-only copy verifies. A store
+    that cannot be read at all is reported damaged (``unreadable``)."""
+    from ledger.stores.readonly import ReadOnlyStore  # noqa: PLC0415
+
+    at = utc(at)
+    known = known_heads or {}
+    opened: dict[str, ReadOnlyStore] = {}
+    try:
+        for name, configured in (("main", settings.main), ("pn", settings.pn)):
+            opened[name] = ReadOnlyStore(configured)
+        if not any(store.exists for store in opened.values()):
+            raise NotInitialised(f"no store in {settings.data_dir}: run 'ledger init', or "
+                                 "give the data directory (of a copy) with --data-dir")
+        return _each([s.engine for s in opened.values()], lambda name: opened[name].verify(
+            known_head=known.get(name), use_known_head=use_known_head, at=at))
+    finally:
+        for each in opened.values():
+            each.close()
+
+
+def legacy_client_ids_read_only(settings: Settings) -> bool:
+    """Whether the main store's client ids are the legacy, reversible ones: it holds no
+    record of keyed ids (read only, no secret and no key needed; call it on a store that
+    holds events)."""
+    from ledger.keys.pseudonyms import PseudonymRecord  # noqa: PLC0415
+    from ledger.persistence.readonly import read_only_engine  # noqa: PLC0415
+
+    engine = read_only_engine(settings.main.url)
+    try:
+        return PseudonymRecord(engine, settings.main.schema).read() is None
+    finally:
+        engine.dispose()
+
+
+def _each(engines: list[Engine], verify: Callable[[str], Report]) -> list[Report]:
+    """Each store's report; on a database server the stores are walked at once (they share
+    nothing, and the driver releases the GIL while it waits)."""
+    if all(e.dialect.name == "sqlite" for e in engines):
+        return [verify(name) for name in STORES]  # all in this process: no overlap
+    with ThreadPoolExecutor(max_workers=len(STORES)) as pool:
+        return list(pool.map(verify, STORES))
 
 
 class Integrity:
@@ -44,16 +93,8 @@ class Integrity:
         known = known_heads or {}
         stores = {name: self._stores[name]() for name in STORES}  # opened in this thread
 
-        def verify(name: str) -> Report:
-            return stores[name].verify(known_head=known.get(name),
-                                       use_known_head=use_known_head, at=at)
-
-        if all(s.engine.dialect.name == "sqlite" for s in stores.values()):
-            return [verify(name) for name in STORES]  # all in this process: no overlap
-        # A database server works while this process hashes: the stores share nothing,
-        # so they are walked at once (the driver releases the GIL while it waits).
-        with ThreadPoolExecutor(max_workers=len(STORES)) as pool:
-            return list(pool.map(verify, STORES))
+        return _each([s.engine for s in stores.values()], lambda name: stores[name].verify(
+            known_head=known.get(name), use_known_head=use_known_head, at=at))
 
     def checkpoint(self, *, at: datetime, out: Path | None = None
                    ) -> list[tuple[Checkpoint, Path]]:
@@ -73,13 +114,13 @@ class Integrity:
                 store.event_log, store.tree, private=private, at=at, signed=signed,
                 origin=origin_for(self.settings.checkpoint_origin, public, store_name),
                 known=store.heads.read())
+            # The copy first: if --out cannot be written, nothing is recorded anywhere.
+            copy = self.files.write(store_name, checkpoint, out) if out is not None else None
             path = self.files.write(store_name, checkpoint)
-            if out is not None:
-                path = self.files.write(store_name, checkpoint, out)
             store.checkpoints.record(checkpoint)
             if head is not None:
                 store.heads.record(head, at, extends=store.passes_through)
-            written.append((checkpoint, path))
+            written.append((checkpoint, copy or path))
         return written
 
     def latest_signed(self, store: Store, public: bytes) -> Checkpoint | None:

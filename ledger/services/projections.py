@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from ledger.display import shown
 from ledger.errors import BadInput
 from ledger.vocabulary import READ_MODELS
 
@@ -65,5 +66,5 @@ class Projections:
 
     def _get(self, name: str) -> Tracked:
         if name not in NAMES:
-            raise BadInput(f"unknown read model {name!r}; use one of {', '.join(NAMES)}")
+            raise BadInput(f"unknown read model {shown(name)}; use one of {', '.join(NAMES)}")
         return self._projections[name]()

@@ -17,6 +17,7 @@ from uuid import UUID
 from ledger.aggregates.base import Actor, utc
 from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
+from ledger.display import shown
 from ledger.errors import BadInput, NotFound
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import retention as rules
@@ -236,7 +237,7 @@ class Retention:
         """Record that a destruction precondition of a rule was met for the client."""
         rule = {r.id: r for r in self.rules}.get(rule_id)
         if rule is None:
-            raise BadInput(f"unknown retention rule {rule_id!r}")
+            raise BadInput(f"unknown retention rule {shown(rule_id)}")
         if kind not in {p.kind for p in rule.preconditions}:
             raise BadInput(f"rule {rule_id} has no {kind} precondition")
         client_id = self.client_id(client_ref)

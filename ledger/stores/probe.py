@@ -1,16 +1,20 @@
 """Whether a store already holds data, and whether its client ids are keyed, found without
 its key-encryption key and without creating anything (a SQLite file that does not exist is
-not created)."""
+not created). A file that is not a database is damage, named (IntegrityFailure): it is
+neither empty nor readable."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
+from ledger.errors import IntegrityFailure
 from ledger.keys.pseudonyms import PseudonymRecord
 from ledger.settings import StoreSettings
 
@@ -30,6 +34,13 @@ def _engine(store: StoreSettings) -> Iterator[Engine | None]:
     engine = create_engine(store.url)
     try:
         yield engine
+    except DatabaseError as e:
+        if isinstance(e.orig, sqlite3.DatabaseError) and not isinstance(
+                e.orig, sqlite3.OperationalError):
+            raise IntegrityFailure(f"the {store.name} store's database {url.database} is not "
+                                   "a SQLite database, or is damaged: restore it from your "
+                                   "backup") from None
+        raise
     finally:
         engine.dispose()
 

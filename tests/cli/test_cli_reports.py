@@ -7,9 +7,11 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ledger.bootstrap import open_ledger
+from ledger.settings import load_settings
 from tests.cli.test_cli import setup_practice
 from tests.cli.test_cli_sealed import ok, practice
-from tests.conftest import PN_ASSERTION, release_file
+from tests.conftest import PN_ASSERTION, record_unchecked, release_file
 
 
 def test_record_set_now_and_in_the_past(run) -> None:  # type: ignore[no-untyped-def]
@@ -120,11 +122,16 @@ def test_projections_status_and_rebuild(run) -> None:  # type: ignore[no-untyped
     assert run("projections", "rebuild", "nope").exit_code == 2
 
 
-def test_access_log_text_escapes_what_an_attempt_recorded(run) -> None:  # type: ignore[no-untyped-def]
+def test_access_log_text_escapes_what_an_attempt_recorded(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     note_id = setup_practice(run)
     forged = "mallory\n2026-01-01T00:00:00+00:00\tmain\tadmin\tadmin"
     r = run("note", "show", note_id, "--as", forged, "--purpose", "TREAT")
-    assert r.exit_code == 4
+    assert r.exit_code == 1  # a malformed id is refused at the edge, never recorded
+    assert r.stderr == ("error: --as must be 1 to 64 letters, digits and . _ @ -, starting "
+                        "with a letter or digit\n")
+    # Data recorded before ids were validated may still hold one: it is escaped on output.
+    with open_ledger(load_settings(str(tmp_path / "data"), environ={})) as lg:
+        record_unchecked(lg.main, forged)
     text = ok(run("access-log", "--as", "admin", "--store", "main"))
     lines = text.splitlines()
     mine = [line for line in lines if line.split("\t")[2].startswith("mallory")]

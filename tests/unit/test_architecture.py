@@ -18,7 +18,8 @@ FORBIDDEN = {"ledger": {"jobs", "cli"}, "jobs": {"cli"}, "cli": set()}
 # lower layer; never a higher one or another package of its own rank.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("ledger.errors", "ledger.settings", "ledger.views", "ledger.vocabulary",
-         "ledger.dates", "ledger.queries", "ledger.limits")),
+         "ledger.dates", "ledger.queries", "ledger.limits", "ledger.identifiers",
+         "ledger.display")),
     (0, ("ledger.primitives",)),
     (1, ("ledger.aggregates",)),
     (1, ("ledger.keys",)),
