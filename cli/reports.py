@@ -171,9 +171,9 @@ def accounting(state: State, client_ref: str, actor: str, requested: str | None,
 
         from ledger.rules.accounting import letter  # noqa: PLC0415
 
-        # Recipients, addresses and descriptions were typed: one line each in the letter.
+        # Recipients, addresses, descriptions and assertions were typed: one line each.
         lines = tuple(replace(line, first=escaped(line.first, "recipient", "recipient_address",
-                                                   "description", "legal_basis"))
+                                                   "description", "legal_basis", "statement"))
                       for line in result.lines)
         click.echo(letter(replace(result, lines=lines)), nl=False)
 

@@ -31,7 +31,8 @@ def test_text_reports_escape_what_people_typed(run) -> None:  # type: ignore[no-
 
     ok(run("disclose", "--client", "C-1", "--as", "comp", "--to", FORGED, "--recipient-type",
            "coroner", "--purpose", "PUBHLTH", "--note", note_id, "--exception",
-           "CORONER_512g1", "--recipient-address", FORGED, "--description", FORGED))
+           "CORONER_512g1", "--recipient-address", FORGED, "--description", FORGED,
+           "--assertion", FORGED))
     letter = ok(run("accounting", "C-1", "--as", "comp"))
     assert clean(letter)
     assert f": to {SHOWN}, {SHOWN}\n   What: {SHOWN}\n" in letter
