@@ -140,9 +140,11 @@ def _register() -> None:
         reports,
         retention,
         roles_cmd,
+        tokens,
     )
 
     ledger.add_command(init.init)
+    people.staff.add_command(tokens.token)
     ledger.add_command(people.staff)
     ledger.add_command(people.client)
     ledger.add_command(notes.note)

@@ -40,6 +40,7 @@ from ledger.stores.main import MainStore
 # one service does not pay for loading the others (start-up time, README "Python API").
 if TYPE_CHECKING:
     from ledger.services.audit_log import AuditLog
+    from ledger.services.authentication import Authenticator
     from ledger.services.authorizations import Authorizations
     from ledger.services.clients import Clients
     from ledger.services.integrity import Integrity
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from ledger.services.record_set import RecordSets
     from ledger.services.retention import Retention
     from ledger.services.staff import Staff
+    from ledger.services.tokens import Tokens
     from ledger.stores.psychotherapy import PsychotherapyStore
 
 
@@ -140,6 +142,18 @@ class Ledger:
         from ledger.services.staff import Staff  # noqa: PLC0415
 
         return Staff(self.main)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        from ledger.services.tokens import Tokens  # noqa: PLC0415
+
+        return Tokens(self.main)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        from ledger.services.authentication import Authenticator  # noqa: PLC0415
+
+        return Authenticator(self.main, self.tokens)
 
     @cached_property
     def clients(self) -> Clients:

@@ -55,3 +55,17 @@ class Busy(LedgerError):
     nothing was saved, and the same command may simply be run again."""
 
     exit_code = 5
+
+
+class Unauthenticated(LedgerError):
+    """No credential, or one that does not prove who is calling (HTTP 401). The message is
+    for the security event, never for the caller, who is told only that authentication
+    failed."""
+
+
+class Throttled(LedgerError):
+    """Too many failed authentications from one source; try again later (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

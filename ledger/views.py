@@ -191,3 +191,18 @@ class ConsistencyProof:
     new_root: bytes
     proof: tuple[bytes, ...]
     verified: bool
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified credential speaks for (issue 13: identity is proven, not claimed).
+
+    ``staff_id`` is who acts (the end user, for a delegated call); ``via`` the service
+    principal that made the call for them (None: the staff member called directly);
+    ``method`` how the credential was verified (``staff-token``, ``oidc``, ...);
+    ``credential`` the credential's id (a token's id, a JWT's ``jti``), never the secret."""
+
+    staff_id: str
+    method: str
+    credential: str
+    via: str | None = None

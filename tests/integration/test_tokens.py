@@ -1,0 +1,91 @@
+"""Staff tokens and authentication (issue 13): a token is shown once, stored only as its
+digest, issued and revoked by an admin, and every failed authentication is recorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.token import StaffToken
+from ledger.bootstrap import Ledger
+from ledger.errors import BadInput, Refused, Unauthenticated
+from ledger.services.tokens import TOKEN
+from ledger.settings import Settings
+from tests.conftest import all_events, seed
+
+T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+
+
+def failures(lg: Ledger) -> list[str | None]:
+    return [e.reason for e in all_events(lg.main)
+            if isinstance(e, AuditEntry.Recorded) and e.action == "authenticate"]
+
+
+def test_a_token_proves_its_staff_member_until_revoked(lg: Ledger) -> None:
+    seed(lg, T0)
+    issued = lg.tokens.issue("dr-lee", by="admin", at=T0, expires_at=T0 + timedelta(days=30))
+    assert TOKEN.fullmatch(issued.token) and len(issued.token) == 48  # 256 bits + prefix
+    principal = lg.authenticator.authenticate(f"Bearer {issued.token}", source="127.0.0.1",
+                                              at=T0)
+    assert (principal.staff_id, principal.method, principal.via) == ("dr-lee", "staff-token",
+                                                                     None)
+    assert principal.credential == str(issued.info.token_id)
+    lg.tokens.revoke(issued.info.token_id, by="admin", at=T0 + timedelta(hours=1),
+                     reason="laptop lost")
+    with pytest.raises(Unauthenticated, match=r"^revoked token$"):
+        lg.authenticator.authenticate(f"Bearer {issued.token}", source="10.0.0.9",
+                                      at=T0 + timedelta(hours=2))
+    assert failures(lg) == ["revoked token (from 10.0.0.9)"]
+    listed = lg.tokens.list_tokens(by="admin", at=T0 + timedelta(hours=2))
+    assert [(t.staff_id, t.state) for t in listed] == [("dr-lee", "revoked")]
+
+
+@pytest.mark.parametrize(("header", "why"), [
+    (None, "no credential"),
+    ("Basic ZHItbGVlOnB3", "unsupported authorization scheme"),
+    ("Bearer lgst_short", "malformed token"),
+    ("Bearer lgst_" + "A" * 43, "unknown token"),
+])
+def test_every_failure_is_a_recorded_security_event(memory_lg: Ledger, header: str | None,
+                                                    why: str) -> None:
+    seed(memory_lg, T0)
+    with pytest.raises(Unauthenticated, match=f"^{why}$"):
+        memory_lg.authenticator.authenticate(header, source="192.0.2.7", at=T0)
+    assert failures(memory_lg) == [f"{why} (from 192.0.2.7)"]
+
+
+def test_expiry_and_deactivation_end_a_token(memory_lg: Ledger) -> None:
+    seed(memory_lg, T0)
+    issued = memory_lg.tokens.issue("dr-lee", by="admin", at=T0,
+                                    expires_at=T0 + timedelta(days=1))
+    with pytest.raises(Unauthenticated, match=r"^expired token$"):
+        memory_lg.authenticator.authenticate(f"Bearer {issued.token}", source="x",
+                                             at=T0 + timedelta(days=2))
+    other = memory_lg.tokens.issue("dr-kim", by="admin", at=T0)
+    memory_lg.staff.deactivate("dr-kim", by="admin", at=T0)
+    with pytest.raises(Unauthenticated, match=r"^token of a deactivated staff member$"):
+        memory_lg.authenticator.authenticate(f"Bearer {other.token}", source="x", at=T0)
+    with pytest.raises(BadInput, match=r"^a token's expiry must be in the future$"):
+        memory_lg.tokens.issue("dr-lee", by="admin", at=T0, expires_at=T0)
+
+
+def test_only_an_admin_issues_and_the_refusal_is_recorded(memory_lg: Ledger) -> None:
+    seed(memory_lg, T0)
+    with pytest.raises(Refused, match=r"^refused: role clinician may not manage staff"):
+        memory_lg.tokens.issue("dr-lee", by="dr-lee", at=T0)
+    assert not [e for e in all_events(memory_lg.main) if isinstance(e, StaffToken.Issued)]
+
+
+def test_an_insider_with_the_database_finds_no_token(lg: Ledger, settings: Settings) -> None:
+    """Only the digest is stored: the token's bytes are nowhere in the database files."""
+    seed(lg, T0)
+    issued = lg.tokens.issue("dr-lee", by="admin", at=T0)
+    secret = issued.token.encode()
+    if settings.main.url.startswith("sqlite"):
+        path = Path(settings.main.url.removeprefix("sqlite:///"))
+        for file in path.parent.glob(path.name + "*"):
+            assert secret not in file.read_bytes() and secret[5:] not in file.read_bytes()
+    assert lg.main.verify().ok
