@@ -12,6 +12,7 @@ from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.token import StaffToken
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, Refused, Unauthenticated
+from ledger.services.authentication import acting_for
 from ledger.services.tokens import TOKEN
 from ledger.settings import Settings
 from tests.conftest import all_events, seed
@@ -89,3 +90,27 @@ def test_an_insider_with_the_database_finds_no_token(lg: Ledger, settings: Setti
         for file in path.parent.glob(path.name + "*"):
             assert secret not in file.read_bytes() and secret[5:] not in file.read_bytes()
     assert lg.main.verify().ok
+
+
+def test_a_delegate_acts_for_the_end_user_it_names_and_both_are_recorded(
+        memory_lg: Ledger) -> None:
+    seed(memory_lg, T0)
+    memory_lg.staff.add("ehr", "EHR integration", "front-desk", by="admin", at=T0)
+    service = memory_lg.tokens.issue("ehr", by="admin", at=T0, delegate=True)
+    plain = memory_lg.tokens.issue("desk", by="admin", at=T0)
+    principal = memory_lg.authenticator.authenticate(
+        f"Bearer {service.token}", source="10.1.1.1", at=T0, on_behalf_of="dr-lee")
+    assert (principal.staff_id, principal.via) == ("dr-lee", "ehr")
+    with acting_for(principal):
+        note = memory_lg.notes.write("C-1", "text", by=principal.staff_id, session_date=None,
+                                     at=T0)
+        memory_lg.notes.read(note, by=principal.staff_id, purpose="TREAT", at=T0)
+    entries = [e for e in all_events(memory_lg.main) if isinstance(e, AuditEntry.Recorded)]
+    assert [(e.actor_id, e.actor_role, e.actor_via) for e in entries[-2:]] == [
+        ("dr-lee", "clinician", "ehr"), ("dr-lee", "clinician", "ehr")]
+    with pytest.raises(Unauthenticated, match=r"^desk may not act for others$"):
+        memory_lg.authenticator.authenticate(f"Bearer {plain.token}", source="x", at=T0,
+                                             on_behalf_of="dr-lee")
+    with pytest.raises(Unauthenticated, match=r"^ehr named an unknown or deactivated end "):
+        memory_lg.authenticator.authenticate(f"Bearer {service.token}", source="x", at=T0,
+                                             on_behalf_of="nobody")
