@@ -19,7 +19,7 @@ FORBIDDEN = {"ledger": {"jobs", "cli"}, "jobs": {"cli"}, "cli": set()}
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("ledger.errors", "ledger.settings", "ledger.views", "ledger.vocabulary",
          "ledger.dates", "ledger.queries", "ledger.limits", "ledger.identifiers",
-         "ledger.display")),
+         "ledger.display", "ledger.agent")),
     (0, ("ledger.primitives",)),
     (1, ("ledger.aggregates",)),
     (1, ("ledger.keys",)),
