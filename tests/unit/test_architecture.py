@@ -145,6 +145,7 @@ def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("library", "only_module"), [
     ("cryptography", "ledger/primitives/crypto.py"),
     ("apscheduler", "jobs/scheduler.py"),
+    ("jwt", "ledger/services/oidc.py"),
 ])
 def test_one_module_imports_each_library(library: str, only_module: str) -> None:
     importers = {
