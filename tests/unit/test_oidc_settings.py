@@ -60,3 +60,12 @@ def test_the_config_file_holds_them_too(tmp_path: Path) -> None:
 def test_each_mistake_is_one_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(BadInput, match="^" + re.escape(message)):
         load(tmp_path, **env)
+
+
+def test_every_setting_is_in_the_readmes_table() -> None:
+    from ledger import settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Settings"):]
+    assert [v for v, key in settings._KEYS.items()
+            if f"`{v}`" not in table or f"`{key}`" not in table] == []
