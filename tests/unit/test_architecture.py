@@ -19,7 +19,7 @@ FORBIDDEN = {"ledger": {"jobs", "cli"}, "jobs": {"cli"}, "cli": set()}
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("ledger.errors", "ledger.settings", "ledger.views", "ledger.vocabulary",
          "ledger.dates", "ledger.queries", "ledger.limits", "ledger.identifiers",
-         "ledger.display")),
+         "ledger.display", "ledger.agent")),
     (0, ("ledger.primitives",)),
     (1, ("ledger.aggregates",)),
     (1, ("ledger.keys",)),
@@ -145,6 +145,7 @@ def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("library", "only_module"), [
     ("cryptography", "ledger/primitives/crypto.py"),
     ("apscheduler", "jobs/scheduler.py"),
+    ("jwt", "ledger/services/oidc.py"),
 ])
 def test_one_module_imports_each_library(library: str, only_module: str) -> None:
     importers = {
