@@ -361,7 +361,7 @@ def measure(lg: Ledger, settings: Settings, clock: Clock, size: int, rounds: int
     bundle = data / "bundle"
     timed(result, "export", lambda: {"events": sum(
         n for _, n in lg.proofs.export_bundle(bundle))})
-    public = load_public_key(key_paths(settings.data_dir)[1])
+    public = load_public_key(key_paths(settings.keys)[1])
     timed(result, "verify_bundle", lambda: bundle_checked(verify_bundle(bundle, public)))
 
 

@@ -268,7 +268,7 @@ def _refuse_replacing_keys(settings: Settings) -> bool:
                 f"the {store.name} store already holds data but its key-encryption key "
                 f"{store.kek_file} is missing: restore that file (0600) from your key backup, "
                 f"or set {store.kek_env}; a new key could not open the data, so none is made")
-    private, public = key_paths(settings.data_dir)
+    private, public = key_paths(settings.keys)
     notes = settings.checkpoints
     signed = public.exists() or (notes.is_dir() and any(notes.glob("*/*.note")))
     if not private.exists() and signed:
@@ -281,7 +281,7 @@ def _refuse_replacing_keys(settings: Settings) -> bool:
 
 def _own_dirs(settings: Settings) -> list[Path]:
     """The directories the ledger keeps its files in: data, keys, heads, checkpoints."""
-    dirs = [settings.data_dir, key_paths(settings.data_dir)[0].parent,
+    dirs = [settings.data_dir, key_paths(settings.keys)[0].parent,
             *(s.kek_file.parent for s in (settings.main, settings.pn) if not os.environ.get(
                 s.kek_env)),
             *(s.heads_file.parent for s in (settings.main, settings.pn)),
@@ -316,7 +316,7 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     kept: list[str] = []
     for store in (settings.main, settings.pn):
         (created if create_kek(store) else kept).append(store.name)
-    (created if create_signing_key(settings.data_dir) else kept).append("checkpoint-signing")
+    (created if create_signing_key(settings.keys) else kept).append("checkpoint-signing")
     if fresh:  # only a store without data gets a new secret (and records it when opened)
         (created if create_secret(settings) else kept).append("pseudonym")
     elif secret_available(settings):

@@ -30,6 +30,7 @@ _KEYS = {
     "LEDGER_CHECKPOINT_DIR": "checkpoint_dir",
     "LEDGER_CHECKPOINT_ORIGIN": "checkpoint_origin",
     "LEDGER_PSEUDONYM_FILE": "pseudonym_file",
+    "LEDGER_KEY_DIR": "key_dir",
     "LEDGER_OIDC_ISSUER": "oidc_issuer",
     "LEDGER_OIDC_AUDIENCE": "oidc_audience",
     "LEDGER_OIDC_JWKS": "oidc_jwks",
@@ -80,6 +81,13 @@ class Settings:
     pseudonym_file: Path | None = None
     # OpenID Connect bearer tokens for the service; None: only staff tokens are accepted.
     oidc: OidcSettings | None = None
+    # Where the keys live (key-encryption keys, pseudonym secret, checkpoint signing key);
+    # None: <data dir>/keys. Keys may so live outside the data directory.
+    key_dir: Path | None = None
+
+    @property
+    def keys(self) -> Path:
+        return self.key_dir or self.data_dir / "keys"
 
     @property
     def checkpoints(self) -> Path:
@@ -87,7 +95,7 @@ class Settings:
 
     @property
     def pseudonym_secret(self) -> Path:
-        return self.pseudonym_file or self.data_dir / "keys" / "pseudonym.key"
+        return self.pseudonym_file or self.keys / "pseudonym.key"
 
 
 _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -119,7 +127,7 @@ def load_settings(data_dir: str | None = None,
     def get(var: str) -> str | None:
         return env.get(var) or config.get(_KEYS[var])
 
-    keys = root / "keys"
+    keys = Path(get("LEDGER_KEY_DIR") or root / "keys").absolute()
     return Settings(
         data_dir=root,
         main=StoreSettings(
@@ -142,6 +150,7 @@ def load_settings(data_dir: str | None = None,
         checkpoint_origin=_origin(get("LEDGER_CHECKPOINT_ORIGIN")),
         pseudonym_file=Path(p) if (p := get("LEDGER_PSEUDONYM_FILE")) else None,
         oidc=_oidc(get),
+        key_dir=keys,
     )
 
 

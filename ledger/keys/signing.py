@@ -15,13 +15,14 @@ from ledger.primitives.crypto import new_signing_key, signing_public_key
 ED25519_BYTES = 32
 
 
-def key_paths(data_dir: Path) -> tuple[Path, Path]:
-    return data_dir / "keys" / "checkpoint.key", data_dir / "keys" / "checkpoint.pub"
+def key_paths(key_dir: Path) -> tuple[Path, Path]:
+    """The checkpoint signing key and its public key, in the key directory."""
+    return key_dir / "checkpoint.key", key_dir / "checkpoint.pub"
 
 
-def create_signing_key(data_dir: Path) -> bool:
+def create_signing_key(key_dir: Path) -> bool:
     """Create the signing key (0600) and its public key beside it; never overwrite."""
-    private_path, public_path = key_paths(data_dir)
+    private_path, public_path = key_paths(key_dir)
     if private_path.exists():
         return False
     if public_path.exists():  # a public key is never replaced (notes verify with it)
@@ -34,8 +35,8 @@ def create_signing_key(data_dir: Path) -> bool:
     return True
 
 
-def load_signing_key(data_dir: Path) -> bytes:
-    private_path, _ = key_paths(data_dir)
+def load_signing_key(key_dir: Path) -> bytes:
+    private_path, _ = key_paths(key_dir)
     return read_private(private_path, ED25519_BYTES,
                         missing=f"no checkpoint signing key at {private_path}; run "
                                 "'ledger init'")

@@ -103,7 +103,7 @@ class Integrity:
         IntegrityFailure, with nothing signed for that store, if its log does not extend
         its previous checkpoint."""
         at = utc(at)
-        private = load_signing_key(self.settings.data_dir)
+        private = load_signing_key(self.settings.keys)
         public = signing_public_key(private)
         written: list[tuple[Checkpoint, Path]] = []
         for name in STORES:

@@ -139,7 +139,7 @@ class Investigation:
             day = r.at.date()
             return (since is None or day >= since) and (until is None or day <= until)
 
-        public = load_public_key(key_paths(self.integrity.settings.data_dir)[1])
+        public = load_public_key(key_paths(self.integrity.settings.keys)[1])
         with ExitStack() as stack:
             attempts = []
             for store in (self.main, self.pn):

@@ -53,7 +53,7 @@ class Proofs:
 
     def public_key(self) -> bytes:
         """The checkpoint signer's public key, from the data directory."""
-        return load_public_key(key_paths(self.settings.data_dir)[1])
+        return load_public_key(key_paths(self.settings.keys)[1])
 
     def inclusion(self, position: int, *, store: str = "main", size: int | None = None,
                   checkpoint: str | None = None, public_key: bytes | None = None

@@ -237,7 +237,7 @@ def test_held_checkpoints_are_matched_by_store_and_origins_must_agree(
         ("psychotherapy", ["the bundle has no psychotherapy folder, but you hold a checkpoint "
                            "of that store"])]
     # A note signed by the same key under another origin, after the bundle's own.
-    private = load_signing_key(tmp_path / "data")
+    private = load_signing_key(tmp_path / "data" / "keys")
     notes = sorted((out / "main" / "checkpoints").glob("*.note"))
     latest = parse_note(notes[-1].read_text(encoding="utf-8"), load_public_key(key))
     other = make_note("clinic.example.org/ledger/main", latest.size, latest.root, latest.time,

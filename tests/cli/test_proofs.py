@@ -24,7 +24,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def origin(tmp_path: Path, store: str) -> str:
-    return f"ledger/{fingerprint(load_public_key(key_paths(data_dir(tmp_path))[1]))}/{store}"
+    public = load_public_key(key_paths(data_dir(tmp_path) / "keys")[1])
+    return f"ledger/{fingerprint(public)}/{store}"
 
 
 def practice(run, reads: int = 5) -> str:  # type: ignore[no-untyped-def]

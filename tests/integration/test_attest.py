@@ -32,7 +32,7 @@ def test_an_incremental_checkpoint_agrees_with_a_full_recomputation(lg: Ledger) 
     grow(lg, 7)
     checkpoint(lg, 20)
     store = lg.main
-    public = load_public_key(key_paths(lg.settings.data_dir)[1])
+    public = load_public_key(key_paths(lg.settings.keys)[1])
     signed = lg.integrity.latest_signed(store, public)
     assert signed is not None and signed.size == store.event_log.size()
     full = attest(store.event_log, store.tree, signed, store.heads.read(), incremental=False)
@@ -122,7 +122,7 @@ def test_the_origin_and_the_export_directory_are_settings(settings: Settings,
             IntegrityFailure, match=r"^main: the database lists checkpoints but .* holds "
                                     r"none: restore the exported notes"):
         lg.integrity.checkpoint(at=AT + timedelta(minutes=6))
-    public = load_public_key(key_paths(settings.data_dir)[1])
+    public = load_public_key(key_paths(settings.keys)[1])
     assert fingerprint(public) in f"ledger/{fingerprint(public)}/main"
 
 

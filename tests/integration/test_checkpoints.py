@@ -45,7 +45,7 @@ def practice(tmp_path: Path) -> Settings:
 
 def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings) -> None:
     written = checkpoint_all(practice, AT + timedelta(hours=1))
-    public = load_public_key(key_paths(practice.data_dir)[1])
+    public = load_public_key(key_paths(practice.data_dir / "keys")[1])
     base = f"ledger/{fingerprint(public)}"
     assert [c.origin for c, _ in written] == [f"{base}/main", f"{base}/psychotherapy"]
     for c, path in written:
@@ -72,7 +72,7 @@ def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings)
 
 
 def test_forged_checkpoints_are_rejected(practice: Settings) -> None:
-    private = load_signing_key(practice.data_dir)
+    private = load_signing_key(practice.data_dir / "keys")
     public = signing_public_key(private)
     note = make_note("ledger/main", 12, b"\x07" * 32, AT, private)
     assert parse_note(note, public).size == 12
