@@ -90,6 +90,9 @@ def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     from http import HTTPStatus  # noqa: PLC0415
 
+    if error.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, say)
+        return problem(422, "bad-input", "Bad input", "the request body cannot be read as "
+                       "JSON text (UTF-8)")
     title = HTTPStatus(error.status_code).phrase
     slug = title.lower().replace(" ", "-")
     return problem(error.status_code, slug, title, str(error.detail),

@@ -121,9 +121,10 @@ DESCRIPTIONS = {
     500: "Unexpected error (no detail)",
     503: "The ledger is not initialised, a key is missing, or the store cannot be written",
 }
-# What any authenticated operation may answer: authentication, validation, a busy or damaged
-# store, an unavailable ledger, an unexpected error.
-COMMON = (401, 409, 422, 429, 500, 503)
+# What any operation may answer: authentication, a body too large (checked before the
+# route is known), validation, a busy or damaged store, an unavailable ledger, an
+# unexpected error.
+COMMON = (401, 409, 413, 422, 429, 500, 503)
 
 
 _RETRY_AFTER = {"description": "Seconds to wait before trying again",

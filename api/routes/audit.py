@@ -38,7 +38,7 @@ class AccountingQuery(Body):
 
 
 @router.post("/access-log/search", response_model=list[AccessRecord],
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def access_log(body: AccessLogSearch, caller: CallerDep) -> list[AccessRecord]:
     """Access and disclosure events of both stores, filtered and sorted; compliance,
     supervisors and admins may read them, and each reading is recorded."""
@@ -52,7 +52,7 @@ def access_log(body: AccessLogSearch, caller: CallerDep) -> list[AccessRecord]:
                                    from_log=body.from_log, stores=stores(body.store))
 
 
-@router.post("/accounting", response_model=Accounting, responses=responses(403, 404, 413))
+@router.post("/accounting", response_model=Accounting, responses=responses(403, 404))
 def accounting(body: AccountingQuery, caller: CallerDep) -> Accounting:
     """The accountable disclosures of both stores in the six years before the request
     (164.528). Recorded."""

@@ -51,7 +51,7 @@ class Search(Body):
 
 
 @router.post("", status_code=201, response_model=AuthorizationInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def grant(body: Grant, caller: CallerDep) -> AuthorizationInfo:
     """Record a signed authorization (`ledger authorize grant`)."""
     if (body.expires is None) == (body.expiry_event is None):
@@ -69,7 +69,7 @@ def grant(body: Grant, caller: CallerDep) -> AuthorizationInfo:
 
 
 @router.post("/{authorization_id}/revoke", response_model=AuthorizationInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def revoke(authorization_id: UUID, body: Revoke, caller: CallerDep) -> AuthorizationInfo:
     """Record a written revocation; disclosures made before it stay valid (reliance)."""
     with caller.acting():
@@ -79,7 +79,7 @@ def revoke(authorization_id: UUID, body: Revoke, caller: CallerDep) -> Authoriza
 
 
 @router.post("/{authorization_id}/expire", response_model=AuthorizationInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def expire(authorization_id: UUID, body: Expire, caller: CallerDep) -> AuthorizationInfo:
     """Record that an authorization's expiration event occurred."""
     with caller.acting():
@@ -89,7 +89,7 @@ def expire(authorization_id: UUID, body: Expire, caller: CallerDep) -> Authoriza
 
 
 @router.post("/search", response_model=list[AuthorizationInfo],
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def list_authorizations(body: Search, caller: CallerDep) -> list[AuthorizationInfo]:
     """A client's authorizations with their status today. Recorded."""
     with caller.acting():

@@ -48,7 +48,7 @@ class ClientDone(BaseModel):
 
 
 @router.post("", status_code=201, response_model=ClientDone,
-             responses=responses(403, 413))
+             responses=responses(403))
 def add_client(body: ClientAdd, caller: CallerDep) -> ClientDone:
     """Register a client; the name, date of birth and id are sealed under the client's
     own key."""
@@ -58,7 +58,7 @@ def add_client(body: ClientAdd, caller: CallerDep) -> ClientDone:
     return ClientDone(client=body.client)
 
 
-@router.post("/episodes/open", response_model=ClientDone, responses=responses(403, 404, 413))
+@router.post("/episodes/open", response_model=ClientDone, responses=responses(403, 404))
 def open_episode(body: EpisodeOpen, caller: CallerDep) -> ClientDone:
     """Record that an episode of care began."""
     with caller.acting():
@@ -70,7 +70,7 @@ def open_episode(body: EpisodeOpen, caller: CallerDep) -> ClientDone:
 
 
 @router.post("/episodes/close", response_model=ClientDone,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def close_episode(body: EpisodeClose, caller: CallerDep) -> ClientDone:
     """Record that the open episode of care ended."""
     with caller.acting():
@@ -79,7 +79,7 @@ def close_episode(body: EpisodeClose, caller: CallerDep) -> ClientDone:
     return ClientDone(client=body.client)
 
 
-@router.post("/contacts", response_model=ClientDone, responses=responses(403, 404, 413))
+@router.post("/contacts", response_model=ClientDone, responses=responses(403, 404))
 def record_contact(body: Contact, caller: CallerDep) -> ClientDone:
     """Record a professional contact with the client (some rules run from the last one)."""
     with caller.acting():

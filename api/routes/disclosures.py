@@ -71,7 +71,7 @@ class Released(BaseModel):
 
 
 @router.post("", status_code=201, response_model=Released,
-             responses=responses(403, 404, 410, 413))
+             responses=responses(403, 404, 410))
 def disclose(body: Disclose, caller: CallerDep, key: IdempotencyKey = None) -> Released:
     """Release progress notes (`notes`) or psychotherapy notes (`psychotherapy_notes`) to
     a recipient. A retry with the same request id returns the first result and records

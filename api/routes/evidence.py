@@ -31,6 +31,7 @@ from ledger.errors import IntegrityFailure
 router = APIRouter(prefix="/v1", tags=["integrity"])
 Position = Annotated[int, Query(ge=1, le=2**62)]
 BUNDLE_TYPE = "application/gzip"
+HEAD = r"^[0-9]{1,19}:[0-9a-fA-F]{64}$"  # a known head, POSITION:HEX
 
 
 class HeadOut(BaseModel):
@@ -97,10 +98,10 @@ class BundleQuery(Body):
 
 @router.get("/verify", response_model=Verification, responses=responses(403))
 def verify(caller: CallerDep,
-           head: Annotated[str | None, Query(max_length=200, description=(
+           head: Annotated[str | None, Query(pattern=HEAD, description=(
                "POSITION:HEX: check the main store against this head instead of the "
                "recorded one"))] = None,
-           pn_head: Annotated[str | None, Query(max_length=200, description=(
+           pn_head: Annotated[str | None, Query(pattern=HEAD, description=(
                "The same for the psychotherapy-note store"))] = None,
            no_known_head: bool = False) -> Any:
     """Recompute both stores' hash chains. 409, with the reports, if either is damaged."""
@@ -165,7 +166,7 @@ def consistency(caller: CallerDep, old: Position, new: Position,
 
 
 @router.post("/evidence-bundles", response_class=FileResponse, responses={
-    **responses(403, 404, 413),
+    **responses(403, 404),
     200: {"description": "The bundle, a gzipped tar of the directory `ledger export "
                          "bundle` writes; check it with `ledger verify-bundle`",
           "content": {BUNDLE_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})

@@ -96,7 +96,7 @@ def report_out(report: Report) -> ReportOut:
 
 
 @router.post("/psychotherapy-releases", response_model=ReportOut,
-             responses=responses(403, 413))
+             responses=responses(403))
 def psychotherapy_releases(body: Period, caller: CallerDep) -> Any:
     """Verify both stores from their logs, then list every use, disclosure, refusal and
     break-the-glass event concerning psychotherapy notes, and conclude. Recorded."""

@@ -60,7 +60,7 @@ class NoteVersion(BaseModel):
 
 
 @router.post("", status_code=201, response_model=NoteCreated,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def write(body: NoteWrite, caller: CallerDep, key: IdempotencyKey = None) -> NoteCreated:
     """Write a progress note."""
     with caller.acting():
@@ -72,7 +72,7 @@ def write(body: NoteWrite, caller: CallerDep, key: IdempotencyKey = None) -> Not
 
 
 @router.post("/{note_id}/versions", status_code=201, response_model=NoteVersion,
-             responses=responses(403, 404, 410, 413))
+             responses=responses(403, 404, 410))
 def amend(note_id: UUID, body: NoteAmend, caller: CallerDep) -> NoteVersion:
     """Append a new version of a note; older versions stay readable."""
     with caller.acting():
@@ -92,7 +92,7 @@ def show(note_id: UUID, caller: CallerDep,
 
 
 @router.post("/{note_id}/break-glass", response_model=NoteContent,
-             responses=responses(403, 404, 410, 413))
+             responses=responses(403, 404, 410))
 def break_glass(note_id: UUID, body: BreakGlass, caller: CallerDep) -> NoteContent:
     """Read a note without the usual right, for immediately needed treatment: granted,
     flagged with the reason, and listed by the access log's break-glass filter."""
@@ -102,7 +102,7 @@ def break_glass(note_id: UUID, body: BreakGlass, caller: CallerDep) -> NoteConte
                                         break_glass_reason=body.reason)
 
 
-@router.post("/search", response_model=list[NoteSummary], responses=responses(403, 404, 413))
+@router.post("/search", response_model=list[NoteSummary], responses=responses(403, 404))
 def list_notes(body: ClientQuery, caller: CallerDep) -> list[NoteSummary]:
     """A client's notes (ids, dates, versions; no content). Recorded."""
     with caller.acting():

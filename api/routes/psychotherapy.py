@@ -59,7 +59,7 @@ class PnVersion(BaseModel):
 
 
 @router.post("", status_code=201, response_model=PnCreated,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def write(body: PnWrite, caller: CallerDep, key: IdempotencyKey = None) -> PnCreated:
     """Write a psychotherapy note."""
     with caller.acting():
@@ -71,7 +71,7 @@ def write(body: PnWrite, caller: CallerDep, key: IdempotencyKey = None) -> PnCre
 
 
 @router.post("/{pn_id}/versions", status_code=201, response_model=PnVersion,
-             responses=responses(403, 404, 410, 413))
+             responses=responses(403, 404, 410))
 def amend(pn_id: UUID, body: PnAmend, caller: CallerDep) -> PnVersion:
     """Append a version (its originator only)."""
     with caller.acting():
@@ -98,7 +98,7 @@ def show(pn_id: UUID, caller: CallerDep,
 
 
 @router.post("/{pn_id}/break-glass", response_model=NoteContent,
-             responses=responses(403, 404, 410, 413))
+             responses=responses(403, 404, 410))
 def break_glass(pn_id: UUID, body: PnBreakGlass, caller: CallerDep) -> NoteContent:
     """Break-the-glass never opens a psychotherapy note: the attempt is recorded, flagged
     with its reason, and refused (403)."""
@@ -108,7 +108,7 @@ def break_glass(pn_id: UUID, body: PnBreakGlass, caller: CallerDep) -> NoteConte
             break_glass_reason=body.reason)
 
 
-@router.post("/search", response_model=list[NoteSummary], responses=responses(403, 404, 413))
+@router.post("/search", response_model=list[NoteSummary], responses=responses(403, 404))
 def list_notes(body: ClientQuery, caller: CallerDep) -> list[NoteSummary]:
     """A client's psychotherapy notes (ids and dates, no content): a clinician sees the
     notes they originated, supervisors and compliance all. Recorded."""

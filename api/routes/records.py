@@ -26,7 +26,7 @@ class AccessRequest(Body):
     received: Day | None = None
 
 
-@router.post("/record-set", response_model=RecordSet, responses=responses(403, 404, 413))
+@router.post("/record-set", response_model=RecordSet, responses=responses(403, 404))
 def record_set(body: RecordSetQuery, caller: CallerDep) -> RecordSet:
     """Each progress note's version current at `as_of` with its amendment history up to
     then. Recorded, with its purpose."""
@@ -37,7 +37,7 @@ def record_set(body: RecordSetQuery, caller: CallerDep) -> RecordSet:
 
 
 @router.post("/access-requests", response_model=AccessRequestExport,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def access_request(body: AccessRequest, caller: CallerDep) -> AccessRequestExport:
     """What the client receives under the right of access (164.524), and the deadline:
     30 days after the request was received, one extension of at most 30 more. Recorded

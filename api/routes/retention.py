@@ -131,7 +131,7 @@ def schedule_out(s: Schedule) -> ScheduleOut:
 
 
 @router.post("/retention/explain", response_model=ScheduleOut,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def explain(body: Explain, caller: CallerDep) -> ScheduleOut:
     """Every rule that governs the client, its dates, the winner, the destruction date,
     open preconditions and holds. Recorded as a reading."""
@@ -153,7 +153,7 @@ def plan(caller: CallerDep,
     return [schedule_out(s) for s in schedules]
 
 
-@router.post("/retention/run", response_model=list[Destroyed], responses=responses(403, 413))
+@router.post("/retention/run", response_model=list[Destroyed], responses=responses(403))
 def run(body: Run, caller: CallerDep) -> list[Destroyed]:
     """Crypto-shred every client due and not held, in both stores, each with a receipt
     (`dry_run`: what would be destroyed, on `at`). Safe to rerun after a crash."""
@@ -167,7 +167,7 @@ def run(body: Run, caller: CallerDep) -> list[Destroyed]:
 
 
 @router.post("/retention/preconditions", status_code=201, response_model=Recorded,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def precondition(body: Precondition, caller: CallerDep) -> Recorded:
     """Record that a destruction precondition was met (say, the agency was notified)."""
     with caller.acting():
@@ -178,7 +178,7 @@ def precondition(body: Precondition, caller: CallerDep) -> Recorded:
 
 
 @router.post("/holds", status_code=201, response_model=HoldInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def place_hold(body: HoldPlace, caller: CallerDep) -> HoldInfo:
     """A legal hold on one client (`client`), or on several under a matter (`matter`
     with `clients`)."""
@@ -194,7 +194,7 @@ def place_hold(body: HoldPlace, caller: CallerDep) -> HoldInfo:
 
 
 @router.post("/holds/{hold_id}/release", response_model=HoldInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def release_hold(hold_id: UUID, body: HoldRelease, caller: CallerDep) -> HoldInfo:
     """Release a legal hold; its clients re-enter the retention schedule."""
     with caller.acting():

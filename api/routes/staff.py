@@ -27,7 +27,7 @@ class RoleChange(Body):
 
 
 @router.post("/staff", status_code=201, response_model=StaffInfo,
-             responses=responses(403, 413))
+             responses=responses(403))
 def add_staff(body: StaffAdd, caller: CallerDep) -> StaffInfo:
     """Add a staff member (an admin's act; `ledger staff add`)."""
     with caller.acting():
@@ -36,7 +36,7 @@ def add_staff(body: StaffAdd, caller: CallerDep) -> StaffInfo:
 
 
 @router.put("/staff/{staff_id}/role", response_model=StaffInfo,
-            responses=responses(403, 404, 413))
+            responses=responses(403, 404))
 def set_role(body: RoleChange, caller: CallerDep,
              staff_id: str = StaffPath) -> StaffInfo:
     """Change a staff member's role (`ledger staff set-role`)."""

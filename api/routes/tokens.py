@@ -44,7 +44,7 @@ class IssuedToken(TokenInfo):
 
 
 @router.post("", status_code=201, response_model=IssuedToken,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def issue(body: TokenIssue, caller: CallerDep) -> IssuedToken:
     """Issue a token for a staff member; the response is the only time it is shown."""
     with caller.acting():
@@ -56,7 +56,7 @@ def issue(body: TokenIssue, caller: CallerDep) -> IssuedToken:
 
 
 @router.post("/{token_id}/revoke", response_model=TokenInfo,
-             responses=responses(403, 404, 413))
+             responses=responses(403, 404))
 def revoke(token_id: UUID, body: TokenRevoke, caller: CallerDep) -> TokenInfo:
     """Revoke a token by its id; it stops working at once."""
     with caller.acting():
