@@ -48,13 +48,21 @@ def serve(state: State, host: str, port: int, workers: int, tls_cert: str | None
     opened = state.ledger
     opened.pn  # noqa: B018 (opening the sealed store is the check)
     state.close()
-    os.environ["LEDGER_DATA_DIR"] = str(state.settings.data_dir)  # for every worker
 
     import uvicorn  # noqa: PLC0415 (loaded only to serve)
 
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
-                ssl_certfile=tls_cert, ssl_keyfile=tls_key, access_log=False,
-                log_config=log_config(), server_header=False)
+    # Each worker builds the app from the environment: the data directory chosen here.
+    previous = os.environ.get("LEDGER_DATA_DIR")
+    os.environ["LEDGER_DATA_DIR"] = str(state.settings.data_dir)
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
+                    ssl_certfile=tls_cert, ssl_keyfile=tls_key, access_log=False,
+                    log_config=log_config(), server_header=False)
+    finally:
+        if previous is None:
+            os.environ.pop("LEDGER_DATA_DIR", None)
+        else:
+            os.environ["LEDGER_DATA_DIR"] = previous
 
 
 def log_config() -> dict[str, Any]:

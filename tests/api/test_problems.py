@@ -190,3 +190,13 @@ def test_initialise_is_the_only_set_up_the_app_needs(tmp_path: Path) -> None:
     initialise(settings, now())
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/staff").status_code == 401
+
+
+def test_an_investigation_resting_on_nothing_is_409_with_its_report(
+        practice: Practice) -> None:
+    body = problem(practice.client.post("/v1/investigations/psychotherapy-releases", json={},
+                                        headers=practice.auth("comp")), 409,
+                   "integrity-failure")
+    report = body["report"]
+    assert report["verified"] is False and report["conclusion"] is None  # type: ignore[index]
+    assert str(body["detail"]).startswith("main: no signed checkpoint")
