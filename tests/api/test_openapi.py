@@ -108,3 +108,12 @@ def test_the_document_is_served(tmp_path: Any) -> None:
         served = client.get("/openapi.json")
     assert served.status_code == 200
     assert served.json()["info"]["title"] == "ledger"
+
+
+def test_every_operation_is_in_the_readme(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [f"{method} {path}" for method, path, _ in operations(document(tmp_path))
+               if f"`{method} {path}`" not in readme]
+    assert missing == []
