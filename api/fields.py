@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 
 from ledger.aggregates.note import MAX_NOTE_BYTES
 from ledger.errors import BadInput
-from ledger.identifiers import CODE, MAX_ID, STAFF_ID
+from ledger.identifiers import CLIENT_REF, CODE, MAX_ID, STAFF_ID
 from ledger.vocabulary import (
     ACCESS_LOG_FIELDS,
     FACILITIES,
@@ -58,9 +58,10 @@ def _anchored(pattern: str) -> str:
     return f"^{pattern}$"
 
 
-StaffId = Annotated[str, Field(pattern=_anchored(STAFF_ID.pattern), max_length=MAX_ID,
+STAFF_PATTERN = _anchored(STAFF_ID.pattern)
+StaffId = Annotated[str, Field(pattern=STAFF_PATTERN, max_length=MAX_ID,
                                description="A staff id", examples=["dr-lee"])]
-ClientRef = Annotated[str, Field(pattern=_anchored(STAFF_ID.pattern), max_length=MAX_ID,
+ClientRef = Annotated[str, Field(pattern=_anchored(CLIENT_REF.pattern), max_length=MAX_ID,
                                  description="The practice's client id (only ever in a "
                                              "body, never in a URL)",
                                  examples=["C-1001"])]

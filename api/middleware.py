@@ -6,10 +6,11 @@ the path as requested), the status and the duration: no query string, no header,
 no client address. Uvicorn's own access log is turned off (``ledger serve``), since it
 prints the raw path and query.
 
-An exception that reaches this layer is either a database failure a person can act on
-(busy, read-only: :func:`ledger.persistence.failures.explain`) or unexpected: a 500 with no
-detail, logged by its kind only (its message may quote database parameters;
-``LEDGER_DEBUG=1`` logs the traceback, for developers).
+An exception that reaches this layer is a database failure a person can act on (busy,
+read-only: :func:`ledger.persistence.failures.explain`), a file of the server's that cannot
+be read or written (503, its path not shown), or unexpected: a 500 with no detail, logged
+by its kind only (its message may quote database parameters; ``LEDGER_DEBUG=1`` logs the
+traceback, for developers).
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ def _response_for(error: Exception) -> Any:
     known = explain(error)
     if known is not None:
         return from_ledger_error(known)
+    if isinstance(error, OSError):  # a file of the server's (never named: it is not theirs)
+        ERRORS.error("%s: %s", type(error).__name__, error.strerror)
+        return problem(503, "server-files", "Service unavailable",
+                       "the server cannot read or write a file it needs "
+                       f"({error.strerror or type(error).__name__}); nothing more was done")
     if os.environ.get("LEDGER_DEBUG"):
         ERRORS.exception("unexpected %s", type(error).__name__)
     else:

@@ -11,7 +11,7 @@ codes.
 | IntegrityFailure | 409 | 3 |
 | Busy | 409 with ``Retry-After`` | 5 |
 | Throttled | 429 with ``Retry-After`` | |
-| NotInitialised, KeyMaterialError, ReadOnly | 503 | 1 |
+| NotInitialised, KeyMaterialError, ReadOnly, a server file's OSError | 503 | 1 |
 | anything else | 500, no detail | 1 |
 
 An integrity failure is 409, not 503: the stored state conflicts with its known head or
@@ -119,7 +119,8 @@ DESCRIPTIONS = {
     422: "Bad input",
     429: "Too many failed authentications from this address (Retry-After)",
     500: "Unexpected error (no detail)",
-    503: "The ledger is not initialised, a key is missing, or the store cannot be written",
+    503: "The ledger is not initialised, a key is missing, or the store or a file of the "
+         "server's cannot be written",
 }
 # What any operation may answer: authentication, a body too large (checked before the
 # route is known), validation, a busy or damaged store, an unavailable ledger, an

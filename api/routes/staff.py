@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Path
 
 from api.caller import CallerDep
-from api.fields import Body, Role, StaffId, Text
+from api.fields import STAFF_PATTERN, Body, Role, StaffId, Text
 from api.problems import responses
+from ledger.identifiers import MAX_ID
 from ledger.views import StaffInfo
 
 router = APIRouter(prefix="/v1", tags=["staff"])
-StaffPath = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", max_length=64,
+StaffPath = Path(pattern=STAFF_PATTERN, max_length=MAX_ID,
                  description="A staff id (never a client's)")
 
 

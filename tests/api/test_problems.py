@@ -145,6 +145,18 @@ def test_an_unexpected_error_is_500_with_no_detail_and_logs_only_its_kind(
     assert "unexpected RuntimeError" in caplog.text
 
 
+def test_a_file_the_server_cannot_write_is_503_without_its_path(
+        practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/var/lib/ledger/checkpoints/main")
+
+    monkeypatch.setattr(practice.lg.integrity, "checkpoint", fail)
+    body = problem(practice.client.post("/v1/checkpoints", headers=practice.auth("admin")),
+                   503, "server-files")
+    assert body["detail"] == ("the server cannot read or write a file it needs (Permission "
+                              "denied); nothing more was done")
+
+
 def test_a_damaged_store_is_409_naming_the_damage(practice: Practice) -> None:
     engine = sa.create_engine(practice.lg.settings.main.url)
     with engine.begin() as conn:
