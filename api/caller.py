@@ -66,9 +66,11 @@ def authenticated(
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
         on_behalf_of: Annotated[str | None, Header(
-            alias="X-On-Behalf-Of", max_length=64,
+            alias="X-On-Behalf-Of",
             description="With a delegate token: the staff id of the end user it acts "
-                        "for. Any other token with this header is refused (401).")] = None,
+                        "for. Any other token with this header is refused (401). Not "
+                        "checked here: the authenticator decides, and records a refusal."
+        )] = None,
 ) -> Caller:
     """The proven caller, or ``Unauthenticated`` (401, recorded) / ``Throttled`` (429)."""
     ledger = ledger_of(request)

@@ -127,6 +127,15 @@ def test_a_plain_token_naming_another_user_is_401(practice: Practice) -> None:
     assert failures(practice) == ["dr-lee may not act for others (from testclient)"]
 
 
+def test_any_on_behalf_of_header_reaches_the_authenticator(practice: Practice) -> None:
+    """Not refused by a declared type before the token is checked: a plain token with any
+    X-On-Behalf-Of is a recorded 401."""
+    response = practice.client.get("/v1/staff", headers=practice.auth(
+        "bill", **{"X-On-Behalf-Of": "x" * 500}))
+    assert_generic_401(response)
+    assert failures(practice) == ["bill may not act for others (from testclient)"]
+
+
 def test_a_delegate_naming_an_unknown_user_is_401(practice: Practice) -> None:
     ehr = practice.issue("dr-kim", delegate=True)
     assert_generic_401(practice.client.get("/v1/staff", headers={
