@@ -21,10 +21,10 @@ test: $(STAMP) lint typecheck unit
 check: $(STAMP) lint typecheck fast
 
 lint: $(STAMP)
-	$(BIN)/ruff check ledger jobs cli tests benchmarks
+	$(BIN)/ruff check ledger jobs cli api tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy ledger jobs cli
+	$(BIN)/mypy ledger jobs cli api
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

@@ -151,6 +151,7 @@ def _register() -> None:
         reports,
         retention,
         roles_cmd,
+        serve,
         tokens,
     )
 
@@ -176,6 +177,7 @@ def _register() -> None:
     ledger.add_command(bundles.verify_bundle_command)
     ledger.add_command(investigate.investigate_group)
     ledger.add_command(roles_cmd.roles)
+    ledger.add_command(serve.serve)
 
 
 _register()

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ledger.services.authentication import Authenticator
     from ledger.services.authorizations import Authorizations
     from ledger.services.clients import Clients
+    from ledger.services.evidence import EvidenceService
     from ledger.services.integrity import Integrity
     from ledger.services.investigation import Investigation
     from ledger.services.notes import ProgressNotes
@@ -214,6 +215,14 @@ class Ledger:
 
         return Proofs({"main": lambda: self.main, "pn": lambda: self.pn}, self.settings,
                       self.client_id)
+
+    @cached_property
+    def evidence(self) -> EvidenceService:
+        """Verification, checkpoints, proofs and bundles for a named person (the HTTP
+        service's; each use decided by the roles table and recorded)."""
+        from ledger.services.evidence import EvidenceService  # noqa: PLC0415
+
+        return EvidenceService(self.main, self.integrity, self.proofs, self.client_id)
 
     @cached_property
     def investigation(self) -> Investigation:

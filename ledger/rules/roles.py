@@ -127,6 +127,13 @@ READ_AUDIT = Rule(
     _plain("compliance", "supervisor", "admin"), "role {role} may not read the {what}",
     "45 CFR 164.312(b) (audit controls), 164.528 (accounting); readers are this product's "
     "choice, and every reading is recorded")
+HANDLE_EVIDENCE = Rule(
+    "integrity.evidence",
+    "over the HTTP service: verify the stores, sign checkpoints, hand out Merkle proofs and "
+    "evidence bundles (the key holder's local commands need no role)",
+    _plain("compliance", "supervisor", "admin"), "role {role} may not {what}",
+    "45 CFR 164.312(b), 164.312(c)(1) (audit controls, integrity); product choice: the "
+    "readers of the audit trail and the operator (admin), and every use is recorded")
 AUTHORIZE = Rule(
     "authorization.record", "record, revoke and list progress-note authorizations",
     _plain("clinician", "supervisor", "compliance", "front-desk"),
@@ -184,7 +191,7 @@ TABLE: tuple[Rule, ...] = (
     READ_NOTE, LIST_NOTES, WRITE_NOTE, AMEND_NOTE, BREAK_GLASS, RELEASE, REGISTER_CLIENT,
     AUTHORIZE, AUTHORIZE_PSYCHOTHERAPY, WRITE_PSYCHOTHERAPY, AMEND_PSYCHOTHERAPY,
     LIST_PSYCHOTHERAPY, USE_PSYCHOTHERAPY, RELEASE_PSYCHOTHERAPY, HANDLE_ACCESS_REQUEST,
-    READ_AUDIT, MANAGE_RETENTION, MANAGE_STAFF)
+    READ_AUDIT, HANDLE_EVIDENCE, MANAGE_RETENTION, MANAGE_STAFF)
 
 
 @dataclass(frozen=True)

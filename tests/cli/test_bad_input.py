@@ -375,6 +375,14 @@ def no_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs.scheduler, "run_forever", lambda *a, **k: None)
 
 
+@pytest.fixture(autouse=True)
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` would serve until stopped: here it returns once it would start."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+
+
 @pytest.mark.parametrize(("path", "command"), ALL, ids=[path for path, _ in ALL])
 def test_every_parameter_with_bad_input(practice: Practice, path: str,
                                         command: click.Command) -> None:

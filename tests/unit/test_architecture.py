@@ -1,6 +1,7 @@
-"""Structural rules, read from the source: imports point one way (cli -> jobs -> ledger, and
-inside ledger down the layers), package __init__ files count, there are no import cycles,
-one module imports each sensitive library, the domain never reads the clock, and the
+"""Structural rules, read from the source: imports point one way (cli, api -> jobs -> ledger,
+cli importing api only to serve it, and inside ledger down the layers), package __init__
+files count, there are no import cycles, one module imports each sensitive library, only
+the HTTP front end imports the web framework, the domain never reads the clock, and the
 designated record set, exports and payer releases cannot reach the sealed store. Each check
 is shown failing on a planted violation."""
 
@@ -12,7 +13,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = {"ledger": {"jobs", "cli"}, "jobs": {"cli"}, "cli": set()}
+FORBIDDEN = {"ledger": {"jobs", "cli", "api"}, "jobs": {"cli", "api"}, "cli": set(),
+             "api": {"cli"}}
+# The one module of cli that may import api: the command that serves it.
+SERVES_API = "cli/serve.py"
 
 # The layers inside ledger/, lowest first. A module may import its own package and any
 # lower layer; never a higher one or another package of its own rank.
@@ -142,9 +146,24 @@ def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     assert {"cli.main", "jobs.verification", "cli.x"} <= imported_modules(bad)
 
 
+def test_cli_imports_api_only_to_serve_it() -> None:
+    importers = {str(path.relative_to(ROOT)) for path in python_files(ROOT, "cli")
+                 if any(name.split(".")[0] == "api" for name in imported_modules(path))}
+    assert importers <= {SERVES_API}
+
+
+def test_the_serve_command_names_the_app_it_serves() -> None:
+    """``ledger serve`` gives uvicorn the app factory by its import string (so that each
+    worker process builds its own): the string must name a function that exists."""
+    source = (ROOT / SERVES_API).read_text(encoding="utf-8")
+    assert 'APP_FACTORY = "api.app:app_from_env"' in source
+    assert "def app_from_env(" in (ROOT / "api" / "app.py").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(("library", "only_module"), [
     ("cryptography", "ledger/primitives/crypto.py"),
     ("apscheduler", "jobs/scheduler.py"),
+    ("uvicorn", SERVES_API),
     ("jwt", "ledger/services/oidc.py"),
 ])
 def test_one_module_imports_each_library(library: str, only_module: str) -> None:
@@ -157,8 +176,19 @@ def test_one_module_imports_each_library(library: str, only_module: str) -> None
     assert importers == {only_module}
 
 
+@pytest.mark.parametrize("library", ["fastapi", "starlette", "pydantic"])
+def test_only_the_http_front_end_imports_the_web_framework(library: str) -> None:
+    importers = {
+        str(path.relative_to(ROOT))
+        for package in FORBIDDEN
+        for path in python_files(ROOT, package)
+        if any(name.split(".")[0] == library for name in imported_modules(path))
+    }
+    assert importers and all(name.startswith("api/") for name in importers)
+
+
 def test_domain_never_reads_the_clock() -> None:
-    """Only cli/ and jobs/ read the clock (invariant 7)."""
+    """Only the front ends (cli/, api/) and jobs/ read the clock (invariant 7)."""
     offences = []
     for path in python_files(ROOT, "ledger"):
         source = path.read_text(encoding="utf-8")
