@@ -148,3 +148,24 @@ def test_a_direct_call_records_no_agent(practice: Practice) -> None:
     written = [e for e in all_events(practice.lg.main) if isinstance(e, AuditEntry.Recorded)
                and e.action == "originate"]
     assert [(e.actor_id, e.actor_via) for e in written] == [("dr-lee", None)]
+
+
+def test_a_source_that_keeps_failing_is_throttled_for_real_and_a_valid_user_gets_back_in(
+        practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stub: ten bad tokens from one source, then even a valid one from it is 429
+    (recorded once), and once the cool-down is over the valid user gets in again."""
+    bad = {"Authorization": "Bearer lgst_" + "B" * 43}
+    for _ in range(10):
+        assert practice.client.get("/v1/staff", headers=bad).status_code == 401
+    throttled = practice.client.get("/v1/staff", headers=practice.auth("admin"))
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert throttled.json()["type"] == "urn:ledger:problem:throttled"
+    again = practice.client.get("/v1/staff", headers=bad)
+    assert again.status_code == 429
+    reasons = failures(practice)
+    assert reasons.count("unknown token (from testclient)") == 10
+    assert len(reasons) == 11  # the cool-down is one event, not one per refused attempt
+    # Time passes (the service's clock is read per request): the cool-down ends.
+    later = now() + timedelta(seconds=int(throttled.headers["retry-after"]) + 1)
+    monkeypatch.setattr("api.caller.now", lambda: later)
+    assert practice.client.get("/v1/staff", headers=practice.auth("admin")).status_code == 200
