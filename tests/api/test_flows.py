@@ -132,7 +132,7 @@ def test_checkpoints_proofs_and_a_bundle_that_verifies_offline(
     assert bundle.headers["content-type"] == "application/gzip"
     with tarfile.open(fileobj=io.BytesIO(bundle.content), mode="r:gz") as tar:
         tar.extractall(tmp_path, filter="data")
-    public = load_public_key(key_paths(p.lg.settings.data_dir)[1])
+    public = load_public_key(key_paths(p.lg.settings.keys)[1])
     reports = verify_bundle(tmp_path / "evidence-bundle", public)
     assert [(r.store, r.ok, r.selected) for r in reports] == [
         ("main", True, True), ("psychotherapy", True, True)]
