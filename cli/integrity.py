@@ -32,8 +32,12 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
 
     overrides = {name: parse_head(text) for name, text in (("main", known_head),
                                                            ("pn", known_pn_head)) if text}
-    reports = verify_read_only(state.settings, at=now(), known_heads=overrides,
-                               use_known_head=not no_known_head)
+    if state.remote:  # the server verifies, as an audited use by the token's staff member
+        reports = state.remote_ledger.verify(known_heads=overrides,
+                                             use_known_head=not no_known_head)
+    else:
+        reports = verify_read_only(state.settings, at=now(), known_heads=overrides,
+                                   use_known_head=not no_known_head)
     if as_json:
         emit_json([{
             "store": r.store, "ok": r.ok, "events": r.events,
@@ -51,7 +55,8 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
                 where = "at " if r.damage.position else ""
                 click.echo(f"{r.store}: DAMAGED {where}{r.damage.describe()}")
     main = next(r for r in reports if r.store == "main")
-    if main.ok and main.events and legacy_client_ids_read_only(state.settings):
+    if not state.remote and main.ok and main.events and legacy_client_ids_read_only(
+            state.settings):
         from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
 
         click.echo(LEGACY_WARNING, err=True)
