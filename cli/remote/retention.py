@@ -9,6 +9,7 @@ same on both sides of one version)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -52,10 +53,11 @@ class Retention:
             raise _unexpected("the plan")
         return [schedule(s) for s in answer]
 
-    def run(self, *, by: str | None, at: datetime, dry_run: bool = False
+    def run(self, *, by: str | None, at: datetime, dry_run: bool = False,
+            progress: Callable[[ServerSchedule], None] | None = None
             ) -> list[ServerSchedule]:
         """A purge runs as of the server's now; a dry run as of ``at`` (the command gives
-        its --at, or now)."""
+        its --at, or now). No progress is reported: the server answers when done."""
         answer = self.connection.call("POST", "/v1/retention/run", body={
             "dry_run": dry_run, "at": at if dry_run else None})
         return [ServerSchedule(client_id=d.client_id, at=at.date(), status=d.status,
