@@ -98,3 +98,13 @@ def test_a_timeout_is_a_number_of_seconds(value: str) -> None:
                                                         "LEDGER_TIMEOUT": value})
     assert remote_settings("https://l.example.org", None, {
         "LEDGER_TOKEN": TOKEN, "LEDGER_TIMEOUT": "2.5"}).timeout == 2.5
+
+
+def test_every_remote_setting_is_in_the_readmes_table() -> None:
+    from cli.remote import settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Settings"):]
+    names = [v for k, v in vars(settings).items() if k.endswith("_ENV")]
+    assert len(names) == 5
+    assert [n for n in names if f"| `{n}` |" not in table] == []
