@@ -83,11 +83,7 @@ class Connection:
         response = self.request(method, path, body=body, params=params)
         if not response.is_success:
             raise error_for(response)
-        try:
-            return response.json()
-        except ValueError:
-            raise ServerFailed(f"the server's answer to {method} {_template(path)} is not "
-                               "JSON") from None
+        return json_of(response)
 
     def download(self, path: str, body: Mapping[str, Any], into: IO[bytes]) -> None:
         """Stream a successful answer's bytes into ``into``."""
@@ -127,6 +123,15 @@ class Connection:
         return Unreachable(f"the server at {self.remote.server} did not answer within "
                            f"{self.remote.timeout:g} s ({TIMEOUT_ENV}); what was asked may "
                            "have been done: check before running it again")
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The JSON of an answer; one line if it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ServerFailed(f"the server's answer to {response.request.method} "
+                           f"{_template(response.request.url.path)} is not JSON") from None
 
 
 def store_choice(stores: tuple[str, ...]) -> str:

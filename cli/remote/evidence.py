@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from cli.remote.connection import Connection, store_choice
+from cli.remote.connection import Connection, json_of, store_choice
 from cli.remote.decode import build, build_list, convert
 from cli.remote.problems import error_for, kind_of, problem_of
 from ledger.display import escape
@@ -39,7 +39,7 @@ def verify(connection: Connection, *, known_heads: Mapping[str, KnownHead] | Non
         "head": heads.get("main"), "pn_head": heads.get("pn"),
         "no_known_head": None if use_known_head else True})
     if response.is_success:
-        body = response.json()
+        body = json_of(response)
     else:
         body = problem_of(response)
         if kind_of(body) != "integrity-failure" or body is None or "stores" not in body:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from cli.remote.connection import Connection
+from cli.remote.connection import Connection, json_of
 from cli.remote.decode import build
 from cli.remote.problems import error_for, kind_of, problem_of
 from ledger.integrity.findings import Evidence, Item, Report
@@ -29,7 +29,7 @@ class Investigation:
             body={"from": since, "to": until})
         body: Any
         if response.is_success:
-            body = response.json()
+            body = json_of(response)
         else:
             problem = problem_of(response)
             if kind_of(problem) != "integrity-failure" or problem is None \

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ledger.bootstrap import initialise, open_ledger
 from ledger.settings import Settings, load_settings
@@ -39,17 +40,24 @@ def practice(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
 @contextmanager
 def serving(settings: Settings) -> Iterator[str]:
     """The service on ``settings``, its base URL while it runs."""
-    import uvicorn
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from api.app import create_app
 
+    with serving_app(create_app(settings), lifespan="on") as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: Any, lifespan: str = "off") -> Iterator[str]:
+    """Any ASGI application (a reverse proxy's error page, say), served the same way."""
+    import uvicorn
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning",
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from cli.main import ledger
 from ledger.settings import Settings
-from tests.cli.remote_server import now, practice, serving
+from tests.cli.remote_server import now, practice, serving, serving_app
 
 REMOTE_ENV = ("LEDGER_SERVER", "LEDGER_TOKEN", "LEDGER_TOKEN_FILE", "LEDGER_CA_FILE",
               "LEDGER_TIMEOUT", "LEDGER_DATA_DIR", "LEDGER_URL", "LEDGER_SCHEMA",
@@ -346,6 +346,38 @@ def test_a_server_failure_is_one_line_that_says_nothing_of_it(
     line = one_line(own_site.remote("comp", "staff", "list"), 1)
     assert line == ("error: the server failed (500 Internal Server Error); nothing more is "
                     "known here: its log has the error\n")
+
+
+def answering(status: int, content_type: str, body: bytes) -> Any:
+    """An ASGI application that gives every request the same answer (as a reverse proxy
+    in front of a stopped service, or a server of another version, would)."""
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type.encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize(("status", "content_type", "body", "line"), [
+    (502, "text/html", b"<html>Bad Gateway</html>",
+     "error: the server failed (502 Bad Gateway); nothing more is known here: its log has "
+     "the error\n"),
+    (200, "text/html", b"<html>Welcome</html>",
+     "error: the server's answer to GET /v1/staff is not JSON\n"),
+    (200, "application/json", b'[{"staff_id": "admin", "name": "A", "active": true}]',
+     "error: the server's answer does not have what this version of the ledger expects "
+     "(StaffInfo.role): use the same version as the server\n"),
+    (302, "text/html", b"", "error: the server answered 302 Found\n"),
+    (418, "application/problem+json", b'{"type": "urn:x", "status": 418, "detail": "\\u001b[31m"}',
+     "error: the server answered 418 I'm a Teapot: \\x1b[31m\n"),
+])
+def test_an_answer_that_is_not_the_services_is_one_line(
+        site: Site, status: int, content_type: str, body: bytes, line: str) -> None:
+    with serving_app(answering(status, content_type, body)) as url:
+        result = site.runner.invoke(ledger, ["staff", "list"], env=_env(
+            LEDGER_SERVER=url, LEDGER_TOKEN=site.tokens["comp"]))
+    assert one_line(result, 1) == line
 
 
 def test_no_answer_in_time_is_one_line(own_site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
