@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
+    from cli.remote.ledger import RemoteLedger
     from ledger.bootstrap import Ledger
     from ledger.settings import Settings
     from ledger.views import NoteContent
@@ -53,10 +54,21 @@ MAX_OS_USER = 64
 
 
 class State:
-    def __init__(self, data_dir: str | None) -> None:
+    """What a command runs against: in local mode the stores, opened on first use with the
+    keys; in remote mode (a server given) the HTTP service, called with the token."""
+
+    def __init__(self, data_dir: str | None, server: str | None = None,
+                 token_file: str | None = None) -> None:
         self.data_dir = data_dir
+        self.server = server
+        self.token_file = token_file
         self._settings: Settings | None = None
         self._ledger: Ledger | None = None
+        self._remote: RemoteLedger | None = None
+
+    @property
+    def remote(self) -> bool:
+        return self.server is not None
 
     @property
     def settings(self) -> Settings:
@@ -69,17 +81,36 @@ class State:
     @property
     def ledger(self) -> Ledger:
         """Both stores and their services, opened on first use (the sealed store only
-        when a service needs it)."""
+        when a service needs it). In remote mode, the same services over HTTP: the same
+        attributes and method signatures, and the same records returned."""
+        if self.remote:
+            return cast("Ledger", self.remote_ledger)
         if self._ledger is None:
             from ledger.bootstrap import open_ledger  # noqa: PLC0415
 
             self._ledger = open_ledger(self.settings)
         return self._ledger
 
+    @property
+    def remote_ledger(self) -> RemoteLedger:
+        """The HTTP service as the commands use the ledger (remote mode only)."""
+        assert self.server is not None
+        if self._remote is None:
+            from cli.remote.connection import Connection  # noqa: PLC0415 (remote mode only)
+            from cli.remote.ledger import RemoteLedger  # noqa: PLC0415
+            from cli.remote.settings import remote_settings  # noqa: PLC0415
+
+            self._remote = RemoteLedger(Connection(remote_settings(self.server,
+                                                                   self.token_file)))
+        return self._remote
+
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
 
 
 pass_state = click.make_pass_decorator(State)
@@ -103,8 +134,84 @@ def _flag(param: click.Parameter) -> str:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-as_option = click.option("--as", "actor", required=True, metavar="STAFF", callback=valid_staff_id,
-                         help="Staff id of the person acting.")
+
+
+# ----- the two modes: who acts, and what runs where -------------------------------------------
+
+REMOTE_HINT = "unset LEDGER_SERVER (and drop --server) to run it where the keys are"
+
+
+class ActorOption(click.Option):
+    """``--as STAFF``: who acts, as claimed on this host. In local mode it is required
+    (``required_locally``; ``staff add`` may leave it out for the first staff member); in
+    remote mode it is refused, because the server knows who calls from the token. Both
+    are decided here, in the option's callback, and nowhere else."""
+
+    def __init__(self, *args: Any, required_locally: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, callback=_actor, **kwargs)
+        self.required_locally = required_locally
+
+
+def _actor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    state = ctx.find_object(State)
+    if state is not None and state.remote:
+        if value is not None:
+            raise click.UsageError("--as is not taken in remote mode: the server knows who "
+                                   "you are from your token", ctx)
+        return None  # the remote ledger's services take ``by`` and do not send it
+    if value is None and getattr(param, "required_locally", False):
+        raise click.MissingParameter(ctx=ctx, param=param)
+    return valid_staff_id(ctx, param, value)
+
+
+as_option = click.option(
+    "--as", "actor", cls=ActorOption, metavar="STAFF",
+    help="Staff id of the person acting (required in local mode; refused in remote mode, "
+         "where your token says who you are).")
+
+
+class LocalCommand(click.Command):
+    """A command that runs only in local mode (it needs the keys or the stores on this
+    host): refused in remote mode with one line saying why, before anything else."""
+
+    def __init__(self, *args: Any, local_reason: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local_reason = local_reason
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not _asks_for_help(ctx, args):
+            refuse_remote_mode(ctx, self.local_reason)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        refuse_remote_mode(ctx, self.local_reason)
+        return super().invoke(ctx)
+
+
+class LocalGroup(click.Group):
+    """A group whose commands all run only in local mode (see :class:`LocalCommand`)."""
+
+    def __init__(self, *args: Any, local_reason: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local_reason = local_reason
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not _asks_for_help(ctx, args):
+            refuse_remote_mode(ctx, self.local_reason)
+        return super().parse_args(ctx, args)
+
+
+def refuse_remote_mode(ctx: click.Context, reason: str) -> None:
+    state = ctx.find_object(State)
+    if state is not None and state.remote:
+        raise click.UsageError(f"{ctx.command_path} runs only in local mode: {reason}; "
+                               f"{REMOTE_HINT}", ctx)
+
+
+def _asks_for_help(ctx: click.Context, args: list[str]) -> bool:
+    return any(arg in ctx.help_option_names for arg in args)
+
+
 request_id_option = click.option(
     "--request-id", metavar="ID",
     help="Your id for this request (1-128 letters, digits, . _ : -; a UUID will do): a "

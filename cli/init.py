@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from cli.context import State, now, pass_state
+from cli.context import LocalCommand, State, now, pass_state
 from ledger.errors import BadInput
 
 
-@click.command()
+@click.command(cls=LocalCommand, local_reason="it makes the keys and the stores on "
+                                                "this host")
 @click.option("--data-dir", "data_dir", metavar="DIR", help="Overrides the group's --data-dir.")
 @pass_state
 def init(state: State, data_dir: str | None) -> None:

@@ -25,15 +25,17 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
     Example: ledger verify --json
     """
     from ledger.integrity.heads import parse_head  # noqa: PLC0415 (keeps --help fast)
-    from ledger.services.integrity import (  # noqa: PLC0415
-        legacy_client_ids_read_only,
-        verify_read_only,
-    )
 
     overrides = {name: parse_head(text) for name, text in (("main", known_head),
                                                            ("pn", known_pn_head)) if text}
-    reports = verify_read_only(state.settings, at=now(), known_heads=overrides,
-                               use_known_head=not no_known_head)
+    if state.remote:  # the server verifies, as an audited use by the token's staff member
+        reports = state.remote_ledger.verify(known_heads=overrides,
+                                             use_known_head=not no_known_head)
+    else:
+        from ledger.services.integrity import verify_read_only  # noqa: PLC0415
+
+        reports = verify_read_only(state.settings, at=now(), known_heads=overrides,
+                                   use_known_head=not no_known_head)
     if as_json:
         emit_json([{
             "store": r.store, "ok": r.ok, "events": r.events,
@@ -51,10 +53,12 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
                 where = "at " if r.damage.position else ""
                 click.echo(f"{r.store}: DAMAGED {where}{r.damage.describe()}")
     main = next(r for r in reports if r.store == "main")
-    if main.ok and main.events and legacy_client_ids_read_only(state.settings):
+    if not state.remote and main.ok and main.events:
         from ledger.keys.pseudonyms import LEGACY_WARNING  # noqa: PLC0415
+        from ledger.services.integrity import legacy_client_ids_read_only  # noqa: PLC0415
 
-        click.echo(LEGACY_WARNING, err=True)
+        if legacy_client_ids_read_only(state.settings):
+            click.echo(LEGACY_WARNING, err=True)
     if not all(r.ok for r in reports):
         state.close()
         raise SystemExit(3)

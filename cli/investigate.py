@@ -23,7 +23,7 @@ from ledger.dates import parse_day
 from ledger.errors import BadInput
 
 if TYPE_CHECKING:
-    from ledger.services.investigation import Item, Report
+    from ledger.integrity.findings import Item, Report
 
 
 @click.group("investigate")

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.context import State, as_option, emit_json, json_option, now, pass_state
+from cli.context import LocalGroup, State, as_option, emit_json, json_option, now, pass_state
 
 if TYPE_CHECKING:
     from jobs.status import JobStatus, Status
 
 
-@click.group("jobs")
+@click.group("jobs", cls=LocalGroup, local_reason="the scheduler runs beside the stores, "
+                                                  "with the keys")
 def jobs_group() -> None:
     """Scheduled jobs (APScheduler, persistent job store in the ledger database).
 

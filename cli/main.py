@@ -111,16 +111,28 @@ def _is_option(arg: str) -> bool:
                       message="%(prog)s %(version)s")
 @click.option("--data-dir", envvar="LEDGER_DATA_DIR", metavar="DIR",
               help="Data directory (default ./ledger-data; env LEDGER_DATA_DIR).")
+@click.option("--server", envvar="LEDGER_SERVER", metavar="URL",
+              help="Remote mode: call the ledger's HTTP service at URL (https; env "
+                   "LEDGER_SERVER) with your staff token, instead of opening the stores.")
+@click.option("--token-file", envvar="LEDGER_TOKEN_FILE", metavar="FILE",
+              help="Remote mode: the file holding your staff token, its owner's alone (env "
+                   "LEDGER_TOKEN_FILE; or the token in env LEDGER_TOKEN). There is no "
+                   "--token: a token on the command line shows in ps.")
 @click.pass_context
-def ledger(ctx: click.Context, data_dir: str | None) -> None:
+def ledger(ctx: click.Context, data_dir: str | None, server: str | None,
+           token_file: str | None) -> None:
     """Event-sourced audit and retention ledger for mental-health records.
 
     Example: ledger --data-dir ./ledger-data verify
     """
-    state = State(data_dir)  # opening the ledger validates the retention rules first
+    if token_file is not None and server is None:
+        raise click.UsageError("--token-file is for remote mode: give --server URL (or "
+                               "LEDGER_SERVER) too", ctx)
+    # Opening the ledger validates the retention rules first.
+    state = State(data_dir, server=server, token_file=token_file)
     ctx.obj = state
     ctx.call_on_close(state.close)
-    if ctx.invoked_subcommand not in AUTHENTICATED_COMMANDS:
+    if not state.remote and ctx.invoked_subcommand not in AUTHENTICATED_COMMANDS:
         # Local mode: the named actor (--as) is only claimed, so every event records the
         # OS user who ran the command beside it (README "Trust model").
         from ledger.agent import Agent, acting_through  # noqa: PLC0415 (light)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.context import (
+    ActorOption,
     State,
     as_option,
     emit_json,
@@ -46,8 +47,10 @@ def staff() -> None:
               help="Staff id, e.g. dr-lee.")
 @click.option("--name", required=True, help="Display name.")
 @role_option
-@click.option("--as", "actor", metavar="STAFF", callback=valid_staff_id,
-              help="Admin adding the person; may be omitted only for the very first staff member.")
+@click.option("--as", "actor", cls=ActorOption, required_locally=False, metavar="STAFF",
+              help="Admin adding the person; may be omitted only for the very first staff "
+                   "member (local mode; refused in remote mode, where your token says who "
+                   "you are).")
 @json_option
 @pass_state
 def staff_add(state: State, staff_id: str, name: str, role: str, actor: str | None,

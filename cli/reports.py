@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.context import (
+    LocalGroup,
     State,
     as_option,
     emit_json,
@@ -178,7 +179,8 @@ def accounting(state: State, client_ref: str, actor: str, requested: str | None,
         click.echo(letter(replace(result, lines=lines)), nl=False)
 
 
-@click.group()
+@click.group(cls=LocalGroup, local_reason="the read models are the server's own, and the HTTP "
+                                         "service has no endpoint for them")
 def projections() -> None:
     """The read models: how far behind each is, checking each against the log, rebuilding.
 

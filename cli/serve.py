@@ -13,13 +13,14 @@ from typing import Any
 
 import click
 
-from cli.context import State, pass_state
+from cli.context import LocalCommand, State, pass_state
 from ledger.errors import BadInput
 
 APP_FACTORY = "api.app:app_from_env"
 
 
-@click.command("serve")
+@click.command("serve", cls=LocalCommand, local_reason="the server holds the keys and opens "
+                                                       "the stores")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (127.0.0.1: this host only; put a TLS-terminating "
                    "reverse proxy in front, or give --tls-cert/--tls-key).")

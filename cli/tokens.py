@@ -10,7 +10,7 @@ from cli.context import State, as_option, emit_json, json_option, now, pass_stat
 from ledger.dates import parse_moment, parse_uuid
 
 if TYPE_CHECKING:
-    from ledger.services.tokens import TokenInfo
+    from ledger.views import TokenInfo
 
 
 @click.group("token")

@@ -210,3 +210,20 @@ class Principal:
     method: str
     credential: str
     via: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: UUID
+    staff_id: str
+    issued_at: datetime
+    expires_at: datetime | None
+    delegate: bool
+    label: str | None
+    state: str  # active, expired, revoked
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once; never stored
+    info: TokenInfo

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import Checkpoint, make_note, parse_note
+from ledger.integrity.checkpoint import make_note, parse_note
+from ledger.integrity.records import Checkpoint, Report
 from ledger.integrity.tree import StoredTree
-from ledger.integrity.verify import OnEvent, Report, Start, verify_store
+from ledger.integrity.verify import OnEvent, Start, verify_store
 from ledger.persistence.log import EventLog
 from ledger.primitives import merkle
 from ledger.primitives.chain import Head

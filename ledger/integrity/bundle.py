@@ -29,7 +29,8 @@ from typing import Any, TextIO
 
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity import proving
-from ledger.integrity.checkpoint import Checkpoint, parse_note
+from ledger.integrity.checkpoint import parse_note
+from ledger.integrity.records import Checkpoint
 from ledger.integrity.tree import StoredTree
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog, StoredRow

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
@@ -40,6 +39,7 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
+from ledger.integrity.records import Checkpoint, note_name
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog
 from ledger.primitives import private_files
@@ -47,21 +47,6 @@ from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
 DASH = "\u2014"
 ED25519 = b"\x01"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    origin: str
-    size: int
-    root: bytes
-    time: datetime
-    note: str
-    chain: bytes | None = None  # the chain value at ``size`` (older notes lack it)
-    key: str = ""  # the signing key's fingerprint
-
-    def describe(self) -> str:
-        return (f"checkpoint of size {self.size} signed by key {self.key} at "
-                f"{self.time.astimezone(UTC).isoformat()}")
 
 
 def fingerprint(public: bytes) -> str:
@@ -142,8 +127,7 @@ class CheckpointFiles:
               directory: Path | None = None) -> Path:
         folder = (directory or self.directory) / store_name
         private_files.make_dir(folder)
-        stamp = checkpoint.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = folder / f"{checkpoint.size:012d}-{stamp}.note"
+        path = folder / note_name(checkpoint)
         private_files.replace(path, checkpoint.note.encode("utf-8"))  # never half a note
         return path
 

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable, Iterable
 
 from ledger.errors import IntegrityFailure
-from ledger.integrity.checkpoint import Checkpoint
+from ledger.integrity.records import Checkpoint
 from ledger.integrity.tree import StoredTree
 from ledger.persistence.log import EventLog
 from ledger.primitives import merkle

@@ -36,52 +36,12 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from ledger.primitives.chain import GENESIS, Head, chain_hash, leaf_hash_of_digest
+from ledger.integrity.records import Damage, KnownHead, Mark, Report
+from ledger.primitives.chain import GENESIS, chain_hash, leaf_hash_of_digest
 from ledger.primitives.ids import uuid_bytes
 from ledger.primitives.merkle import Frontier
 
 PAGE = 5000
-KnownHead = Head  # a head recorded outside the database (position and chain value)
-
-
-@dataclass(frozen=True)
-class Damage:
-    kind: str
-    position: int
-    notification_id: int | None
-    detail: str
-
-    def describe(self) -> str:
-        if self.position == 0:  # the store as a whole (it could not be read)
-            return f"{self.kind}: {self.detail}"
-        where = f"position {self.position}"
-        if self.notification_id is not None:
-            where += f" (notification id {self.notification_id})"
-        return f"{where}: {self.kind}: {self.detail}"
-
-
-@dataclass(frozen=True)
-class Mark:
-    """The Merkle root and chain value of the verified log at one position."""
-
-    position: int
-    root: bytes
-    chain: bytes
-
-
-@dataclass(frozen=True)
-class Report:
-    store: str
-    events: int
-    head: KnownHead | None
-    damage: Damage | None
-    root: bytes | None = None  # the Merkle root recomputed from the verified leaves
-    marks: dict[int, Mark] = field(default_factory=dict)
-    start: int = 0  # the walk began after this (trusted) position
-
-    @property
-    def ok(self) -> bool:
-        return self.damage is None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from ledger.aggregates.audit import Action
-from ledger.integrity.checkpoint import Checkpoint
-from ledger.integrity.verify import Report
+from ledger.integrity.records import Checkpoint, Report
 from ledger.keys.pseudonyms import ClientIds
 from ledger.primitives.chain import Head
 from ledger.rules import roles

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from ledger.aggregates.base import utc
 from ledger.errors import IntegrityFailure, NotInitialised
 from ledger.integrity.attest import sign_next
-from ledger.integrity.checkpoint import Checkpoint, CheckpointFiles, origin_for
-from ledger.integrity.verify import Report
+from ledger.integrity.checkpoint import CheckpointFiles, origin_for
+from ledger.integrity.records import Checkpoint, Report
 from ledger.keys.signing import load_signing_key
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity.bundle import event_leaf, export, exported_checkpoints, out_of_line
-from ledger.integrity.checkpoint import Checkpoint, parse_note
+from ledger.integrity.checkpoint import parse_note
 from ledger.integrity.proving import CachedNodes, anchored_root, not_proved
+from ledger.integrity.records import Checkpoint
 from ledger.keys.pseudonyms import ClientIds
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.primitives import merkle, private_files

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -24,28 +23,11 @@ from ledger.errors import BadInput, NotFound
 from ledger.rules import roles
 from ledger.services.audited import Attempt
 from ledger.stores.main import MainStore
-from ledger.views import Principal
+from ledger.views import IssuedToken, Principal, TokenInfo
 
 PREFIX = "lgst_"
 TOKEN = re.compile(r"lgst_[A-Za-z0-9_-]{43}")
 TOKEN_BYTES = 32
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    token_id: UUID
-    staff_id: str
-    issued_at: datetime
-    expires_at: datetime | None
-    delegate: bool
-    label: str | None
-    state: str  # active, expired, revoked
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: str  # shown once; never stored
-    info: TokenInfo
 
 
 def new_token() -> str:

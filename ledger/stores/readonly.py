@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.integrity.heads import HeadFile
-from ledger.integrity.verify import Damage, Report, verify_store
+from ledger.integrity.records import Damage, Report
+from ledger.integrity.verify import verify_store
 from ledger.persistence.failures import explain
 from ledger.persistence.readonly import log_tables, read_only_engine, sqlite_path
 from ledger.primitives.chain import Head

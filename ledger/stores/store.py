@@ -32,8 +32,8 @@ from ledger.settings import StoreSettings
 
 if TYPE_CHECKING:  # verification, proofs and checkpoints load these when first used
     from ledger.integrity.checkpoint import CheckpointLog
+    from ledger.integrity.records import Report
     from ledger.integrity.tree import StoredTree
-    from ledger.integrity.verify import Report
 
 SCRUB_ATTEMPTS = 10
 SCRUB_WAIT_MS = 200

@@ -294,6 +294,12 @@ def takes_value(param: click.Parameter) -> bool:
     return not (isinstance(param, click.Option) and (param.is_flag or param.count))
 
 
+def required(param: click.Parameter) -> bool:
+    """Required by click, or in local mode (``--as``: required locally, refused remotely,
+    so click itself does not require it)."""
+    return param.required or bool(getattr(param, "required_locally", False))
+
+
 def command_line(p: Practice, path: str, command: click.Command,
                  vary: click.Parameter | None, value: str) -> list[str]:
     """``ledger PATH`` with every required parameter valid, what the command needs besides
@@ -303,7 +309,7 @@ def command_line(p: Practice, path: str, command: click.Command,
     for param in command.params:
         if not takes_value(param) or param.name == "help":
             continue
-        if param is not vary and not param.required:
+        if param is not vary and not required(param):
             continue
         given = value if param is vary else value_for(p, path, param)
         if isinstance(param, click.Argument):
@@ -405,16 +411,26 @@ def test_every_parameter_with_bad_input(practice: Practice, path: str,
     assert not problems, "\n".join(problems)
 
 
-def test_the_group_options(practice: Practice) -> None:
-    """The group's own --data-dir, with a command that reads."""
+def test_the_group_options(practice: Practice, tmp_path: Path) -> None:
+    """The group's own --data-dir, with a command that reads; and remote mode's --server
+    and --token-file, each with a valid other (the server's address is never a reachable
+    one here: no case is a valid http(s) URL, so nothing is sent anywhere)."""
+    token = tmp_path / "token"
+    token.write_text("lgst_x\n")
+    token.chmod(0o600)
     problems: list[str] = []
-    for case in (*FILES, *GENERAL):
-        value = str(practice.cwd) if case.name == "directory" else case.value
-        result = practice.runner.invoke(ledger, ["--data-dir", value, "staff", "list"])
-        if result.exit_code not in EXIT_CODES or result.stderr.count("\n") > 1 or (
-                result.exit_code != 0 and result.stderr.count("\n") != 1) or \
-                "unexpected" in result.stderr:
-            problems.append(f"--data-dir {case.name}: {result.exit_code} {result.stderr!r}")
+    for option, others in (("--data-dir", []),
+                           ("--server", ["--token-file", str(token)]),
+                           ("--token-file", ["--server", "http://127.0.0.1:9"])):
+        for case in (*FILES, *GENERAL):
+            value = str(practice.cwd) if case.name == "directory" else case.value
+            result = practice.runner.invoke(ledger, [option, value, *others, "staff", "list"])
+            if result.exit_code not in EXIT_CODES or result.stderr.count("\n") > 1 or (
+                    result.exit_code != 0 and result.stderr.count("\n") != 1) or \
+                    "unexpected" in result.stderr or "lgst_x" in result.output + result.stderr:
+                problems.append(f"{option} {case.name}: {result.exit_code} {result.stderr!r}")
+            if option == "--server" and result.exit_code == 0:
+                problems.append(f"--server {case.name}: accepted")
     assert problems == []
 
 
