@@ -20,7 +20,7 @@ from ledger.dates import parse_day
 from ledger.errors import IntegrityFailure
 
 if TYPE_CHECKING:
-    from ledger.services.investigation import Report
+    from ledger.integrity.findings import Report
 
 router = APIRouter(prefix="/v1/investigations", tags=["audit"])
 
