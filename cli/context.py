@@ -29,6 +29,29 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def os_user() -> str:
+    """The operating-system user running this command, read once here: the name of the
+    effective uid (``USER`` and ``LOGNAME`` are not believed: anyone can set them), else
+    ``uid:N`` for a uid without a name. Where there are no uids (Windows), the login name."""
+    import os  # noqa: PLC0415
+
+    try:
+        import pwd  # noqa: PLC0415
+    except ImportError:  # pragma: no cover (no uids)
+        import getpass  # noqa: PLC0415
+
+        return getpass.getuser()
+    uid = os.geteuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
+    return name if 0 < len(name) <= MAX_OS_USER and name.isprintable() else f"uid:{uid}"
+
+
+MAX_OS_USER = 64
+
+
 class State:
     def __init__(self, data_dir: str | None) -> None:
         self.data_dir = data_dir

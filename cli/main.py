@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 import ledger as ledger_package
-from cli.context import State
+from cli.context import State, os_user
 from ledger.errors import BadInput, LedgerError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -120,6 +120,17 @@ def ledger(ctx: click.Context, data_dir: str | None) -> None:
     state = State(data_dir)  # opening the ledger validates the retention rules first
     ctx.obj = state
     ctx.call_on_close(state.close)
+    if ctx.invoked_subcommand not in AUTHENTICATED_COMMANDS:
+        # Local mode: the named actor (--as) is only claimed, so every event records the
+        # OS user who ran the command beside it (README "Trust model").
+        from ledger.agent import Agent, acting_through  # noqa: PLC0415 (light)
+
+        ctx.with_resource(acting_through(Agent(os_user=os_user())))
+
+
+# The commands whose callers the ledger authenticates itself: the OS user running them is
+# the service's, not the actor's, so their events do not record it.
+AUTHENTICATED_COMMANDS = frozenset({"serve"})
 
 
 def _register() -> None:

@@ -35,6 +35,7 @@ from jobs.heartbeat import HEARTBEAT_SECONDS, JOB_TABLE
 from jobs.runs import record, run
 from jobs.stopping import Stopper, ignore_late_signals, install
 from jobs.tasks import checkpoint, retention_sweep, verification
+from ledger.agent import adopt, current_agent
 from ledger.settings import load_settings
 
 MISFIRE_GRACE_SECONDS = 3600
@@ -84,11 +85,15 @@ def beat(data_dir: str) -> None:
 
 
 def scheduler_options(url: str, schema: str | None) -> dict[str, Any]:
+    # The job threads start with an empty context: each adopts the agent of the command
+    # that started the scheduler (its OS user, in local mode), so the jobs' events record it.
+    pool = {"initializer": adopt, "initargs": (current_agent(),)}
     return {
         "jobstores": {"default": SQLAlchemyJobStore(url=url, tablename=JOB_TABLE,
                                                     tableschema=schema),
                       "volatile": MemoryJobStore()},  # the heartbeat: not worth persisting
-        "executors": {"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
+        "executors": {"default": ThreadPoolExecutor(1, pool),
+                      "heartbeat": ThreadPoolExecutor(1, pool)},
         "job_defaults": {"coalesce": True, "max_instances": 1,
                          "misfire_grace_time": MISFIRE_GRACE_SECONDS},
         "timezone": UTC,

@@ -153,8 +153,12 @@ class Ledger:
     @cached_property
     def authenticator(self) -> Authenticator:
         from ledger.services.authentication import Authenticator  # noqa: PLC0415
+        from ledger.services.oidc import OidcVerifier  # noqa: PLC0415
 
-        return Authenticator(self.main, self.tokens)
+        oidc = self.settings.oidc
+        # One per opened ledger: its throttle and key cache live as long as the process's.
+        return Authenticator(self.main, self.tokens,
+                             oidc=OidcVerifier(oidc) if oidc is not None else None)
 
     @cached_property
     def clients(self) -> Clients:

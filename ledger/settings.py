@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.display import shown
 from ledger.errors import BadInput
+from ledger.identifiers import check_staff_id
 
 DEFAULT_DATA_DIR = "ledger-data"
 
@@ -29,6 +30,13 @@ _KEYS = {
     "LEDGER_CHECKPOINT_DIR": "checkpoint_dir",
     "LEDGER_CHECKPOINT_ORIGIN": "checkpoint_origin",
     "LEDGER_PSEUDONYM_FILE": "pseudonym_file",
+    "LEDGER_OIDC_ISSUER": "oidc_issuer",
+    "LEDGER_OIDC_AUDIENCE": "oidc_audience",
+    "LEDGER_OIDC_JWKS": "oidc_jwks",
+    "LEDGER_OIDC_STAFF_CLAIM": "oidc_staff_claim",
+    "LEDGER_OIDC_ALGORITHMS": "oidc_algorithms",
+    "LEDGER_OIDC_LEEWAY": "oidc_leeway",
+    "LEDGER_OIDC_DELEGATES": "oidc_delegates",
 }
 # The variable that may hold the base64 pseudonym secret instead of its file.
 PSEUDONYM_ENV = "LEDGER_PSEUDONYM_KEY"
@@ -45,6 +53,20 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """How the service verifies OpenID Connect bearer tokens (README "Authentication")."""
+
+    issuer: str  # the ``iss`` every token must carry
+    audience: str  # the ``aud`` it must include: this service
+    jwks: str  # the issuer's signing keys: an https URL or a file path
+    staff_claim: str = "sub"  # the claim whose value is the staff id
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway: int = 30  # seconds of clock skew allowed on exp, nbf and iat
+    # The staff ids of service principals that may act for an end user they name.
+    delegates: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     main: StoreSettings
@@ -56,6 +78,8 @@ class Settings:
     # The secret that keys client ids, one per installation (both stores); None: the
     # default, beside the key-encryption keys.
     pseudonym_file: Path | None = None
+    # OpenID Connect bearer tokens for the service; None: only staff tokens are accepted.
+    oidc: OidcSettings | None = None
 
     @property
     def checkpoints(self) -> Path:
@@ -117,7 +141,61 @@ def load_settings(data_dir: str | None = None,
         checkpoint_dir=Path(d) if (d := get("LEDGER_CHECKPOINT_DIR")) else None,
         checkpoint_origin=_origin(get("LEDGER_CHECKPOINT_ORIGIN")),
         pseudonym_file=Path(p) if (p := get("LEDGER_PSEUDONYM_FILE")) else None,
+        oidc=_oidc(get),
     )
+
+
+# Signature algorithms with a public key: a token is never verified with a shared secret
+# (HS*: the JWKS is public, so anyone could sign) nor with none.
+ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+              "EdDSA")
+MAX_LEEWAY = 300
+_CLAIM = re.compile(r"[!-~]{1,200}")  # a claim name: printable ASCII, no space
+
+
+def _oidc(get: Callable[[str], str | None]) -> OidcSettings | None:
+    issuer, audience, jwks = (get(f"LEDGER_OIDC_{n}") for n in ("ISSUER", "AUDIENCE", "JWKS"))
+    if not (issuer or audience or jwks):
+        for var in ("STAFF_CLAIM", "ALGORITHMS", "LEEWAY", "DELEGATES"):
+            if get(f"LEDGER_OIDC_{var}"):
+                raise BadInput(f"LEDGER_OIDC_{var} is set but LEDGER_OIDC_ISSUER is not")
+        return None
+    if not (issuer and audience and jwks):
+        raise BadInput("LEDGER_OIDC_ISSUER, LEDGER_OIDC_AUDIENCE and LEDGER_OIDC_JWKS go "
+                       "together: set all three")
+    if "://" in jwks and not jwks.startswith("https://"):
+        raise BadInput(f"LEDGER_OIDC_JWKS {shown(jwks)} must be an https URL or a file path")
+    claim = get("LEDGER_OIDC_STAFF_CLAIM") or OidcSettings.staff_claim
+    if not _CLAIM.fullmatch(claim):
+        raise BadInput(f"LEDGER_OIDC_STAFF_CLAIM {shown(claim)} must be a claim name")
+    return OidcSettings(issuer=issuer, audience=audience, jwks=jwks, staff_claim=claim,
+                        algorithms=_algorithms(get("LEDGER_OIDC_ALGORITHMS")),
+                        leeway=_leeway(get("LEDGER_OIDC_LEEWAY")),
+                        delegates=_delegates(get("LEDGER_OIDC_DELEGATES")))
+
+
+def _algorithms(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return OidcSettings.algorithms
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    refused = [n for n in names if n not in ASYMMETRIC]
+    if refused or not names:
+        raise BadInput(f"LEDGER_OIDC_ALGORITHMS: {shown(', '.join(refused) or value)} is not "
+                       f"allowed; use some of {', '.join(ASYMMETRIC)}")
+    return names
+
+
+def _leeway(value: str | None) -> int:
+    if value is None:
+        return OidcSettings.leeway
+    if not value.isdigit() or int(value) > MAX_LEEWAY:
+        raise BadInput(f"LEDGER_OIDC_LEEWAY must be 0 to {MAX_LEEWAY} seconds")
+    return int(value)
+
+
+def _delegates(value: str | None) -> frozenset[str]:
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    return frozenset(check_staff_id(n, "each of LEDGER_OIDC_DELEGATES") for n in names)
 
 
 def _read_config(path: Path) -> dict[str, str]:

@@ -96,6 +96,10 @@ class AccessRecord:
     legal_basis: str | None = None
     accountable: bool | None = None
     assertion: str | None = None  # what the releaser asserted, for a release under an exception
+    # How the actor reached the ledger: the service principal that acted for them, and the
+    # OS user who ran a local command (None on events older than these fields).
+    actor_via: str | None = None
+    actor_os_user: str | None = None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ RECORD_EXCEPTION_CODES = ("HHS_COMPLIANCE", "REQUIRED_BY_LAW_512a", "OVERSIGHT_5
 ACCESS_LOG_FIELDS = ("store", "position", "at", "actor_id", "actor_role", "action", "outcome",
                      "object_type", "object_id", "client_id", "purpose", "reason",
                      "break_glass", "recipient", "recipient_type", "legal_basis",
-                     "accountable", "assertion")
+                     "accountable", "assertion", "actor_via", "actor_os_user")
 
 # The read models (ledger projections status/rebuild).
 READ_MODELS = ("access-main", "access-pn", "record-set", "merkle-main", "merkle-pn")

@@ -1,4 +1,5 @@
-"""What every ledger event carries: who acted, in which role (fed by a context variable).
+"""What every ledger event carries: who acted, in which role (fed by a context variable),
+and how they reached the ledger (the agent, :mod:`ledger.agent`).
 
 The actor is set once per command with :func:`acting_as`, in the style of eventsourcing's
 content-management example, instead of being threaded through every method.
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 from eventsourcing.domain import Aggregate
 
+from ledger.agent import Agent, acting_through, current_agent
 from ledger.errors import BadInput
 from ledger.primitives.ids import named_id
 
@@ -40,36 +42,12 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _actor.reset(token)
 
 
-@dataclass(frozen=True)
-class Agent:
-    """How the actor reached the ledger (IHE BALP's agents): ``via`` the service principal
-    that acted for them (an EHR integration), ``os_user`` the operating-system user who ran
-    a local command (the key holder's local mode, where the named actor is only claimed)."""
-
-    via: str | None = None
-    os_user: str | None = None
-
-
-NO_AGENT = Agent()
-_agent: ContextVar[Agent] = ContextVar("ledger_agent", default=NO_AGENT)
-
-
-@contextmanager
-def acting_through(agent: Agent) -> Iterator[Agent]:
-    """Every event made inside records ``agent`` beside the actor."""
-    token = _agent.set(agent)
-    try:
-        yield agent
-    finally:
-        _agent.reset(token)
-
-
 def _actor_via() -> str | None:
-    return _agent.get().via
+    return current_agent().via
 
 
 def _actor_os_user() -> str | None:
-    return _agent.get().os_user
+    return current_agent().os_user
 
 
 def _actor_id() -> str:

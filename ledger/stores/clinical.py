@@ -217,14 +217,16 @@ class ClinicalStore(Store, ABC):
                     else event.exception or event.basis),
                 break_glass=False, recipient=event.recipient,
                 recipient_type=event.recipient_type, legal_basis=event.legal_basis,
-                accountable=event.accountable, assertion=event.assertion)
+                accountable=event.accountable, assertion=event.assertion,
+                actor_via=event.actor_via, actor_os_user=event.actor_os_user)
         assert isinstance(event, AuditEntry.Recorded)
         return AccessRecord(
             store=store, position=position, at=event.timestamp, actor_id=event.actor_id,
             actor_role=event.actor_role, action=event.action, outcome=event.outcome,
             object_type=event.object_type, object_id=event.object_id,
             client_id=event.client_id, purpose=event.purpose, reason=event.reason,
-            break_glass=event.break_glass)
+            break_glass=event.break_glass, actor_via=event.actor_via,
+            actor_os_user=event.actor_os_user)
 
 
 def _accounting_entry(store: str, event: object) -> AccountingEntry:

@@ -202,16 +202,33 @@ def copy(run) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     os.chmod(top, 0o755)
     data = top / "data"
     yield data
+    immutable(data, False)
     for path in [data, *data.rglob("*")]:
         if not path.is_symlink():
             path.chmod(0o700 if path.is_dir() else 0o600)
     shutil.rmtree(top)
 
 
+def immutable(data: Path, on: bool) -> bool:
+    """Set (or clear) the immutable attribute on ``data`` and everything in it: even root
+    cannot write such files. False where the file system or the tools do not allow it."""
+    if shutil.which("chattr") is None:
+        return False
+    paths = [str(p) for p in [*data.rglob("*"), data] if not p.is_symlink()]
+    done = subprocess.run(["chattr", "+i" if on else "-i", *paths], capture_output=True,
+                          timeout=60, check=False)
+    return done.returncode == 0
+
+
 def read_only(data: Path) -> int | None:
     """Make ``data`` read-only for the reader; the user to run as (None: this one). Root
-    ignores file modes, so as root the reader is another user, who owns the copy."""
-    user = NOBODY if os.geteuid() == 0 else None
+    ignores file modes, so as root the files are made immutable, or, where that is not
+    possible, the reader is another user, who owns the copy."""
+    for path in [*data.rglob("*"), data]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    if os.geteuid() != 0 or immutable(data, True):
+        return None
+    user = NOBODY
     if user is not None and shutil.which("setpriv") is None:
         pytest.skip("running as root, and setpriv is not there to run as another user")
     for path in [*data.rglob("*"), data]:
@@ -228,13 +245,21 @@ def test_a_read_only_data_directory(run, tmp_path: Path, copy: Path) -> None:  #
     r = cli("client", "add", "--id", "C-2", "--name", "N", "--dob", "1990-01-01", "--state",
             "CA", "--as", "desk", env=env, user=user)
     assert r.returncode == 1, r.stderr
-    assert r.stderr == (b"error: the database cannot be written (a read-only data directory "
+    # SQLite says which, depending on whether it could open the files beside the database
+    # (an immutable directory, as root, lets it create none).
+    assert r.stderr in (b"error: the database cannot be written (a read-only data directory "
                         b"or file, or no write permission); nothing was saved. Reading "
-                        b"commands such as ledger verify work on a read-only copy\n")
+                        b"commands such as ledger verify work on a read-only copy\n",
+                        b"error: a database file cannot be opened: it, its directory or the "
+                        b"files beside it are read-only or unreadable (check the permissions "
+                        b"of the data directory); nothing was saved\n")
     # Verifying reads only and needs no key: a read-only copy without its keys verifies.
+    frozen = immutable(copy / "keys", False)
     for key in (copy / "keys").iterdir():
         os.chmod(copy / "keys", 0o700)
         key.unlink()
+    if frozen:
+        immutable(copy / "keys", True)
     r = cli("verify", env=env, user=user)
     assert (r.returncode, r.stderr) == (0, b""), r.stderr
     assert [line.split(b",")[0] for line in r.stdout.splitlines()] == [

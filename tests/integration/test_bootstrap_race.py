@@ -61,7 +61,8 @@ def test_exactly_one_first_admin(settings: Settings) -> None:
 @pytest.mark.slow
 def test_exactly_one_first_admin_among_processes(tmp_path: Path) -> None:
     """The same through the command, eight ``ledger staff add`` processes at once on a
-    SQLite file: one exits 0, the others exit 1 with the one line."""
+    SQLite file: one exits 0, the others exit 1 with the one line, or, when SQLite's lock
+    turns a process away under load, 5 ("busy", documented: nothing was saved, retry)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env["LEDGER_DATA_DIR"] = str(tmp_path / "d")
 
@@ -76,9 +77,12 @@ def test_exactly_one_first_admin_among_processes(tmp_path: Path) -> None:
                      "--role", "admin") for i in range(RACERS)]
     outputs = [p.communicate(timeout=JOIN_TIMEOUT_S) for p in racers]
     done = [(p.returncode, out, err) for p, (out, err) in zip(racers, outputs, strict=True)]
-    assert sorted(code for code, _, _ in done) == [0] + [1] * (RACERS - 1)
-    assert sorted(err for code, _, err in done if code == 1) == [
-        f"error: {STAFF_EXIST}\n"] * (RACERS - 1)
+    codes = sorted(code for code, _, _ in done)
+    assert codes[0] == 0 and set(codes[1:]) <= {1, 5}, done
+    assert [err for code, _, err in done if code == 1] == [
+        f"error: {STAFF_EXIST}\n"] * codes.count(1)
+    assert all(err.startswith("error: ") and err.endswith("nothing was saved, try again\n")
+               for code, _, err in done if code == 5), done
     listed = subprocess.run([sys.executable, "-m", "cli", "staff", "list"], text=True, env=env,
                             cwd=ROOT, capture_output=True, timeout=JOIN_TIMEOUT_S, check=True)
     assert len([line for line in listed.stdout.splitlines() if "admin-" in line]) == 1

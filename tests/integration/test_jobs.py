@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
+from eventsourcing.utils import get_topic
 
 from jobs import runs
 from jobs import scheduler as jobs_scheduler
 from jobs.heartbeat import Beat, heartbeats
 from ledger import settings as settings_module
+from ledger.agent import Agent, acting_through
+from ledger.aggregates.destruction import Destruction
 from ledger.bootstrap import open_ledger
 from ledger.settings import Settings
 from tests.integration.test_purge import practice
@@ -62,7 +65,8 @@ def test_the_verification_job_checks_the_read_models(settings: Settings,
 def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
         settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="ledger.jobs")
-    options = jobs_scheduler.scheduler_options(settings.main.url, settings.main.schema)
+    with acting_through(Agent(os_user="ops")):  # the OS user of `ledger jobs run`
+        options = jobs_scheduler.scheduler_options(settings.main.url, settings.main.schema)
     scheduler = BackgroundScheduler(**options)
     jobs_scheduler.configure(scheduler, str(settings.data_dir), actor="comp")
     scheduler.start()
@@ -84,6 +88,9 @@ def test_the_real_scheduler_runs_the_jobs_from_a_persistent_store(
     app = lg.main
     try:
         assert app.is_shredded(lg.client_id("P-0"))
+        receipts = [app.event_log.decode(n)
+                    for n in app.event_log.scan([get_topic(Destruction.Recorded)])]
+        assert receipts and {e.actor_os_user for e in receipts} == {"ops"}  # the job's thread
     finally:
         lg.close()
     engine = sa.create_engine(settings.main.url)

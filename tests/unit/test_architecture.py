@@ -23,7 +23,7 @@ SERVES_API = "cli/serve.py"
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("ledger.errors", "ledger.settings", "ledger.views", "ledger.vocabulary",
          "ledger.dates", "ledger.queries", "ledger.limits", "ledger.identifiers",
-         "ledger.display")),
+         "ledger.display", "ledger.agent")),
     (0, ("ledger.primitives",)),
     (1, ("ledger.aggregates",)),
     (1, ("ledger.keys",)),
@@ -164,6 +164,7 @@ def test_the_serve_command_names_the_app_it_serves() -> None:
     ("cryptography", "ledger/primitives/crypto.py"),
     ("apscheduler", "jobs/scheduler.py"),
     ("uvicorn", SERVES_API),
+    ("jwt", "ledger/services/oidc.py"),
 ])
 def test_one_module_imports_each_library(library: str, only_module: str) -> None:
     importers = {
