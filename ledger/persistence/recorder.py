@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
@@ -30,7 +31,9 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Select,
     Table,
+    bindparam,
     event,
     insert,
     select,
@@ -113,6 +116,40 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         self._head = select(c.position, c.chain).order_by(c.position.desc()).limit(1)
         self._append = insert(self.chain)
         self._written = threading.local()
+        self._select_events: dict[tuple[bool, bool, bool, bool], Select[Any]] = {}
+
+    def select_events(self, originator_id: UUID | str, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False, limit: int | None = None
+                      ) -> list[StoredEvent]:
+        """An aggregate's events, as the library selects them (same filters, order and
+        transaction), through one Core statement built once per shape: the library builds
+        an ORM query and loads an ORM object per row on every call, which was more than
+        half the cost of reading an aggregate (every request of the HTTP service reads
+        several: its token, its staff member, the note)."""
+        shape = (gt is not None, lte is not None, desc, limit is not None)
+        statement = self._select_events.get(shape)
+        if statement is None:
+            statement = self._select_events[shape] = self._events_statement(*shape)
+        params: dict[str, Any] = {"originator_id": originator_id, "gt": gt, "lte": lte,
+                                  "limit": limit}
+        with self.transaction(commit=False) as session:
+            rows = session.execute(statement, {k: v for k, v in params.items()
+                                               if v is not None}).all()
+        return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
+                            state=bytes(row[3]) if isinstance(row[3], memoryview) else row[3])
+                for row in rows]
+
+    def _events_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Select[Any]:
+        c = self.events_record_cls.__table__.c
+        statement = select(c.originator_id, c.originator_version, c.topic, c.state).where(
+            c.originator_id == bindparam("originator_id"))
+        if gt:
+            statement = statement.where(c.originator_version > bindparam("gt"))
+        if lte:
+            statement = statement.where(c.originator_version <= bindparam("lte"))
+        statement = statement.order_by(c.originator_version.desc() if desc
+                                       else c.originator_version)
+        return statement.limit(bindparam("limit")) if limit else statement
 
     def insert_events(self, stored_events: Sequence[StoredEvent], *,
                       session: Session | None = None, **kwargs: Any) -> Sequence[int] | None:
