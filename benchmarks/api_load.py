@@ -10,11 +10,14 @@ Run from the project root::
 
 Every measurement starts from a fresh data directory (SQLite files, or PostgreSQL with its
 own schemas, dropped at the end), set up in local mode as the key holder: an admin, per
-load client a clinician and a compliance officer with a staff token each, a client with a
-few progress notes, and one more client with a fixed access history that the searches
-read. Then ``--clients`` threads (one ``httpx.Client`` each, keep-alive) run a mix of
+load client a clinician and a compliance officer with a staff token each and the
+clinician's caseload of clients with a few progress notes, and one more client with a
+fixed access history that the searches read. Then ``--clients`` threads (one
+``httpx.Client`` each, keep-alive) run a mix of
 
-- ``write``: ``POST /v1/notes`` (a new 1 KB note of the thread's client), the clinician;
+- ``write``: ``POST /v1/notes`` (a new 1 KB note for a client of the caseload), the
+  clinician (a write reads the client, whose history grows by one event per note: the
+  caseload keeps that history as short as a practice's);
 - ``show``: ``GET /v1/notes/{id}?purpose=TREAT`` (one of the thread's notes), the clinician;
 - ``search``: ``POST /v1/access-log/search`` of the fixed-history client, the compliance
   officer (clinicians may not read the access log),
@@ -96,7 +99,7 @@ class Seat:
     compliance: str
     clinician_auth: str  # the Authorization header's value
     compliance_auth: str
-    client: str
+    clients: list[str]  # the clinician's caseload
     notes: list[str]
 
 
@@ -154,7 +157,7 @@ def postgres_problem(url: str) -> str | None:
     return None
 
 
-def prepare(settings: Settings, clients: int, notes: int) -> list[Seat]:
+def prepare(settings: Settings, clients: int, notes: int, caseload: int) -> list[Seat]:
     """A fresh ledger: staff, clients, notes and tokens, made as the key holder."""
     at = now()
     initialise(settings, at)
@@ -172,15 +175,17 @@ def prepare(settings: Settings, clients: int, notes: int) -> list[Seat]:
                 lg.notes.read(note, by="desk", purpose="TREAT", at=at)
         seats = []
         for i in range(clients):
-            doctor, officer, ref = f"dr-{i:02d}", f"comp-{i:02d}", f"C-{i:04d}"
+            doctor, officer = f"dr-{i:02d}", f"comp-{i:02d}"
             lg.staff.add(doctor, f"Dr {i}", "clinician", by="admin", at=at)
             lg.staff.add(officer, f"Officer {i}", "compliance", by="admin", at=at)
-            lg.clients.register(ref, f"Client {i}", date(1970 + i % 40, 1, 1), "CA",
-                                by="desk", at=at)
-            ids = [str(lg.notes.write(ref, NOTE_TEXT, by=doctor, session_date=None, at=at))
-                   for _ in range(notes)]
+            refs = [f"C-{i:02d}-{k:03d}" for k in range(caseload)]
+            for k, ref in enumerate(refs):
+                lg.clients.register(ref, f"Client {i}.{k}", date(1970 + k % 40, 1, 1), "CA",
+                                    by="desk", at=at)
+            ids = [str(lg.notes.write(refs[n % caseload], NOTE_TEXT, by=doctor,
+                                      session_date=None, at=at)) for n in range(notes)]
             seats.append(Seat(doctor, officer, bearer(lg, doctor, at), bearer(lg, officer, at),
-                              ref, ids))
+                              refs, ids))
     return seats
 
 
@@ -209,7 +214,7 @@ def in_process_call(lg: Ledger) -> Call:
         principal = lg.authenticator.authenticate(header, source="127.0.0.1", at=at)
         with acting_for(principal):
             if op == "write":
-                seat.notes.append(str(lg.notes.write(seat.client, NOTE_TEXT,
+                seat.notes.append(str(lg.notes.write(rng.choice(seat.clients), NOTE_TEXT,
                                                      by=principal.staff_id, session_date=None,
                                                      at=at)))
             elif op == "show":
@@ -234,7 +239,7 @@ def http_call(clients: dict[int, httpx.Client]) -> Call:
         client = clients[threading.get_ident()]
         if op == "write":
             r = client.post("/v1/notes", headers={"Authorization": seat.clinician_auth},
-                            json={"client": seat.client, "text": NOTE_TEXT})
+                            json={"client": rng.choice(seat.clients), "text": NOTE_TEXT})
         elif op == "show":
             r = client.get(f"/v1/notes/{rng.choice(seat.notes)}", params={"purpose": "TREAT"},
                            headers={"Authorization": seat.clinician_auth})
@@ -522,16 +527,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="a run stops after this long even if requests are left (default 30)")
     p.add_argument("--mix", type=parse_mix, default="20/70/10",
                    help="weights of write/show/search (default 20/70/10)")
-    p.add_argument("--notes", type=int, default=5,
-                   help="progress notes per load client before the run (default 5)")
+    p.add_argument("--caseload", type=int, default=10,
+                   help="clients of each load client's clinician; writes are spread over "
+                        "them (default 10)")
+    p.add_argument("--notes", type=int, default=10,
+                   help="progress notes per load client before the run (default 10)")
     p.add_argument("--postgres", metavar="URL",
                    help="run on PostgreSQL at URL (own schemas, dropped at the end) instead "
                         "of SQLite")
     p.add_argument("--json", action="store_true", help="also print one JSON line at the end")
     args = p.parse_args(argv)
-    if args.clients < 1 or args.requests < 1 or args.seconds <= 0 or args.notes < 1 or \
-            min(args.workers) < 1:
-        p.error("--clients, --requests, --seconds, --notes and --workers must be positive")
+    if min(args.clients, args.requests, args.notes, args.caseload, *args.workers) < 1 or \
+            args.seconds <= 0:
+        p.error("--clients, --requests, --seconds, --caseload, --notes and --workers must be "
+                "positive")
     return args
 
 
@@ -563,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n, (name, workers) in enumerate(runs):
                 settings = backend.settings(Path(tmp) / f"data-{n}")
                 log(f"[{name}] setting up a fresh ledger ...")
-                seats = prepare(settings, args.clients, args.notes)
+                seats = prepare(settings, args.clients, args.notes, args.caseload)
                 log(f"[{name}] running (load average {loadavg()}) ...")
                 if workers is None:
                     run = in_process(settings, seats, args.mix, args.requests, args.seconds)
