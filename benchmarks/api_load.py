@@ -544,8 +544,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def stopped(signum: int, _frame: object) -> None:
+    """SIGTERM or SIGHUP to the benchmark: unwind, so that the server is stopped too."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stopped)
     for var in ("LEDGER_KEK", "LEDGER_PN_KEK", "LEDGER_CONFIG"):
         os.environ.pop(var, None)
     backend = Backend(postgres_url(args.postgres) if args.postgres else None)
