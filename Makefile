@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/proofs.py
 	$(BIN)/python benchmarks/integrity_at_scale.py --sizes 10000
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/api_load.py --requests 1000 --seconds 10
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache

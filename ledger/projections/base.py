@@ -78,7 +78,13 @@ class Projection(Tracked):
         return self.log.count(after=after, topics=self.topics)
 
     def catch_up(self, *, batch: int | None = None, progress: Progress | None = None) -> int:
-        """Apply every notification not yet applied; returns how many were applied."""
+        """Apply every notification not yet applied; returns how many were applied.
+
+        A page shorter than ``batch``, once applied, ends it: that page held everything
+        logged when it was read, after this was called. Reading on would chase what writers
+        append meanwhile: under a steady stream of writes a report kept catching up, one
+        more transaction each time, with every concurrent report contending for the same
+        tracking row."""
         batch = batch or BATCH
         applied = 0
         while True:
@@ -90,6 +96,8 @@ class Projection(Tracked):
                 applied += len(page)
                 if progress is not None:
                     progress(len(page))
+                if len(page) < batch:
+                    return applied
 
     def _apply_batch(self, start: int, page: Sequence[Notification]) -> bool:
         events = [(n.id, self.log.decode(n)) for n in page]

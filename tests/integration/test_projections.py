@@ -10,6 +10,7 @@ import sys
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger.aggregates.audit import AuditEntry
 from ledger.bootstrap import Ledger, open_ledger
@@ -157,3 +158,38 @@ def test_several_processes_may_open_the_projections_at_once(settings: Settings) 
 def _sqlite_settings(tmp_path: Path) -> Settings:
     from ledger import settings as settings_module
     return settings_module.load_settings(str(tmp_path / "data"), environ={})
+
+
+def test_a_catch_up_does_not_chase_what_writers_append_meanwhile(lg: Ledger) -> None:
+    """A report catches up with what was logged when it asked; a read recorded while it
+    applies a page waits for the next catch-up (issue 13: under a stream of writes, searches
+    kept catching up and contended for the tracking row)."""
+    seed(lg)
+    note = lg.notes.write("C-1", "t", by="dr-lee", session_date=None, at=AT)
+    projection = lg.main.access_projection
+    projection.catch_up()
+    for i in range(3):
+        lg.notes.read(note, by="dr-lee", purpose="TREAT", at=days(i))
+    assert projection.behind() == 3
+    apply_batch = projection._apply_batch
+    pages: list[int] = []
+    writes = [days(5)]  # one read recorded while the first page is applied
+
+    def applying_while_a_writer_appends(start: int, page: list[Any]) -> bool:
+        pages.append(len(page))
+        done = apply_batch(start, page)
+        if writes:
+            lg.notes.read(note, by="dr-lee", purpose="TREAT", at=writes.pop())
+        return done
+
+    projection._apply_batch = applying_while_a_writer_appends  # type: ignore[method-assign]
+    assert projection.catch_up() == 3
+    assert pages == [3] and projection.behind() == 1
+    assert projection.catch_up() == 1
+    assert projection.behind() == 0
+    # A full page is not the end: the next page is read in the same catch-up.
+    for i in range(5):
+        lg.notes.read(note, by="dr-lee", purpose="TREAT", at=days(10 + i))
+    pages.clear()
+    assert projection.catch_up(batch=2) == 5
+    assert pages == [2, 2, 1] and projection.behind() == 0
