@@ -91,7 +91,7 @@ class OidcVerifier:
             return "JWT algorithm does not fit its key"
         try:
             key = jwt.PyJWK(jwk, algorithm=alg)
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError, NotImplementedError):
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             return "JWT algorithm does not fit its key"
         try:
             return jwt.decode(
