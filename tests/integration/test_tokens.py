@@ -114,3 +114,20 @@ def test_a_delegate_acts_for_the_end_user_it_names_and_both_are_recorded(
     with pytest.raises(Unauthenticated, match=r"^ehr named an unknown or deactivated end "):
         memory_lg.authenticator.authenticate(f"Bearer {service.token}", source="x", at=T0,
                                              on_behalf_of="nobody")
+
+
+def test_an_insider_who_deletes_a_revocation_is_caught_by_verification(lg: Ledger) -> None:
+    """Deleting a token's revocation row brings the token back for authentication, which
+    reads the record without walking the chain; the chain names the gap (ledger verify,
+    and the scheduled verification job)."""
+    seed(lg, T0)
+    issued = lg.tokens.issue("dr-lee", by="admin", at=T0)
+    lg.tokens.revoke(issued.info.token_id, by="admin", at=T0)
+    assert lg.main.verify().ok
+    events = lg.main.event_log.events
+    with lg.main.engine.begin() as conn:
+        conn.execute(events.delete().where(
+            events.c.originator_id == issued.info.token_id,
+            events.c.originator_version == 2))
+    report = lg.main.verify()
+    assert not report.ok and report.damage is not None
