@@ -46,7 +46,10 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
         } for r in reports])
     else:
         for r in reports:
-            if r.damage is None:
+            if r.damage is None and r.store == "journal":
+                click.echo(f"journal: intact, {r.events} destroyed clients, each destroyed in "
+                           "both stores")
+            elif r.damage is None:
                 head = f"head {r.head.position}:{r.head.chain.hex()}" if r.head else "empty"
                 click.echo(f"{r.store}: intact, {r.events} events, {head}")
             else:

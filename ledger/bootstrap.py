@@ -29,7 +29,7 @@ from ledger.keys.pseudonyms import (
     open_pseudonyms,
     secret_available,
 )
-from ledger.keys.signing import create_signing_key, key_paths
+from ledger.keys.signing import create_signing_key, key_paths, load_signing_key
 from ledger.primitives import private_files
 from ledger.rules.retention import load as load_rules
 from ledger.settings import Settings
@@ -198,9 +198,12 @@ class Ledger:
 
     @cached_property
     def retention(self) -> Retention:
+        from ledger.integrity.journal import Journal, JournalWriter  # noqa: PLC0415
         from ledger.services.retention import Retention  # noqa: PLC0415
 
-        return Retention(self.main, self.pn, self.client_id)
+        path = None if ":memory:" in self.settings.main.url else self.settings.journal
+        return Retention(self.main, self.pn, self.client_id, journal=JournalWriter(
+            Journal(path), lambda: load_signing_key(self.settings.keys)))
 
     @cached_property
     def integrity(self) -> Integrity:

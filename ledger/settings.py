@@ -94,6 +94,11 @@ class Settings:
         return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
+    def journal(self) -> Path:
+        """The destruction journal, outside the database beside the known heads."""
+        return self.data_dir / "journal" / "destructions.jsonl"
+
+    @property
     def pseudonym_secret(self) -> Path:
         return self.pseudonym_file or self.keys / "pseudonym.key"
 

@@ -14,15 +14,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 from sqlalchemy import Engine
 
 from ledger.aggregates.base import utc
-from ledger.errors import IntegrityFailure, NotInitialised
+from ledger.errors import IntegrityFailure, LedgerError, NotInitialised
 from ledger.integrity.attest import sign_next
 from ledger.integrity.checkpoint import CheckpointFiles, origin_for
-from ledger.integrity.records import Checkpoint, Report
-from ledger.keys.signing import load_signing_key
+from ledger.integrity.records import Checkpoint, Damage, Report
+from ledger.keys.signing import key_paths, load_signing_key
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
 from ledger.settings import Settings
@@ -48,11 +49,46 @@ def verify_read_only(settings: Settings, *, at: datetime,
         if not any(store.exists for store in opened.values()):
             raise NotInitialised(f"no store in {settings.data_dir}: run 'ledger init', or "
                                  "give the data directory (of a copy) with --data-dir")
-        return _each([s.engine for s in opened.values()], lambda name: opened[name].verify(
+        reports = _each([s.engine for s in opened.values()], lambda name: opened[name].verify(
             known_head=known.get(name), use_known_head=use_known_head, at=at))
+        return [*reports, journal_report(settings, {
+            s.settings.name: s.client_keys for s in opened.values()})]
     finally:
         for each in opened.values():
             each.close()
+
+
+def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID, bool]]]
+                   ) -> Report:
+    """The destruction journal checked (chain and signatures with the checkpoint public
+    key) and compared with each store's key table: a report for ``journal``, its events
+    the entries; damage ``journal`` (the file), ``resurrected`` or ``unjournalled``."""
+    from ledger.integrity.journal import Journal, compare  # noqa: PLC0415
+    from ledger.keys.signing import load_public_key  # noqa: PLC0415
+
+    def damaged(kind: str, detail: str, events: int = 0) -> Report:
+        return Report("journal", events, None, Damage(kind, 0, None, detail))
+
+    journal = Journal(settings.journal)
+    found = {name: read() for name, read in keys.items()}
+    public_path = key_paths(settings.keys)[1]
+    try:
+        public = load_public_key(public_path) if public_path.exists() else None
+        if public is None:
+            if journal.path is not None and journal.path.exists():
+                return damaged("journal", f"the checkpoint public key {public_path} is "
+                               "missing, so the destruction journal cannot be checked")
+            entries = []
+        else:
+            entries = journal.read(public)
+    except LedgerError as e:
+        return damaged("journal", str(e))
+    problem = compare(entries, found)
+    if problem is not None:
+        kind = "unjournalled" if "is not in the destruction journal" in problem \
+            else "resurrected"
+        return damaged(kind, problem, len(entries))
+    return Report("journal", len(entries), None, None)
 
 
 def legacy_client_ids_read_only(settings: Settings) -> bool:

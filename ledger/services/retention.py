@@ -19,6 +19,7 @@ from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.display import shown
 from ledger.errors import BadInput, NotFound
+from ledger.integrity.journal import Destroyed, JournalWriter
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
@@ -84,10 +85,12 @@ class Schedule:
 
 
 class Retention:
-    def __init__(self, main: MainStore, pn: PsychotherapyStore, client_id: ClientIds) -> None:
+    def __init__(self, main: MainStore, pn: PsychotherapyStore, client_id: ClientIds,
+                 journal: JournalWriter | None = None) -> None:
         self.main = main
         self.pn = pn
         self.client_id = client_id
+        self.journal = journal
         self.rules = rules.load()
 
     # ----- schedules --------------------------------------------------------------------------
@@ -148,14 +151,21 @@ class Retention:
         rule and dates, written while the facts are readable), then the sealed store's
         receipt and key, then the main key. A rerun finishes a client whose main receipt
         exists and whose keys do not yet all exist destroyed, unless a hold now names it;
-        nothing is written or destroyed twice. Both stores are scrubbed at the end of
-        every run, so a scrub that could not finish is retried by the next one."""
+        nothing is written or destroyed twice. Each client is journalled (the destruction
+        journal, outside the database) before its keys are destroyed; a destroyed client
+        missing from the journal (purged before it existed) is journalled by the next run.
+        Both stores are scrubbed at the end of every run, so a scrub that could not finish
+        is retried by the next one."""
         attempt = Attempt(self.main, by, "destroy", "retention", at=at)
         attempt.decide(roles.MANAGE_RETENTION)
         at = attempt.at
         done: list[Schedule] = []
+        journalled = self.journal.journalled() if self.journal and not dry_run else set()
         for client_id in self.main.client_ids():
             schedule = self.schedule(client_id, at)
+            if schedule.status == "destroyed" and self.journal and not dry_run \
+                    and client_id not in journalled:
+                self._journal(client_id)
             if schedule.status not in ("due", "destroying"):
                 continue
             if not dry_run:
@@ -178,6 +188,7 @@ class Retention:
                                     citation=e.winner.rule.citation,
                                     anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
                                     destroy_on=e.destroy_on, actor=actor, at=at)
+        self._journal(client_id)  # before any key is destroyed
         receipt = self.main.receipt_for(client_id)
         assert receipt is not None
         self.pn.write_receipt(client_id, rule_id=receipt.rule_id, citation=receipt.citation,
@@ -187,6 +198,17 @@ class Retention:
                               at=at)
         self.pn.destroy_key(client_id, at)
         self.main.destroy_key(client_id, at)
+
+    def _journal(self, client_id: UUID) -> None:
+        """Journal the client's destruction from its main receipt (idempotent)."""
+        receipt = self.main.receipt_for(client_id)
+        if self.journal is None or receipt is None:
+            return
+        self.journal.record([Destroyed(
+            client_id=client_id, at=receipt.timestamp, rule_id=receipt.rule_id,
+            citation=receipt.citation, anchor=receipt.anchor, anchor_date=receipt.anchor_date,
+            destroy_on=receipt.destroy_on, actor_id=receipt.actor_id,
+            actor_role=receipt.actor_role)])
 
     # ----- legal holds ------------------------------------------------------------------------
 

@@ -12,18 +12,22 @@ from __future__ import annotations
 import sqlite3
 from contextlib import suppress
 from datetime import datetime
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.integrity.heads import HeadFile
 from ledger.integrity.records import Damage, Report
 from ledger.integrity.verify import verify_store
+from ledger.keys.keyring import keys_table
 from ledger.persistence.failures import explain
 from ledger.persistence.readonly import log_tables, read_only_engine, sqlite_path
 from ledger.primitives.chain import Head
 from ledger.settings import StoreSettings
 from ledger.stores.probe import PREFIXES
+
+SUBJECT = "subject:"  # a client's data key's subject is subject:<client id>
 
 
 class ReadOnlyStore:
@@ -59,6 +63,17 @@ class ReadOnlyStore:
             with suppress(OSError):  # a read-only copy: its known head stays where it was
                 self.heads.record(report.head, at, extends=self._passes_through)
         return report
+
+    def client_keys(self) -> dict[UUID, bool]:
+        """Each client's data key in this store and whether it is destroyed (read only)."""
+        if not self.exists:
+            return {}
+        table = keys_table(MetaData(), PREFIXES[self.settings.name], self.settings.schema)
+        t = table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.subject, t.wrapped.is_(None))
+                                .where(t.subject.like(f"{SUBJECT}%"))).all()
+        return {UUID(str(s).removeprefix(SUBJECT)): bool(d) for s, d in rows}
 
     @property
     def exists(self) -> bool:
