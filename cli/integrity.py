@@ -40,6 +40,9 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
         emit_json([{
             "store": r.store, "ok": r.ok, "events": r.events,
             "head": {"position": r.head.position, "chain": r.head.chain.hex()} if r.head else None,
+            "restored": None if r.restored is None else {
+                "position": r.restored.position, "lost": r.restored.lost,
+                "at": r.restored.at.isoformat()},
             "damage": None if r.damage is None else {
                 "kind": r.damage.kind, "position": r.damage.position,
                 "notification_id": r.damage.notification_id, "detail": r.damage.detail},
@@ -47,11 +50,11 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
     else:
         for r in reports:
             if r.damage is None and r.store == "journal":
-                click.echo(f"journal: intact, {r.events} destroyed clients, each destroyed in "
-                           "both stores")
+                click.echo(f"journal: intact, {r.events} destroyed clients")
             elif r.damage is None:
                 head = f"head {r.head.position}:{r.head.chain.hex()}" if r.head else "empty"
-                click.echo(f"{r.store}: intact, {r.events} events, {head}")
+                restored = f"; {r.restored.describe()}" if r.restored else ""
+                click.echo(f"{r.store}: intact, {r.events} events, {head}{restored}")
             else:
                 where = "at " if r.damage.position else ""
                 click.echo(f"{r.store}: DAMAGED {where}{r.damage.describe()}")

@@ -130,5 +130,6 @@ def sign_next(log: EventLog, tree: StoredTree, *, private: bytes, origin: str, a
             raise IntegrityFailure(f"{log.name}: the log of size {size} does not extend the "
                                    f"{signed.describe()}; no checkpoint signed")
     chain = report.head.chain if report.head is not None else None
-    note = make_note(origin, size, root, at, private, chain)
+    epoch, restored = (signed.epoch, signed.restored) if signed is not None else (1, None)
+    note = make_note(origin, size, root, at, private, chain, epoch=epoch, restored=restored)
     return parse_note(note, signing_public_key(private)), report.head

@@ -3,9 +3,11 @@ note, exported to files outside the database and mirrored in a table inside it.
 
 Note body (C2SP tlog-checkpoint): the origin, the tree size, the base64 root hash, then
 extension lines: the time, and the chain value at that size (so the next checkpoint can
-start its verification there). A signature line follows a blank line:
-``— <origin> base64(key hash || signature)``, the key hash being the first four bytes of
-SHA-256(origin || "\\n" || 0x01 || public key) (C2SP signed-note, Ed25519).
+start its verification there); from the second epoch on (a restore starts one) the epoch
+and how it began: ``epoch <n>`` and ``restored <position> <lost> <time>``. A signature
+line follows a blank line: ``— <origin> base64(key hash || signature)``, the key hash
+being the first four bytes of SHA-256(origin || "\\n" || 0x01 || public key) (C2SP
+signed-note, Ed25519).
 
 The origin is unique per installation: a configured prefix (``LEDGER_CHECKPOINT_ORIGIN``,
 for example ``clinic.example.org/ledger``) or ``ledger/<key fingerprint>``, then the
@@ -39,7 +41,7 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
-from ledger.integrity.records import Checkpoint, note_name
+from ledger.integrity.records import Checkpoint, Restored, note_name
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog
 from ledger.primitives import private_files
@@ -65,11 +67,16 @@ def key_hash(name: str, public: bytes) -> bytes:
 
 
 def make_note(origin: str, size: int, root: bytes, at: datetime, private: bytes,
-              chain: bytes | None = None) -> str:
+              chain: bytes | None = None, *, epoch: int = 1,
+              restored: Restored | None = None) -> str:
     body = (f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
             f"time {at.astimezone(UTC).isoformat()}\n")
     if chain is not None:
         body += f"chain {base64.b64encode(chain).decode('ascii')}\n"
+    if epoch > 1:
+        assert restored is not None
+        body += (f"epoch {epoch}\nrestored {restored.position} {restored.lost} "
+                 f"{restored.at.astimezone(UTC).isoformat()}\n")
     public = signing_public_key(private)
     signature = key_hash(origin, public) + sign(private, body.encode("utf-8"))
     return f"{body}\n{DASH} {origin} {base64.b64encode(signature).decode('ascii')}\n"
@@ -110,8 +117,29 @@ def parse_note(text: str, public: bytes) -> Checkpoint:
                                "chain") from None
     if size < 0 or len(root) != 32 or len(chains) > 1 or any(len(c) != 32 for c in chains):
         raise IntegrityFailure(f"checkpoint for {origin}: malformed size, root or chain")
+    epoch, restored = _epoch(origin, lines[4:])
     return Checkpoint(origin, size, root, time, text, chains[0] if chains else None,
-                      fingerprint(public))
+                      fingerprint(public), epoch, restored)
+
+
+def _epoch(origin: str, extensions: list[str]) -> tuple[int, Restored | None]:
+    """The epoch lines of a note (signed already): none, or ``epoch`` and ``restored``."""
+    epochs = [x.removeprefix("epoch ") for x in extensions if x.startswith("epoch ")]
+    restores = [x.removeprefix("restored ").split(" ") for x in extensions
+                if x.startswith("restored ")]
+    if not epochs and not restores:
+        return 1, None
+    try:
+        if len(epochs) != 1 or len(restores) != 1 or len(restores[0]) != 3:
+            raise ValueError
+        epoch = int(epochs[0])
+        position, lost, at = restores[0]
+        restored = Restored(int(position), int(lost), datetime.fromisoformat(at))
+        if epoch < 2 or restored.position < 0 or restored.lost < 0:
+            raise ValueError
+    except ValueError:
+        raise IntegrityFailure(f"checkpoint for {origin}: malformed epoch") from None
+    return epoch, restored
 
 
 # ----- the exported files ----------------------------------------------------------------------

@@ -21,17 +21,36 @@ class Checkpoint:
     note: str
     chain: bytes | None = None  # the chain value at ``size`` (older notes lack it)
     key: str = ""  # the signing key's fingerprint
+    epoch: int = 1  # a restore starts a new epoch (README "Backup and restore")
+    restored: Restored | None = None  # how this epoch began, from epoch 2 on
 
     def describe(self) -> str:
-        return (f"checkpoint of size {self.size} signed by key {self.key} at "
+        epoch = f" (epoch {self.epoch})" if self.epoch > 1 else ""
+        return (f"checkpoint of size {self.size}{epoch} signed by key {self.key} at "
                 f"{self.time.astimezone(UTC).isoformat()}")
 
 
+@dataclass(frozen=True)
+class Restored:
+    """A signed note's record of the restore that began its epoch: the log was restored
+    to ``position`` and the ``lost`` events after it (known outside the database then)
+    are gone; ``at``: when."""
+
+    position: int
+    lost: int
+    at: datetime
+
+    def describe(self) -> str:
+        return (f"restored from a backup on {self.at.astimezone(UTC).date().isoformat()} to "
+                f"position {self.position}, {self.lost} later events lost")
+
+
 def note_name(checkpoint: Checkpoint) -> str:
-    """The file name of an exported note, ``<size>-<time>.note``: names sort by size, then
-    time."""
+    """The file name of an exported note, ``<size>-<time>.note``, from epoch 2 on
+    ``e<epoch>-<size>-<time>.note``: names sort by epoch, then size, then time."""
     stamp = checkpoint.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{checkpoint.size:012d}-{stamp}.note"
+    epoch = f"e{checkpoint.epoch:04d}-" if checkpoint.epoch > 1 else ""
+    return f"{epoch}{checkpoint.size:012d}-{stamp}.note"
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class Report:
     root: bytes | None = None  # the Merkle root recomputed from the verified leaves
     marks: dict[int, Mark] = field(default_factory=dict)
     start: int = 0  # the walk began after this (trusted) position
+    restored: Restored | None = None  # the signed log's latest epoch began with a restore
 
     @property
     def ok(self) -> bool:

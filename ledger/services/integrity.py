@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import Engine
@@ -28,6 +30,9 @@ from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
 from ledger.settings import Settings
 from ledger.stores.store import Store
+
+if TYPE_CHECKING:
+    from ledger.stores.readonly import ReadOnlyStore
 
 STORES = ("main", "pn")
 
@@ -49,13 +54,51 @@ def verify_read_only(settings: Settings, *, at: datetime,
         if not any(store.exists for store in opened.values()):
             raise NotInitialised(f"no store in {settings.data_dir}: run 'ledger init', or "
                                  "give the data directory (of a copy) with --data-dir")
-        reports = _each([s.engine for s in opened.values()], lambda name: opened[name].verify(
-            known_head=known.get(name), use_known_head=use_known_head, at=at))
+        public = _public_key(settings)
+        files = CheckpointFiles(settings.checkpoints)
+        reports = _each([s.engine for s in opened.values()], lambda name: _against_signed(
+            opened[name], files, public, opened[name].verify(
+                known_head=known.get(name), use_known_head=use_known_head, at=at)))
         return [*reports, journal_report(settings, {
             s.settings.name: s.client_keys for s in opened.values()})]
     finally:
         for each in opened.values():
             each.close()
+
+
+def _public_key(settings: Settings) -> bytes | None:
+    from ledger.keys.signing import load_public_key  # noqa: PLC0415
+
+    path = key_paths(settings.keys)[1]
+    return load_public_key(path) if path.exists() else None
+
+
+def _against_signed(store: ReadOnlyStore, files: CheckpointFiles, public: bytes | None,
+                    report: Report) -> Report:
+    """A clean report checked against the store's latest signed checkpoint (when there is
+    a public key to check it with): the log must still reach it and pass through its chain
+    value, so putting back an older copy, heads and all, fails; a checkpoint epoch begun by
+    ``ledger restore`` is reported."""
+    if not report.ok or public is None:
+        return report
+    name = store.settings.name
+    try:
+        signed = files.latest(name, public)
+    except IntegrityFailure as e:
+        return replace(report, damage=Damage("checkpoint", 0, None, str(e)))
+    if signed is None:
+        return report
+    if report.events < signed.size:
+        return replace(report, damage=Damage(
+            "truncated", report.events + 1, None,
+            f"store ends at position {report.events} but the latest {signed.describe()} "
+            f"covers position {signed.size} (an older copy put back without 'ledger restore')"))
+    if signed.size and signed.chain is not None and not store.passes_through(
+            Head(signed.size, signed.chain)):
+        return replace(report, damage=Damage(
+            "chain-altered", signed.size, None,
+            f"the chain no longer passes through the latest {signed.describe()}"))
+    return replace(report, restored=signed.restored)
 
 
 def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID, bool]]]
@@ -64,8 +107,6 @@ def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID
     key) and compared with each store's key table: a report for ``journal``, its events
     the entries; damage ``journal`` (the file), ``resurrected`` or ``unjournalled``."""
     from ledger.integrity.journal import Journal, compare  # noqa: PLC0415
-    from ledger.keys.signing import load_public_key  # noqa: PLC0415
-
     def damaged(kind: str, detail: str, events: int = 0) -> Report:
         return Report("journal", events, None, Damage(kind, 0, None, detail))
 
@@ -73,7 +114,7 @@ def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID
     found = {name: read() for name, read in keys.items()}
     public_path = key_paths(settings.keys)[1]
     try:
-        public = load_public_key(public_path) if public_path.exists() else None
+        public = _public_key(settings)
         if public is None:
             if journal.path is not None and journal.path.exists():
                 return damaged("journal", f"the checkpoint public key {public_path} is "

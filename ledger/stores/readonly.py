@@ -61,7 +61,7 @@ class ReadOnlyStore:
                 kind="unreadable", position=0, notification_id=None, detail=unreadable))
         if report.ok and report.head is not None and at is not None:
             with suppress(OSError):  # a read-only copy: its known head stays where it was
-                self.heads.record(report.head, at, extends=self._passes_through)
+                self.heads.record(report.head, at, extends=self.passes_through)
         return report
 
     def client_keys(self) -> dict[UUID, bool]:
@@ -80,7 +80,7 @@ class ReadOnlyStore:
         """False for a SQLite file that is not there (a server database always exists)."""
         return self.path is None or self.path.exists()
 
-    def _passes_through(self, known: Head) -> bool:
+    def passes_through(self, known: Head) -> bool:
         c = self.chain.c
         with self.engine.connect() as conn:
             found = conn.execute(select(c.chain).where(c.position == known.position)).scalar()

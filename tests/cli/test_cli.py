@@ -171,4 +171,4 @@ def test_real_subprocess_session(tmp_path: Path) -> None:
     verified = cli("verify")
     assert verified.returncode == 0
     assert [line.split(":")[0] for line in verified.stdout.splitlines()] == [
-        "main", "psychotherapy"]
+        "main", "psychotherapy", "journal"]

@@ -526,13 +526,15 @@ def test_cli_verify_exits_0_then_3_naming_the_position(store: Store, run_verify:
     result = run_verify()
     assert result.exit_code == 0, result.output
     assert re.fullmatch(rf"main: intact, {store.n} events, head {store.n}:[0-9a-f]{{64}}\n"
-                        r"psychotherapy: intact, 0 events, empty\n", result.output)
+                        r"psychotherapy: intact, 0 events, empty\n"
+                        r"journal: intact, 0 destroyed clients\n", result.output)
     store.sql("UPDATE {events} SET topic = topic || 'X' WHERE id = :i", i=MID)
     result = run_verify()
     assert result.exit_code == 3, result.output
     assert result.output == (
         f"main: DAMAGED at position {MID} (notification id {MID}): edited: {EDITED}\n"
-        "psychotherapy: intact, 0 events, empty\n")
+        "psychotherapy: intact, 0 events, empty\n"
+        "journal: intact, 0 destroyed clients\n")
 
 
 def test_cli_verify_detects_truncation_against_its_recorded_head(store: Store,
