@@ -149,6 +149,7 @@ def _register() -> None:
     from cli import (  # noqa: PLC0415
         access_log,
         authorize,
+        backup,
         bundles,
         checkpoints,
         disclose,
@@ -183,6 +184,8 @@ def _register() -> None:
     ledger.add_command(retention.hold)
     ledger.add_command(retention.retention)
     ledger.add_command(integrity.verify)
+    ledger.add_command(backup.backup)
+    ledger.add_command(backup.restore)
     ledger.add_command(jobs_cmd.jobs_group)
     ledger.add_command(proofs.proof)
     ledger.add_command(checkpoints.checkpoint)
