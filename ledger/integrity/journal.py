@@ -259,12 +259,25 @@ class JournalWriter:
             self.journal.append(destroyed, self._private())
 
 
+def unjournalled(entries: Iterable[Entry], keys: dict[str, dict[UUID, bool]]) -> str | None:
+    """A destroyed key the journal does not list (the journal was cut), or None."""
+    journalled = {UUID(e.client_id) for e in entries}
+    for store, found in keys.items():
+        for client, destroyed in found.items():
+            if destroyed and client not in journalled:
+                return (f"client {client}'s key in the {store} store was destroyed but is not "
+                        "in the destruction journal (an entry was removed, or the purge ran "
+                        "before the journal existed: 'ledger retention run' journals it)")
+    return None
+
+
 def compare(entries: Iterable[Entry], keys: dict[str, dict[UUID, bool]]) -> str | None:
     """What disagrees between the journal and the stores' key tables (``keys``: per store,
     each client's data key and whether it is destroyed), or None. A journalled client must
     have a destroyed key in every store (a key that exists again came back from an older
     copy); a destroyed key must be journalled."""
-    journalled = {UUID(e.client_id): e.seq for e in entries}
+    journalled_entries = list(entries)
+    journalled = {UUID(e.client_id): e.seq for e in journalled_entries}
     for client, seq in journalled.items():
         for store, found in keys.items():
             if client not in found:
@@ -275,10 +288,4 @@ def compare(entries: Iterable[Entry], keys: dict[str, dict[UUID, bool]]) -> str 
                 return (f"client {client} (journal entry {seq}) has a live data key in the "
                         f"{store} store again: an older copy brought it back (or a purge was "
                         "interrupted: 'ledger retention run' finishes it)")
-    for store, found in keys.items():
-        for client, destroyed in found.items():
-            if destroyed and client not in journalled:
-                return (f"client {client}'s key in the {store} store was destroyed but is not "
-                        "in the destruction journal (an entry was removed, or the purge ran "
-                        "before the journal existed: 'ledger retention run' journals it)")
-    return None
+    return unjournalled(journalled_entries, keys)

@@ -35,7 +35,7 @@ from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity import manifest as manifests
 from ledger.integrity.checkpoint import CheckpointFiles, make_note, origin_for, parse_note
 from ledger.integrity.heads import HeadFile
-from ledger.integrity.journal import Destroyed, Entry, Journal
+from ledger.integrity.journal import Destroyed, Entry, Journal, unjournalled
 from ledger.integrity.manifest import Manifest, StoreCopy
 from ledger.integrity.records import Checkpoint, Restored
 from ledger.integrity.verify import verify_store
@@ -77,6 +77,7 @@ def restore(settings: Settings, source: Path, *, at: datetime,
         _check_backup_copy(source, manifest, stores[name], copy, public)
     entries = _journal(settings, source, manifest, public, private)
     live = [s for s in stores.values() if holds_data(s)]
+    _refuse_a_cut_journal(live, entries)
     if live and not force:
         raise BadInput(f"the {' and '.join(s.name for s in live)} store"
                        f"{'s hold' if len(live) > 1 else ' holds'} data: restoring replaces "
@@ -134,6 +135,23 @@ def _journal(settings: Settings, source: Path, manifest: Manifest, public: bytes
             journal.append([_destroyed(e) for e in missing], private)
             entries = journal.read(public)
     return entries
+
+
+def _refuse_a_cut_journal(live: list[StoreSettings], entries: list[Entry]) -> None:
+    """A client destroyed in a live store must be journalled: a journal cut short (or
+    removed) would let the restore bring that client back."""
+    from ledger.stores.readonly import ReadOnlyStore  # noqa: PLC0415
+
+    keys = {}
+    for store in live:
+        opened = ReadOnlyStore(store)
+        try:
+            keys[store.name] = opened.client_keys()
+        finally:
+            opened.close()
+    problem = unjournalled(entries, keys)
+    if problem is not None:
+        raise IntegrityFailure(f"{problem}; nothing was restored")
 
 
 def _destroyed(e: Entry) -> Destroyed:

@@ -5,13 +5,15 @@ a silent rollback still fails; a restore refuses to replace live data without --
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ledger.bootstrap import open_ledger
-from ledger.errors import BadInput, ContentDestroyed
+from ledger.errors import BadInput, ContentDestroyed, IntegrityFailure
 from ledger.integrity.checkpoint import CheckpointFiles
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.services.backup import take_backup
@@ -19,7 +21,16 @@ from ledger.services.integrity import verify_read_only
 from ledger.services.restore import restore
 from ledger.settings import Settings
 from tests.integration.test_at_rest import scan
-from tests.integration.test_purge import DUE, client_ids, practice, sweep, wrapped_keys
+from tests.integration.test_purge import (
+    DUE,
+    client_ids,
+    practice,
+    sqlite_settings,
+    sweep,
+    wrapped_keys,
+)
+
+__all__ = ["sqlite_settings"]
 
 LATER = DUE + timedelta(days=1)
 
@@ -94,3 +105,101 @@ def test_restore_never_brings_a_destroyed_client_back(settings: Settings,
     assert latest is not None and latest.epoch == 2 and latest.restored is not None
     names = sorted(p.name for p in (s.checkpoints / "main").glob("*.note"))
     assert names[0].startswith("0000") and names[-1].startswith("e0002-")  # both epochs kept
+
+
+# ----- an insider's attempts ---------------------------------------------------------------
+
+def backed_up_then_purged(settings: Settings, tmp_path: Path) -> Path:
+    """One client, a checkpoint, a backup, then the client purged and a checkpoint."""
+    practice(settings, clients=1)
+    checkpoint(settings, DUE - timedelta(hours=2))
+    take_backup(settings, tmp_path / "backup", at=DUE - timedelta(hours=1))
+    sweep(settings, DUE, by="comp")
+    checkpoint(settings, DUE + timedelta(hours=1))
+    return tmp_path / "backup"
+
+
+def live_state(settings: Settings) -> dict[str, int]:
+    """Each store's event count (the journal left out)."""
+    return {name: r.events for name, r in reports(settings).items()  # type: ignore[attr-defined]
+            if name != "journal"}
+
+
+def test_a_silent_rollback_still_fails(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """The insider copies the backup's database files and heads over the live ones, with
+    no restore: the latest signed checkpoint is no longer reached, and the journal names
+    the client the old files bring back."""
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    for name in ("main.sqlite", "psychotherapy.sqlite"):
+        for side in ("-wal", "-shm"):
+            (s.data_dir / f"{name}{side}").unlink(missing_ok=True)
+        shutil.copyfile(backup / name, s.data_dir / name)
+    shutil.rmtree(s.data_dir / "heads")
+    found = reports(s)
+    main = found["main"]
+    assert main.damage is not None and main.damage.kind == "truncated"  # type: ignore[attr-defined]
+    assert "an older copy put back without 'ledger restore'" in main.damage.detail  # type: ignore[attr-defined]
+    assert found["journal"].damage.kind == "resurrected"  # type: ignore[attr-defined]
+
+
+def test_an_altered_or_foreign_backup_is_refused(sqlite_settings: Settings,
+                                                 tmp_path: Path) -> None:
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    before = live_state(s)
+    data = bytearray((backup / "main.sqlite").read_bytes())
+    data[-100] ^= 1
+    (backup / "main.sqlite").write_bytes(bytes(data))
+    with pytest.raises(IntegrityFailure, match=r"^the backup's file main.sqlite was altered"):
+        restore(s, backup, at=LATER, force=True)
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["manifest"]["stores"]["main"]["events"] += 1
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IntegrityFailure, match=r"manifest.json: the signature does not "
+                       r"verify with this installation's checkpoint public key"):
+        restore(s, backup, at=LATER, force=True)
+    assert live_state(s) == before and all(r.ok for r in reports(s).values())
+
+
+def test_a_cut_journal_stops_the_restore(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """The insider removes the destroyed client's journal entry (or the whole journal)
+    and restores the older backup to bring the client back: refused, nothing replaced."""
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    before = live_state(s)
+    s.journal.unlink()
+    with pytest.raises(IntegrityFailure, match=r"is not in the destruction journal .*; "
+                       r"nothing was restored$"):
+        restore(s, backup, at=LATER, force=True)
+    assert live_state(s) == before
+
+
+def test_an_edited_journal_stops_the_restore(sqlite_settings: Settings, tmp_path: Path) -> None:
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    line = json.loads(s.journal.read_text())
+    line["client_id"] = "00000000-0000-0000-0000-000000000001"  # another client's name
+    s.journal.write_text(json.dumps(line) + "\n")
+    with pytest.raises(IntegrityFailure, match=r"^destruction journal line 1: the signature "
+                       r"does not verify"):
+        restore(s, backup, at=LATER, force=True)
+
+
+def test_a_lost_data_directory_is_restored_without_force(sqlite_settings: Settings,
+                                                         tmp_path: Path) -> None:
+    """Disaster: the databases, heads and checkpoints are gone; the keys (from the key
+    backup) and the journal are there. The restore needs no --force."""
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    client, = client_ids(s, 1)
+    for path in list(s.data_dir.glob("*.sqlite*")):
+        path.unlink()
+    shutil.rmtree(s.data_dir / "heads")
+    shutil.rmtree(s.checkpoints)
+    results = {r.store: r for r in restore(s, backup, at=LATER)}
+    assert results["main"].lost == 0  # nothing outside the database says more was lost
+    assert all(r.ok for r in reports(s).values())
+    with open_ledger(s) as lg:
+        assert lg.main.is_shredded(client) and lg.pn.is_shredded(client)
+    assert (s.checkpoints / "main").is_dir()  # the backup's notes, then the new epoch's
