@@ -50,7 +50,8 @@ def verify(state: State, known_head: str | None, known_pn_head: str | None,
     else:
         for r in reports:
             if r.damage is None and r.store == "journal":
-                click.echo(f"journal: intact, {r.events} destroyed clients")
+                notice = f"; {r.notice}" if r.notice else ""
+                click.echo(f"journal: intact, {r.events} destroyed clients{notice}")
             elif r.damage is None:
                 head = f"head {r.head.position}:{r.head.chain.hex()}" if r.head else "empty"
                 restored = f"; {r.restored.describe()}" if r.restored else ""

@@ -88,6 +88,7 @@ class Report:
     marks: dict[int, Mark] = field(default_factory=dict)
     start: int = 0  # the walk began after this (trusted) position
     restored: Restored | None = None  # the signed log's latest epoch began with a restore
+    notice: str | None = None  # something to say that is not damage
 
     @property
     def ok(self) -> bool:

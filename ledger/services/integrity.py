@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from ledger.aggregates.base import utc
 from ledger.errors import IntegrityFailure, LedgerError, NotInitialised
@@ -29,6 +31,7 @@ from ledger.keys.signing import key_paths, load_signing_key
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
 from ledger.settings import Settings
+from ledger.stores.readonly import client_keys
 from ledger.stores.store import Store
 
 if TYPE_CHECKING:
@@ -73,7 +76,7 @@ def _public_key(settings: Settings) -> bytes | None:
     return load_public_key(path) if path.exists() else None
 
 
-def _against_signed(store: ReadOnlyStore, files: CheckpointFiles, public: bytes | None,
+def _against_signed(store: ReadOnlyStore | Store, files: CheckpointFiles, public: bytes | None,
                     report: Report) -> Report:
     """A clean report checked against the store's latest signed checkpoint (when there is
     a public key to check it with): the log must still reach it and pass through its chain
@@ -111,7 +114,12 @@ def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID
         return Report("journal", events, None, Damage(kind, 0, None, detail))
 
     journal = Journal(settings.journal)
-    found = {name: read() for name, read in keys.items()}
+    found = {}
+    for name, read in keys.items():
+        try:
+            found[name] = read()
+        except DBAPIError:
+            continue  # an unreadable store: its own report names it
     public_path = key_paths(settings.keys)[1]
     try:
         public = _public_key(settings)
@@ -125,6 +133,12 @@ def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID
     except LedgerError as e:
         return damaged("journal", str(e))
     problem = compare(entries, found)
+    if problem is not None and not entries and not settings.journal.exists():
+        # No journal yet: clients purged before it existed (the next purge run journals
+        # them). A removed journal shows the same; restore refuses on it.
+        return Report("journal", 0, None, None, notice=(
+            "no destruction journal yet, but destroyed clients exist (purged before the "
+            "journal existed, or it was removed): 'ledger retention run' journals them"))
     if problem is not None:
         kind = "unjournalled" if "is not in the destruction journal" in problem \
             else "resurrected"
@@ -169,9 +183,13 @@ class Integrity:
         at = utc(at)
         known = known_heads or {}
         stores = {name: self._stores[name]() for name in STORES}  # opened in this thread
-
-        return _each([s.engine for s in stores.values()], lambda name: stores[name].verify(
-            known_head=known.get(name), use_known_head=use_known_head, at=at))
+        public = _public_key(self.settings)
+        reports = _each([s.engine for s in stores.values()], lambda name: _against_signed(
+            stores[name], self.files, public, stores[name].verify(
+                known_head=known.get(name), use_known_head=use_known_head, at=at)))
+        return [*reports, journal_report(self.settings, {
+            s.settings.name: partial(client_keys, s.engine, s.keyring.table)
+            for s in stores.values()})]
 
     def checkpoint(self, *, at: datetime, out: Path | None = None
                    ) -> list[tuple[Checkpoint, Path]]:

@@ -79,9 +79,11 @@ def restore(settings: Settings, source: Path, *, at: datetime,
     live = [s for s in stores.values() if holds_data(s)]
     _refuse_a_cut_journal(live, entries)
     if live and not force:
+        many = len(live) > 1
         raise BadInput(f"the {' and '.join(s.name for s in live)} store"
-                       f"{'s hold' if len(live) > 1 else ' holds'} data: restoring replaces "
-                       "it, and every event after the backup is lost; give --force to do so")
+                       f"{'s hold' if many else ' holds'} data: restoring replaces "
+                       f"{'them' if many else 'it'}, and every event after the backup is lost; "
+                       "give --force to do so")
     files = CheckpointFiles(settings.checkpoints)
     latest = {name: files.latest(name, public) for name in stores}
     epoch = 1 + max([manifest.stores[n].checkpoint_epoch for n in stores]

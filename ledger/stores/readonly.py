@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import MetaData, select
+from sqlalchemy import Engine, MetaData, Table, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.integrity.heads import HeadFile
@@ -28,6 +28,15 @@ from ledger.settings import StoreSettings
 from ledger.stores.probe import PREFIXES
 
 SUBJECT = "subject:"  # a client's data key's subject is subject:<client id>
+
+
+def client_keys(engine: Engine, table: Table) -> dict[UUID, bool]:
+    """Each client's data key in a keys table and whether it is destroyed."""
+    t = table.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.subject, t.wrapped.is_(None))
+                            .where(t.subject.like(f"{SUBJECT}%"))).all()
+    return {UUID(str(s).removeprefix(SUBJECT)): bool(d) for s, d in rows}
 
 
 class ReadOnlyStore:
@@ -68,12 +77,8 @@ class ReadOnlyStore:
         """Each client's data key in this store and whether it is destroyed (read only)."""
         if not self.exists:
             return {}
-        table = keys_table(MetaData(), PREFIXES[self.settings.name], self.settings.schema)
-        t = table.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.subject, t.wrapped.is_(None))
-                                .where(t.subject.like(f"{SUBJECT}%"))).all()
-        return {UUID(str(s).removeprefix(SUBJECT)): bool(d) for s, d in rows}
+        return client_keys(self.engine, keys_table(MetaData(), PREFIXES[self.settings.name],
+                                                   self.settings.schema))
 
     @property
     def exists(self) -> bool:

@@ -95,7 +95,7 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
     assert again.stderr == ("error: client was destroyed under the retention schedule (its "
                             "content key no longer exists)\n")
     assert ok(run("retention", "run", "--as", "comp")).endswith("0 client(s) destroyed\n")
-    assert ok(run("verify")).count("intact") == 2
+    assert ok(run("verify")).count("intact") == 3
 
 
 def test_jobs_run_refuses_and_records_a_purger_the_roles_table_does_not_allow(

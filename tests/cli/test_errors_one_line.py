@@ -169,7 +169,8 @@ def test_a_garbage_database_fails_verify_with_exit_3_naming_it(run, tmp_path: Pa
     assert r.exit_code == 3 and r.stderr == ""
     assert r.stdout.startswith("main: intact, ")
     assert r.stdout.endswith(f"psychotherapy: DAMAGED unreadable: the database file {pn} is "
-                             "not a SQLite database, or is damaged\n")
+                             "not a SQLite database, or is damaged\n"
+                             "journal: intact, 0 destroyed clients\n")
 
 
 def test_a_missing_store_is_damage_once_it_held_events(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +181,7 @@ def test_a_missing_store_is_damage_once_it_held_events(run, tmp_path: Path) -> N
     r = run("verify")
     assert r.exit_code == 3 and r.stdout.endswith(
         f"psychotherapy: DAMAGED missing: the database file {pn} is missing, but the store "
-        "was known to reach position 2\n")
+        "was known to reach position 2\njournal: intact, 0 destroyed clients\n")
     one_line(run("--data-dir", str(tmp_path / "elsewhere"), "verify"), 1,
              f"error: no store in {tmp_path / 'elsewhere'}: run 'ledger init', or give the "
              "data directory (of a copy) with --data-dir")
@@ -263,6 +264,6 @@ def test_a_read_only_data_directory(run, tmp_path: Path, copy: Path) -> None:  #
     r = cli("verify", env=env, user=user)
     assert (r.returncode, r.stderr) == (0, b""), r.stderr
     assert [line.split(b",")[0] for line in r.stdout.splitlines()] == [
-        b"main: intact", b"psychotherapy: intact"]
+        b"main: intact", b"psychotherapy: intact", b"journal: intact"]
     assert sorted(p.name for p in copy.iterdir()) == sorted(
         p.name for p in (tmp_path / "data").iterdir())  # nothing was created

@@ -73,7 +73,7 @@ def test_restore_never_brings_a_destroyed_client_back(settings: Settings,
     before = {name: r.events for name, r in reports(s).items()}  # type: ignore[attr-defined]
 
     with pytest.raises(BadInput, match=r"^the main and psychotherapy stores hold data: "
-                       r"restoring replaces it, .* give --force"):
+                       r"restoring replaces them, .* give --force"):
         restore(s, tmp_path / "backup", at=LATER)
     results = {r.store: r for r in restore(s, tmp_path / "backup", at=LATER, force=True)}
 
