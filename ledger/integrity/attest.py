@@ -19,7 +19,7 @@ from datetime import datetime
 
 from ledger.errors import IntegrityFailure
 from ledger.integrity.checkpoint import make_note, parse_note
-from ledger.integrity.records import Checkpoint, Report
+from ledger.integrity.records import Checkpoint, JournalHead, Report
 from ledger.integrity.tree import StoredTree
 from ledger.integrity.verify import OnEvent, Start, verify_store
 from ledger.persistence.log import EventLog
@@ -110,7 +110,8 @@ def _frontier(tree: StoredTree, signed: Checkpoint) -> merkle.Frontier:
 
 
 def sign_next(log: EventLog, tree: StoredTree, *, private: bytes, origin: str, at: datetime,
-              signed: Checkpoint | None, known: Head | None) -> tuple[Checkpoint, Head | None]:
+              signed: Checkpoint | None, known: Head | None,
+              journal: JournalHead | None = None) -> tuple[Checkpoint, Head | None]:
     """The next checkpoint, signed only over a chain verified since ``signed``, a root
     recomputed from the verified leaves and a consistency proof from ``signed`` checked
     (IntegrityFailure otherwise, naming the store). Returns it and the verified head."""
@@ -131,5 +132,6 @@ def sign_next(log: EventLog, tree: StoredTree, *, private: bytes, origin: str, a
                                    f"{signed.describe()}; no checkpoint signed")
     chain = report.head.chain if report.head is not None else None
     epoch, restored = (signed.epoch, signed.restored) if signed is not None else (1, None)
-    note = make_note(origin, size, root, at, private, chain, epoch=epoch, restored=restored)
+    note = make_note(origin, size, root, at, private, chain, epoch=epoch, restored=restored,
+                     journal=journal)
     return parse_note(note, signing_public_key(private)), report.head

@@ -3,11 +3,12 @@ note, exported to files outside the database and mirrored in a table inside it.
 
 Note body (C2SP tlog-checkpoint): the origin, the tree size, the base64 root hash, then
 extension lines: the time, and the chain value at that size (so the next checkpoint can
-start its verification there); from the second epoch on (a restore starts one) the epoch
-and how it began: ``epoch <n>`` and ``restored <position> <lost> <time>``. A signature
-line follows a blank line: ``— <origin> base64(key hash || signature)``, the key hash
-being the first four bytes of SHA-256(origin || "\\n" || 0x01 || public key) (C2SP
-signed-note, Ed25519).
+start its verification there); the destruction journal's length and last hash then
+(``journal <n> <base64 hash>``, so a journal cut later is caught); from the second epoch
+on (a restore starts one) the epoch and how it began: ``epoch <n>`` and ``restored
+<position> <lost> <time>``. A signature line follows a blank line: ``— <origin>
+base64(key hash || signature)``, the key hash being the first four bytes of
+SHA-256(origin || "\\n" || 0x01 || public key) (C2SP signed-note, Ed25519).
 
 The origin is unique per installation: a configured prefix (``LEDGER_CHECKPOINT_ORIGIN``,
 for example ``clinic.example.org/ledger``) or ``ledger/<key fingerprint>``, then the
@@ -41,7 +42,7 @@ from sqlalchemy import (
 )
 
 from ledger.errors import IntegrityFailure
-from ledger.integrity.records import Checkpoint, Restored, note_name
+from ledger.integrity.records import Checkpoint, JournalHead, Restored, note_name
 from ledger.limits import read_note
 from ledger.persistence.log import EventLog
 from ledger.primitives import private_files
@@ -68,11 +69,14 @@ def key_hash(name: str, public: bytes) -> bytes:
 
 def make_note(origin: str, size: int, root: bytes, at: datetime, private: bytes,
               chain: bytes | None = None, *, epoch: int = 1,
-              restored: Restored | None = None) -> str:
+              restored: Restored | None = None, journal: JournalHead | None = None) -> str:
     body = (f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
             f"time {at.astimezone(UTC).isoformat()}\n")
     if chain is not None:
         body += f"chain {base64.b64encode(chain).decode('ascii')}\n"
+    if journal is not None:
+        body += (f"journal {journal.entries} "
+                 f"{base64.b64encode(journal.digest).decode('ascii')}\n")
     if epoch > 1:
         assert restored is not None
         body += (f"epoch {epoch}\nrestored {restored.position} {restored.lost} "
@@ -119,7 +123,23 @@ def parse_note(text: str, public: bytes) -> Checkpoint:
         raise IntegrityFailure(f"checkpoint for {origin}: malformed size, root or chain")
     epoch, restored = _epoch(origin, lines[4:])
     return Checkpoint(origin, size, root, time, text, chains[0] if chains else None,
-                      fingerprint(public), epoch, restored)
+                      fingerprint(public), epoch, restored, _journal(origin, lines[4:]))
+
+
+def _journal(origin: str, extensions: list[str]) -> JournalHead | None:
+    found = [x.removeprefix("journal ").split(" ") for x in extensions
+             if x.startswith("journal ")]
+    if not found:
+        return None
+    try:
+        if len(found) != 1 or len(found[0]) != 2:
+            raise ValueError
+        head = JournalHead(int(found[0][0]), base64.b64decode(found[0][1], validate=True))
+        if head.entries < 0 or len(head.digest) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise IntegrityFailure(f"checkpoint for {origin}: malformed journal line") from None
+    return head
 
 
 def _epoch(origin: str, extensions: list[str]) -> tuple[int, Restored | None]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from uuid import UUID
 
 from ledger.errors import IntegrityFailure
+from ledger.integrity.records import JournalHead
 from ledger.primitives import private_files
 from ledger.primitives.crypto import sign, signing_public_key, verify_signature
 
@@ -240,6 +241,22 @@ class Journal:
                 yield
             finally:
                 os.close(fd)  # releases the lock
+
+
+def head_of(entries: list[Entry]) -> JournalHead:
+    """What a signed checkpoint records of the journal."""
+    return JournalHead(len(entries), entries[-1].digest() if entries else GENESIS)
+
+
+def check_head(entries: list[Entry], head: JournalHead, where: str) -> str | None:
+    """Whether the journal still holds what ``head`` (from a signed note) recorded."""
+    if head.entries > len(entries):
+        return (f"the destruction journal has {len(entries)} entries but the {where} "
+                f"records {head.entries}: entries were removed")
+    if head.entries and entries[head.entries - 1].digest() != head.digest:
+        return (f"the destruction journal's entry {head.entries} is not the one the {where} "
+                "records: the journal was rewritten")
+    return None
 
 
 class JournalWriter:

@@ -23,11 +23,20 @@ class Checkpoint:
     key: str = ""  # the signing key's fingerprint
     epoch: int = 1  # a restore starts a new epoch (README "Backup and restore")
     restored: Restored | None = None  # how this epoch began, from epoch 2 on
+    journal: JournalHead | None = None  # the destruction journal when it was signed
 
     def describe(self) -> str:
         epoch = f" (epoch {self.epoch})" if self.epoch > 1 else ""
         return (f"checkpoint of size {self.size}{epoch} signed by key {self.key} at "
                 f"{self.time.astimezone(UTC).isoformat()}")
+
+
+@dataclass(frozen=True)
+class JournalHead:
+    """How far the destruction journal went: its entry count and last entry's hash."""
+
+    entries: int
+    digest: bytes
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ledger.aggregates.base import utc
 from ledger.errors import IntegrityFailure, LedgerError, NotInitialised
 from ledger.integrity.attest import sign_next
 from ledger.integrity.checkpoint import CheckpointFiles, origin_for
+from ledger.integrity.journal import Entry, Journal, check_head, head_of
 from ledger.integrity.records import Checkpoint, Damage, Report
 from ledger.keys.signing import key_paths, load_signing_key
 from ledger.primitives.chain import Head
@@ -104,12 +105,26 @@ def _against_signed(store: ReadOnlyStore | Store, files: CheckpointFiles, public
     return replace(report, restored=signed.restored)
 
 
+def journal_cut(settings: Settings, entries: list[Entry], public: bytes) -> str | None:
+    """Whether the journal still holds what each store's latest signed checkpoint recorded
+    of it (IntegrityFailure if a note does not verify)."""
+    files = CheckpointFiles(settings.checkpoints)
+    for store in (settings.main, settings.pn):
+        signed = files.latest(store.name, public)
+        if signed is not None and signed.journal is not None:
+            problem = check_head(entries, signed.journal, f"latest {store.name} "
+                                 f"{signed.describe()}")
+            if problem is not None:
+                return problem
+    return None
+
+
 def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID, bool]]]
                    ) -> Report:
     """The destruction journal checked (chain and signatures with the checkpoint public
     key) and compared with each store's key table: a report for ``journal``, its events
     the entries; damage ``journal`` (the file), ``resurrected`` or ``unjournalled``."""
-    from ledger.integrity.journal import Journal, compare  # noqa: PLC0415
+    from ledger.integrity.journal import compare  # noqa: PLC0415
     def damaged(kind: str, detail: str, events: int = 0) -> Report:
         return Report("journal", events, None, Damage(kind, 0, None, detail))
 
@@ -130,6 +145,9 @@ def journal_report(settings: Settings, keys: Mapping[str, Callable[[], dict[UUID
             entries = []
         else:
             entries = journal.read(public)
+            cut = journal_cut(settings, entries, public)
+            if cut is not None:
+                return damaged("journal", cut, len(entries))
     except LedgerError as e:
         return damaged("journal", str(e))
     problem = compare(entries, found)
@@ -200,6 +218,7 @@ class Integrity:
         at = utc(at)
         private = load_signing_key(self.settings.keys)
         public = signing_public_key(private)
+        journal = head_of(Journal(self.settings.journal).read(public))  # checked first
         written: list[tuple[Checkpoint, Path]] = []
         for name in STORES:
             store = self._stores[name]()
@@ -208,7 +227,7 @@ class Integrity:
             checkpoint, head = sign_next(
                 store.event_log, store.tree, private=private, at=at, signed=signed,
                 origin=origin_for(self.settings.checkpoint_origin, public, store_name),
-                known=store.heads.read())
+                known=store.heads.read(), journal=journal)
             # The copy first: if --out cannot be written, nothing is recorded anywhere.
             copy = self.files.write(store_name, checkpoint, out) if out is not None else None
             path = self.files.write(store_name, checkpoint)

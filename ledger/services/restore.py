@@ -35,7 +35,7 @@ from ledger.errors import BadInput, IntegrityFailure
 from ledger.integrity import manifest as manifests
 from ledger.integrity.checkpoint import CheckpointFiles, make_note, origin_for, parse_note
 from ledger.integrity.heads import HeadFile
-from ledger.integrity.journal import Destroyed, Entry, Journal, unjournalled
+from ledger.integrity.journal import Destroyed, Entry, Journal, head_of, unjournalled
 from ledger.integrity.manifest import Manifest, StoreCopy
 from ledger.integrity.records import Checkpoint, Restored
 from ledger.integrity.verify import verify_store
@@ -45,6 +45,7 @@ from ledger.primitives import private_files
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
 from ledger.services.backup import JOURNAL, Before, check_copy, copy_engine
+from ledger.services.integrity import journal_cut
 from ledger.services.swap import Staging
 from ledger.settings import Settings, StoreSettings
 from ledger.stores.clinical import ClinicalStore
@@ -75,6 +76,9 @@ def restore(settings: Settings, source: Path, *, at: datetime,
         raise IntegrityFailure(f"{source}: the backup does not hold both stores")
     for name, copy in manifest.stores.items():
         _check_backup_copy(source, manifest, stores[name], copy, public)
+    cut = journal_cut(settings, Journal(settings.journal).read(public), public)
+    if cut is not None:
+        raise IntegrityFailure(f"{cut}; nothing was restored")
     entries = _journal(settings, source, manifest, public, private)
     live = [s for s in stores.values() if holds_data(s)]
     _refuse_a_cut_journal(live, entries)
@@ -202,7 +206,8 @@ def _stage(live: Settings, staged: Settings, entries: list[Entry], manifest: Man
             note = parse_note(make_note(
                 origin_for(live.checkpoint_origin, public, name), report.events, report.root,
                 at, private, report.head.chain, epoch=epoch,
-                restored=Restored(copy.events, lost[name], at)), public)
+                restored=Restored(copy.events, lost[name], at), journal=head_of(entries)),
+                public)
             store.checkpoints.record(note)
             notes[name], heads[name] = note, report.head
             results.append(StoreRestored(name, copy.events, lost[name], reapplied[name],

@@ -55,6 +55,9 @@ def test_a_checkpoint_per_store_verifies_with_the_public_key(practice: Settings)
         assert base64.b64decode(lines[2]) == c.root and lines[3].startswith("time ")
         if c.size:  # the chain value there, where the next checkpoint's walk starts
             assert c.chain == base64.b64decode(lines.pop(4).removeprefix("chain "))
+        # The destruction journal's length and last hash (none yet: 0 and zeros).
+        assert lines.pop(4) == f"journal 0 {base64.b64encode(bytes(32)).decode()}"
+        assert c.journal is not None and c.journal.entries == 0
         assert lines[4] == "" and lines[5].startswith(f"\u2014 {c.origin} ")
         assert parse_note(text, public).root == c.root
     lg = open_ledger(practice)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.bootstrap import open_ledger
 from ledger.errors import IntegrityFailure
 from ledger.integrity.journal import Journal
 from ledger.keys.signing import key_paths, load_public_key
@@ -77,15 +78,24 @@ def test_an_older_copy_put_back_is_named(sqlite_settings: Settings, tmp_path: Pa
 
 def test_a_removed_journal_is_named_and_the_next_run_rebuilds_it(
         sqlite_settings: Settings) -> None:
+    """No journal file but destroyed clients, and no checkpoint since: a notice (an
+    installation purged before the journal existed looks the same; restore refuses on
+    it); with one entry left, the missing one is damage. The next run journals them."""
     s = sqlite_settings
-    practice(s, clients=1)
+    practice(s, clients=2)
     sweep(s, DUE, by="comp")
-    s.journal.unlink()
+    lines = s.journal.read_bytes().splitlines(keepends=True)
+    s.journal.write_bytes(lines[0])
     report = journal_report(s)
     assert report.damage is not None and report.damage.kind == "unjournalled"
     assert "is not in the destruction journal" in report.damage.detail
+    s.journal.unlink()
+    report = journal_report(s)
+    assert report.ok and report.notice is not None
+    assert report.notice.startswith("no destruction journal yet, but destroyed clients exist")
     sweep(s, DUE, by="comp")
-    assert journal_report(s).ok and journal_report(s).events == 1
+    report = journal_report(s)
+    assert report.ok and report.events == 2 and report.notice is None
 
 
 def test_an_edited_journal_is_named_and_stops_the_purge(sqlite_settings: Settings) -> None:
@@ -99,3 +109,25 @@ def test_an_edited_journal_is_named_and_stops_the_purge(sqlite_settings: Setting
     assert "line 1: sequence 2 where 1 belongs" in report.damage.detail
     with pytest.raises(IntegrityFailure, match="sequence 2 where 1 belongs"):
         sweep(s, DUE, by="comp")
+
+
+def test_dropping_the_last_entry_is_caught_by_the_signed_checkpoint(
+        sqlite_settings: Settings) -> None:
+    """The last entry leaves no gap in the chain, but each checkpoint signs the journal's
+    length and last hash: once one was signed after the purge, the cut is named."""
+    s = sqlite_settings
+    practice(s, clients=2)
+    sweep(s, DUE, by="comp")
+    with open_ledger(s) as lg:
+        lg.integrity.checkpoint(at=DUE)
+    lines = s.journal.read_bytes().splitlines(keepends=True)
+    s.journal.write_bytes(lines[0])
+    report = journal_report(s)
+    assert report.damage is not None and report.damage.kind == "journal"
+    assert report.damage.detail.startswith("the destruction journal has 1 entries but the "
+                                           "latest main checkpoint of size ")
+    assert report.damage.detail.endswith("records 2: entries were removed")
+    with pytest.raises(IntegrityFailure, match=r"line 1|entries were removed"), \
+            open_ledger(s) as lg:
+        s.journal.write_bytes(lines[1] + lines[0])  # and a journal that does not verify
+        lg.integrity.checkpoint(at=DUE)  # is never signed over

@@ -109,13 +109,15 @@ def test_restore_never_brings_a_destroyed_client_back(settings: Settings,
 
 # ----- an insider's attempts ---------------------------------------------------------------
 
-def backed_up_then_purged(settings: Settings, tmp_path: Path) -> Path:
+def backed_up_then_purged(settings: Settings, tmp_path: Path, *,
+                          checkpoint_after: bool = True) -> Path:
     """One client, a checkpoint, a backup, then the client purged and a checkpoint."""
     practice(settings, clients=1)
     checkpoint(settings, DUE - timedelta(hours=2))
     take_backup(settings, tmp_path / "backup", at=DUE - timedelta(hours=1))
     sweep(settings, DUE, by="comp")
-    checkpoint(settings, DUE + timedelta(hours=1))
+    if checkpoint_after:
+        checkpoint(settings, DUE + timedelta(hours=1))
     return tmp_path / "backup"
 
 
@@ -166,13 +168,31 @@ def test_a_cut_journal_stops_the_restore(sqlite_settings: Settings, tmp_path: Pa
     """The insider removes the destroyed client's journal entry (or the whole journal)
     and restores the older backup to bring the client back: refused, nothing replaced."""
     s = sqlite_settings
-    backup = backed_up_then_purged(s, tmp_path)
+    backup = backed_up_then_purged(s, tmp_path, checkpoint_after=False)
     before = live_state(s)
     s.journal.unlink()
     with pytest.raises(IntegrityFailure, match=r"is not in the destruction journal .*; "
                        r"nothing was restored$"):
         restore(s, backup, at=LATER, force=True)
     assert live_state(s) == before
+
+
+def test_a_journal_cut_after_a_checkpoint_stops_the_restore(sqlite_settings: Settings,
+                                                              tmp_path: Path) -> None:
+    """The insider puts the old database files back by hand (so the live store shows
+    nothing destroyed), removes the journal, then restores: the signed checkpoint recorded
+    the journal's length, so the cut is named and nothing is restored."""
+    s = sqlite_settings
+    backup = backed_up_then_purged(s, tmp_path)
+    for name in ("main.sqlite", "psychotherapy.sqlite"):
+        for side in ("-wal", "-shm"):
+            (s.data_dir / f"{name}{side}").unlink(missing_ok=True)
+        shutil.copyfile(backup / name, s.data_dir / name)
+    s.journal.unlink()
+    with pytest.raises(IntegrityFailure, match=r"^the destruction journal has 0 entries but "
+                       r"the latest main checkpoint .* records 1: entries were removed; "
+                       r"nothing was restored$"):
+        restore(s, backup, at=LATER, force=True)
 
 
 def test_an_edited_journal_stops_the_restore(sqlite_settings: Settings, tmp_path: Path) -> None:
