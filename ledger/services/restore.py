@@ -76,18 +76,23 @@ def restore(settings: Settings, source: Path, *, at: datetime,
         raise IntegrityFailure(f"{source}: the backup does not hold both stores")
     for name, copy in manifest.stores.items():
         _check_backup_copy(source, manifest, stores[name], copy, public)
-    cut = journal_cut(settings, Journal(settings.journal).read(public), public)
+    journal = Journal(settings.journal)
+    entries = journal.read(public)
+    cut = journal_cut(settings, entries, public)
     if cut is not None:
         raise IntegrityFailure(f"{cut}; nothing was restored")
-    entries = _journal(settings, source, manifest, public, private)
+    only_in_backup = _only_in_backup(source, manifest, entries, public)
     live = [s for s in stores.values() if holds_data(s)]
-    _refuse_a_cut_journal(live, entries)
+    _refuse_a_cut_journal(live, entries + only_in_backup)
     if live and not force:
         many = len(live) > 1
         raise BadInput(f"the {' and '.join(s.name for s in live)} store"
                        f"{'s hold' if many else ' holds'} data: restoring replaces "
                        f"{'them' if many else 'it'}, and every event after the backup is lost; "
                        "give --force to do so")
+    if only_in_backup:  # journalled before anything is destroyed
+        journal.append([_destroyed(e) for e in only_in_backup], private)
+        entries = journal.read(public)
     files = CheckpointFiles(settings.checkpoints)
     latest = {name: files.latest(name, public) for name in stores}
     epoch = 1 + max([manifest.stores[n].checkpoint_epoch for n in stores]
@@ -127,20 +132,14 @@ def _latest_note(source: Path, manifest: Manifest, store: str,
     return parse_note((source / names[-1]).read_text(encoding="utf-8"), public)
 
 
-def _journal(settings: Settings, source: Path, manifest: Manifest, public: bytes,
-             private: bytes) -> list[Entry]:
-    """Every journalled destruction: the live journal's, then any only the backup's has
-    (added to the live journal now, before anything is destroyed)."""
-    journal = Journal(settings.journal)
-    entries = journal.read(public)
-    if manifest.journal:
-        known = {e.client_id for e in entries}
-        missing = [e for e in Journal(source / JOURNAL).read(public)
-                   if e.client_id not in known]
-        if missing:
-            journal.append([_destroyed(e) for e in missing], private)
-            entries = journal.read(public)
-    return entries
+def _only_in_backup(source: Path, manifest: Manifest, entries: list[Entry],
+                    public: bytes) -> list[Entry]:
+    """The backup journal's entries for clients the live journal lacks (all of them when
+    the live journal was lost)."""
+    if not manifest.journal:
+        return []
+    known = {e.client_id for e in entries}
+    return [e for e in Journal(source / JOURNAL).read(public) if e.client_id not in known]
 
 
 def _refuse_a_cut_journal(live: list[StoreSettings], entries: list[Entry]) -> None:

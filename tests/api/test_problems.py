@@ -170,7 +170,7 @@ def test_a_damaged_store_is_409_naming_the_damage(practice: Practice) -> None:
     assert str(body["detail"]).startswith("main: position 3 (notification id 3): edited")
     stores = body["stores"]
     assert [(s["store"], s["ok"]) for s in stores] == [  # type: ignore[attr-defined]
-        ("main", False), ("psychotherapy", True)]
+        ("main", False), ("psychotherapy", True), ("journal", True)]
 
 
 def test_an_uninitialised_data_directory_stops_the_start(tmp_path: Path) -> None:

@@ -203,7 +203,8 @@ def test_two_servers_on_one_postgres_schema_keep_both_chains(pg_settings: Settin
     assert "Started parent process" in (tmp_path / "b.log").read_text()  # two workers
     with open_ledger(pg_settings) as lg:
         reports = lg.integrity.verify(at=dt.datetime.now(dt.UTC))
-        assert [(r.store, r.ok) for r in reports] == [("main", True), ("psychotherapy", True)]
+        assert [(r.store, r.ok) for r in reports] == [("main", True), ("psychotherapy", True),
+                                                    ("journal", True)]
         assert len(lg.notes.list_notes("C-1", by="sup", at=dt.datetime.now(dt.UTC))) == (
             2 * per_writer)
         assert len(lg.psychotherapy.list_notes("C-1", by="sup", at=dt.datetime.now(

@@ -34,7 +34,7 @@ def test_the_readme_example_prints_what_the_readme_says(tmp_path: Path) -> None:
         "recorded)",
         "[('desk', 'granted'), ('dr-lee', 'granted'), ('dr-lee', 'granted'), "
         "('desk', 'denied')]",
-        "[True, True]",
+        "[True, True, True]",
     ]
     readme = (ROOT / "README.md").read_text()
     assert "`refused: role front-desk may not read notes for purpose TREAT (the\nattempt was " \

@@ -121,7 +121,7 @@ def expect_damage(report: Report, kind: str, position: int, message: str) -> Dam
 
 
 def verify_all(settings: Settings, at: datetime) -> list[Report]:
-    """Both stores verified as the CLI and the scheduler verify them."""
+    """Both stores verified as the CLI and the scheduler verify them (then the journal)."""
     with open_ledger(settings) as lg:
         return lg.integrity.verify(at=at)
 
@@ -326,12 +326,12 @@ def test_truncated_tail_is_reported_against_an_explicit_known_head(store: Store)
 def test_truncated_tail_is_reported_against_the_head_recorded_by_verify_all(
         store: Store) -> None:
     head = store.head()
-    clean, pn_clean = verify_all(store.settings, AT)
+    clean, pn_clean, _ = verify_all(store.settings, AT)
     assert clean.ok and pn_clean.ok
     assert (clean.store, pn_clean.store) == ("main", "psychotherapy")
     assert HeadFile(store.settings.main.heads_file).read() == head
     truncate(store, 3)
-    report, pn_report = verify_all(store.settings, AT)
+    report, pn_report, _ = verify_all(store.settings, AT)
     assert pn_report.ok  # the sealed store's report is its own
     expect_damage(report, "truncated", store.n - 2,
                   f"position {store.n - 2}: truncated: store ends at position {store.n - 3} "
