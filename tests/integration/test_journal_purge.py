@@ -16,6 +16,7 @@ from ledger.integrity.journal import Journal
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.services.integrity import verify_read_only
 from ledger.settings import Settings
+from ledger.stores.psychotherapy import PsychotherapyStore
 from tests.integration.test_purge import DUE, client_ids, practice, sqlite_settings, sweep
 
 __all__ = ["sqlite_settings"]
@@ -131,3 +132,31 @@ def test_dropping_the_last_entry_is_caught_by_the_signed_checkpoint(
             open_ledger(s) as lg:
         s.journal.write_bytes(lines[1] + lines[0])  # and a journal that does not verify
         lg.integrity.checkpoint(at=DUE)  # is never signed over
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_between_journal_and_keys_is_reported_then_finished(
+        sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The purge journals the client, then dies before destroying its keys: the journal
+    already names the client (so no restore can bring it back), verify says the purge was
+    interrupted, and the next run destroys the keys; verify is clean again."""
+    s = sqlite_settings
+    practice(s, clients=1)
+
+    def crash(self: object, client_id: object, at: object) -> bool:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PsychotherapyStore, "destroy_key", crash)
+        with pytest.raises(Crash):
+            sweep(s, DUE, by="comp")
+    client, = client_ids(s, 1)
+    assert Journal(s.journal).journalled(load_public_key(key_paths(s.keys)[1])) == {client}
+    report = journal_report(s)
+    assert report.damage is not None and report.damage.kind == "resurrected"
+    assert "a purge was interrupted: 'ledger retention run' finishes it" in report.damage.detail
+    assert [d.status for d in sweep(s, DUE, by="comp")] == ["destroyed"]
+    assert journal_report(s).ok and journal_report(s).events == 1
