@@ -46,12 +46,22 @@ class DamageOut(BaseModel):
     detail: str
 
 
+class RestoredOut(BaseModel):
+    """How the store's signed checkpoint epoch began: a restore from a backup."""
+
+    position: int
+    lost: int
+    at: datetime
+
+
 class StoreReport(BaseModel):
     store: str
     ok: bool
     events: int
     head: HeadOut | None
     damage: DamageOut | None
+    restored: RestoredOut | None = None
+    notice: str | None = None
 
 
 class Verification(BaseModel):
@@ -118,7 +128,10 @@ def verify(caller: CallerDep,
         head=HeadOut(position=r.head.position, chain=r.head.chain.hex()) if r.head else None,
         damage=None if r.damage is None else DamageOut(
             kind=r.damage.kind, position=r.damage.position,
-            notification_id=r.damage.notification_id, detail=r.damage.detail))
+            notification_id=r.damage.notification_id, detail=r.damage.detail),
+        restored=None if r.restored is None else RestoredOut(
+            position=r.restored.position, lost=r.restored.lost, at=r.restored.at),
+        notice=r.notice)
         for r in reports]
     if not all(r.ok for r in reports):
         damaged = "; ".join(f"{r.store}: {r.damage.describe()}" for r in reports

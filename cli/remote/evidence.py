@@ -20,7 +20,7 @@ from cli.remote.decode import build, build_list, convert
 from cli.remote.problems import error_for, kind_of, problem_of
 from ledger.display import escape
 from ledger.errors import BadInput
-from ledger.integrity.records import Checkpoint, Damage, KnownHead, Report, note_name
+from ledger.integrity.records import Checkpoint, Damage, KnownHead, Report, Restored, note_name
 from ledger.primitives import private_files
 from ledger.views import ConsistencyProof, InclusionProof
 
@@ -163,7 +163,10 @@ def _report(s: _StoreReport) -> Report:
                   head=(KnownHead(s.head.position, convert(bytes, s.head.chain, "head"))
                         if s.head is not None else None),
                   damage=(Damage(s.damage.kind, s.damage.position, s.damage.notification_id,
-                                 s.damage.detail) if s.damage is not None else None))
+                                 s.damage.detail) if s.damage is not None else None),
+                  restored=(Restored(s.restored.position, s.restored.lost, s.restored.at)
+                            if s.restored is not None else None),
+                  notice=s.notice)
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,15 @@ class _StoreReport:
     events: int
     head: _HeadOut | None
     damage: _DamageOut | None
+    restored: _RestoredOut | None = None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class _RestoredOut:
+    position: int
+    lost: int
+    at: datetime
 
 
 @dataclass(frozen=True)

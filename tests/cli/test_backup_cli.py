@@ -81,3 +81,24 @@ def test_backup_and_restore_in_real_processes(tmp_path: Path) -> None:
     verified = cli("verify")
     assert verified.returncode == 0, verified.stdout
     assert "restored from a backup on" in verified.stdout
+
+
+def test_remote_verify_reads_the_restore_and_the_notice() -> None:
+    """The service's verification carries the restore and the journal's notice, and the
+    remote command rebuilds them as local mode has them."""
+    from api.routes.evidence import RestoredOut, StoreReport
+    from cli.remote.decode import build
+    from cli.remote.evidence import _report, _StoreReport
+
+    sent = StoreReport(store="main", ok=True, events=44, head=None, damage=None,
+                       restored=RestoredOut(position=41, lost=7,
+                                            at="2026-11-30T07:00:00+00:00"),  # type: ignore[arg-type]
+                       notice="a notice").model_dump(mode="json")
+    report = _report(build(_StoreReport, sent))
+    assert report.restored is not None
+    assert (report.restored.position, report.restored.lost) == (41, 7)
+    assert report.restored.describe() == ("restored from a backup on 2026-11-30 to position "
+                                          "41, 7 later events lost")
+    assert report.notice == "a notice"
+    old = {k: v for k, v in sent.items() if k not in ("restored", "notice")}  # older server
+    assert _report(build(_StoreReport, old)).restored is None
