@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ledger.services.evidence import EvidenceService
     from ledger.services.integrity import Integrity
     from ledger.services.investigation import Investigation
+    from ledger.services.keys import KeyEpochs
     from ledger.services.notes import ProgressNotes
     from ledger.services.projections import Projections
     from ledger.services.proofs import Proofs
@@ -231,7 +232,16 @@ class Ledger:
     def retention(self) -> Retention:
         from ledger.services.retention import Retention  # noqa: PLC0415
 
-        return Retention(self.main, self.pn, self.client_id)
+        return Retention(self.main, self.pn, self.client_id,
+                         self.settings.kek.backup_retention_days)
+
+    @cached_property
+    def keys(self) -> KeyEpochs:
+        """KEK versions of both stores: rotation, retirement, status (the key holder's)."""
+        from ledger.services.keys import KeyEpochs  # noqa: PLC0415
+
+        return KeyEpochs({"main": lambda: self.main, "pn": lambda: self.pn},
+                         self.settings.kek.backup_retention_days)
 
     @cached_property
     def integrity(self) -> Integrity:

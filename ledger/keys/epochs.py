@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -28,6 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import KeyMaterialError
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive times (stored as UTC)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def epochs_table(metadata: MetaData, prefix: str, schema: str | None) -> Table:
@@ -75,7 +82,7 @@ class Epochs:
         with self._engine.connect() as conn:
             rows = conn.execute(select(t.version, t.provider, t.created_at, t.rotated_at,
                                        t.retired_at).order_by(t.version)).all()
-        return [Epoch(*row) for row in rows]
+        return [Epoch(v, p, _utc(c), _utc(r), _utc(x)) for v, p, c, r, x in rows]
 
     def get(self, version: int) -> Epoch | None:
         return next((e for e in self.all() if e.version == version), None)
@@ -103,9 +110,32 @@ class Epochs:
             conn.execute(update(self.table).where(
                 t.version == version, getattr(t, column).is_(None)).values({column: at}))
 
+    def unmark(self, version: int, column: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(self.table).where(self.table.c.version == version)
+                         .values({column: None}))
+
     def fill_created(self, at: datetime) -> None:
         """Date version 1 of a new store (made before its first key)."""
         t = self.table.c
         with self._engine.begin() as conn:
             conn.execute(update(self.table).where(t.version == 1, t.created_at.is_(None))
                          .values(created_at=at, rotated_at=func.coalesce(t.rotated_at, at)))
+
+
+def backup_horizon(epochs: list[Epoch], version: int, retention_days: int) -> str:
+    """Until when a copy of a key destroyed under ``version`` may still be opened: a backup
+    taken under that epoch (or an older one) holds it wrapped under that epoch's KEK only,
+    so it is noise once the epoch is retired; the scheduled job retires an epoch once its
+    successor is older than the backup retention."""
+    epoch = next((e for e in epochs if e.version == version), None)
+    if epoch is not None and epoch.retired_at is not None:
+        return (f"no copy can be opened: epoch {version} was retired on "
+                f"{epoch.retired_at.date().isoformat()}")
+    successor = next((e for e in epochs if e.version > version and e.created_at), None)
+    if successor is None or successor.created_at is None:
+        return (f"in backups until epoch {version} is retired, at the latest when epoch "
+                f"{version} is retired (no rotation has followed yet)")
+    latest = (successor.created_at + timedelta(days=retention_days)).date()
+    return (f"in backups until epoch {version} is retired, at the latest "
+            f"{latest.isoformat()}")

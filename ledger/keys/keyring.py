@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger.errors import ContentDestroyed, KeyMaterialError, NotInitialised
-from ledger.keys.epochs import Epochs
+from ledger.errors import BadInput, ContentDestroyed, KeyMaterialError, NotFound, NotInitialised
+from ledger.keys.epochs import Epochs, backup_horizon
 from ledger.keys.provider import Kek, KekProvider
 from ledger.primitives.crypto import CryptoError, Sealer, new_key
 
@@ -256,6 +256,20 @@ class KeyRing:
                 t.wrapped.is_not(None)).group_by(t.kek_version)).all()
         return {int(version): int(count) for version, count in rows}
 
+    def destroyed_keys(self, version: int) -> int:
+        """How many keys were destroyed while wrapped under ``version``."""
+        t = self.table.c
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(
+                t.wrapped.is_(None), t.kek_version == version)).scalar() or 0)
+
+    def backup_horizon(self, subject: str, retention_days: int) -> str | None:
+        """Until when a copy of ``subject``'s destroyed key may exist (None: not destroyed)."""
+        version = self.destroyed_under(subject)
+        if version is None:
+            return None
+        return backup_horizon(self.epochs.all(), version, retention_days)
+
     def destroyed_under(self, subject: str) -> int | None:
         """The KEK version a destroyed key was last wrapped under (None: not destroyed)."""
         t = self.table.c
@@ -263,3 +277,50 @@ class KeyRing:
             row = conn.execute(select(t.kek_version, t.wrapped.is_(None)).where(
                 t.subject == subject)).first()
         return int(row[0]) if row is not None and row[1] else None
+
+    def begin_rotation(self, at: datetime) -> tuple[int, bool]:
+        """The version a rotation re-wraps the keys under, and whether it resumes one: the
+        current version while its rotation has not ended, else a new version made now in
+        the configured provider (made before it is recorded: a crash in between finds the
+        key there and uses it, never makes a second)."""
+        current = self.epochs.current()
+        if current.rotated_at is None and current.version > 1:  # version 1 needs none
+            return current.version, True
+        version = max(e.version for e in self.epochs.all()) + 1
+        provider = self._providers(None)
+        provider.create(version)
+        self.epochs.add(version, provider.name, at)
+        return version, False
+
+    def retire(self, version: int, at: datetime) -> bool:
+        """Destroy version ``version`` of the KEK once nothing needs it. Refused for the
+        current version, while the current version's rotation has not ended, and while any
+        live key is wrapped under it. Marked retired before its key is destroyed, so a
+        crash in between is finished by a rerun. True if this call retired it."""
+        epoch = self.epochs.get(version)
+        if epoch is None:
+            raise NotFound(f"key-encryption key version {version} does not exist")
+        provider = self._providers(epoch.provider)
+        if epoch.retired_at is not None:
+            provider.destroy(version)  # idempotent: finishes a retirement cut short
+            return False
+        current = self.epochs.current()
+        if version == current.version:
+            raise BadInput(f"version {version} is the current key-encryption key; rotate "
+                           "first ('ledger keys rotate'), then retire it")
+        if current.rotated_at is None and current.version > 1:
+            raise BadInput(f"the rotation to version {current.version} has not finished; "
+                           "run 'ledger keys rotate' again to finish it, then retire")
+        live = self.live_keys().get(version, 0)
+        if live:
+            raise BadInput(f"version {version} still wraps {live} live data key(s); "
+                           "run 'ledger keys rotate' to re-wrap them, then retire")
+        self.epochs.mark(version, "retired_at", at)
+        late = self.live_keys().get(version, 0)
+        if late:  # a writer that read the current version before the rotation: back out
+            self.epochs.unmark(version, "retired_at")
+            raise BadInput(f"version {version} wraps {late} live data key(s) written "
+                           "meanwhile; run 'ledger keys rotate', then retire")
+        self.forget(version)
+        provider.destroy(version)
+        return True
