@@ -41,6 +41,20 @@ MAX_PASSPHRASE = 1024  # bytes
 MAX_N, MAX_R, MAX_P = 2**20, 32, 16
 
 
+# A descriptor is read to its end once; every ledger this process opens uses what it held
+# (by what the descriptor is, so a number used again for another pipe is read again).
+_FROM_FD: dict[tuple[int, int, int], bytes] = {}
+
+
+def _identity(fd: int) -> tuple[int, int, int]:
+    try:
+        st = os.fstat(fd)
+    except OSError as e:
+        raise KeyMaterialError(f"cannot read the passphrase from file descriptor {fd}: "
+                               f"{e.strerror or type(e).__name__}") from None
+    return fd, st.st_dev, st.st_ino
+
+
 class Passphrase:
     """The passphrase, read when first needed: from ``fd`` (to its end; one trailing newline
     is dropped), else at a prompt when standard input is a terminal."""
@@ -50,6 +64,8 @@ class Passphrase:
         self._value: bytes | None = None
 
     def get(self, *, new: bool = False) -> bytes:
+        if self._value is None and self._fd is not None:
+            self._value = _FROM_FD.get(_identity(self._fd))
         if self._value is None:
             value = self._read_fd() if self._fd is not None else self._prompt(new)
             if not value:
@@ -58,6 +74,8 @@ class Passphrase:
                 raise KeyMaterialError("a new passphrase must have at least "
                                        f"{MIN_PASSPHRASE} characters")
             self._value = value
+            if self._fd is not None:
+                _FROM_FD[_identity(self._fd)] = value
         return self._value
 
     def _read_fd(self) -> bytes:

@@ -110,7 +110,11 @@ class TokenProvider:
             raise KeyMaterialError(f"cannot reach the PKCS#11 token {self.settings.token!r} "
                                    f"({type(e).__name__})") from None
         try:
-            self._session = token.open(user_pin=pin, rw=True)
+            try:
+                self._session = token.open(user_pin=pin, rw=True)
+            except p11.exceptions.UserAlreadyLoggedIn:
+                # The login is the process's: the other store's session made it.
+                self._session = token.open(rw=True)
         except p11.PKCS11Error as e:
             raise KeyMaterialError(f"cannot log in to the PKCS#11 token "
                                    f"{self.settings.token!r} ({type(e).__name__})") from None
