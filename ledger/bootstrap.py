@@ -109,7 +109,7 @@ class Ledger:
         version, name = (kek_versions(store) or [(1, self.keks.configured)])[-1]
         provider = self.keks.get(store, name)
         if not provider.exists(version):
-            where = (f"{store.kek_file} (or {store.kek_env})" if (version, name) == (1, "file")
+            where = (str(store.kek_file) if (version, name) == (1, "file")
                      else f"its {name} provider")
             raise NotInitialised(missing(store, version, where))
         provider.load(version)

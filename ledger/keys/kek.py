@@ -26,6 +26,10 @@ def version_path(store: StoreSettings, version: int) -> Path:
 
 
 def missing(store: StoreSettings, version: int, where: str) -> str:
+    if version == 1 and where == str(store.kek_file):
+        return (f"no key-encryption key for the {store.name} store at {store.kek_file}; run "
+                "'ledger init' for a new installation, or, if the store holds data, restore "
+                f"the key from your backup (or set {store.kek_env})")
     return (f"no key-encryption key version {version} for the {store.name} store in {where}; "
             "run 'ledger init' for a new installation, or, if the store holds data, restore "
             "the key from your key backup")
@@ -47,9 +51,8 @@ class FileProvider:
         if given:
             return RawKek(version, decode(given, self.store.kek_env, KEY_BYTES))
         path = version_path(self.store, version)
-        where = f"{path} (or {self.store.kek_env})" if version == 1 else str(path)
         return RawKek(version, read_private(path, KEY_BYTES,
-                                            missing=missing(self.store, version, where)))
+                                            missing=missing(self.store, version, str(path))))
 
     def exists(self, version: int) -> bool:
         return bool(self._from_env(version)) or version_path(self.store, version).exists()
