@@ -222,3 +222,40 @@ def test_bad_provider_settings_are_one_line(tmp_path: Path, environ: dict[str, s
                                             message: str) -> None:
     with pytest.raises(BadInput, match=message):
         load_settings(str(tmp_path), environ=environ)
+
+
+def test_init_and_keys_in_real_processes_with_a_token(token: Pkcs11Settings,
+                                                      tmp_path: Path) -> None:
+    """The operator's way: settings in the environment, the PIN in its file; init twice
+    keeps the token's key; the commands open the token in each process."""
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update({"LEDGER_DATA_DIR": str(tmp_path / "d"), "LEDGER_KEK_PROVIDER": "pkcs11",
+                "LEDGER_PKCS11_MODULE": str(token.module),
+                "LEDGER_PKCS11_TOKEN": token.token,
+                "LEDGER_PKCS11_PIN_FILE": str(token.pin_file)})
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", *args], text=True,
+                              capture_output=True, env=env, cwd=root, timeout=120,
+                              check=False)
+
+    first = cli("init")
+    assert first.returncode == 0, first.stderr
+    assert "created key-encryption key for the main store" in first.stdout
+    again = cli("init")
+    assert again.returncode == 0 and "created key-encryption key" not in again.stdout
+    assert cli("staff", "add", "--id", "a", "--name", "A", "--role", "admin").returncode == 0
+    rotated = cli("keys", "rotate", "--store", "pn")
+    assert rotated.returncode == 0, rotated.stderr
+    status = json.loads(cli("keys", "status", "--json").stdout)
+    assert [(s["store"], s["version"], s["provider"]) for s in status] == [
+        ("main", 1, "pkcs11"), ("pn", 1, "pkcs11"), ("pn", 2, "pkcs11")]
+    assert cli("verify").returncode == 0
+    assert PIN not in first.stdout + first.stderr + rotated.stdout + rotated.stderr
+    env["LEDGER_PKCS11_PIN_FILE"] = str(tmp_path / "nowhere")
+    r = cli("staff", "list")
+    assert (r.returncode, r.stderr) == (
+        1, f"error: the PKCS#11 PIN file {tmp_path / 'nowhere'} does not exist\n")
