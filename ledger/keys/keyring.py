@@ -229,16 +229,18 @@ class KeyRing:
 
     # ----- rotation ----------------------------------------------------------------------------
 
-    def rewrap(self, target: int, limit: int) -> int:
-        """Re-wrap at most ``limit`` live keys not under version ``target`` under it, in one
-        transaction. Each row changes only if it is still as read (a purge that destroyed
-        it meanwhile wins). Returns how many keys were found: 0 when none is left."""
+    def rewrap(self, target: int, limit: int, after: str = "") -> tuple[int, str]:
+        """Re-wrap, in one transaction, at most ``limit`` live keys not under version
+        ``target``, the first ones by key id after ``after`` (the previous batch's last key
+        id: the primary key's order, so a pass reads the table once). Each row changes only
+        if it is still as read (a purge that destroyed it meanwhile wins). Returns how many
+        keys were found (0: none left after ``after``) and the last key id seen."""
         t = self.table.c
         new = self.kek(target)
         with self._engine.begin() as conn:
             rows = conn.execute(select(t.key_id, t.wrapped, t.kek_version).where(
-                t.wrapped.is_not(None), t.kek_version != target).order_by(t.key_id)
-                .limit(limit)).all()
+                t.key_id > after, t.wrapped.is_not(None), t.kek_version != target)
+                .order_by(t.key_id).limit(limit)).all()
             for row in rows:
                 key_id = UUID(hex=row.key_id)
                 dek = self._unwrap(key_id, bytes(row.wrapped), row.kek_version)
@@ -246,7 +248,7 @@ class KeyRing:
                     t.key_id == row.key_id, t.kek_version == row.kek_version,
                     t.wrapped.is_not(None)).values(wrapped=new.wrap(dek, key_id.bytes),
                                                    kek_version=target))
-        return len(rows)
+        return len(rows), (rows[-1].key_id if rows else after)
 
     def live_keys(self) -> dict[int, int]:
         """How many live (not destroyed) wrapped keys each KEK version wraps."""

@@ -73,9 +73,15 @@ class KeyEpochs:
         opened = self._store(store)
         ring = opened.keyring
         version, resumed = ring.begin_rotation(at)
-        done = 0
-        while found := ring.rewrap(version, batch):
-            done += found
+        done, after = 0, ""
+        while True:
+            found, after_next = ring.rewrap(version, batch, after)
+            if not found:
+                if not after:
+                    break  # a whole pass from the first key found none left
+                after = ""  # one more pass: keys written meanwhile before the last one
+                continue
+            done, after = done + found, after_next
             if after_batch is not None:
                 after_batch(done)
         live = ring.live_keys().get(version, 0)
