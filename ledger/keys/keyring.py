@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     func,
     insert,
     inspect,
@@ -241,13 +242,17 @@ class KeyRing:
             rows = conn.execute(select(t.key_id, t.wrapped, t.kek_version).where(
                 t.key_id > after, t.wrapped.is_not(None), t.kek_version != target)
                 .order_by(t.key_id).limit(limit)).all()
+            changes = []
             for row in rows:
                 key_id = UUID(hex=row.key_id)
                 dek = self._unwrap(key_id, bytes(row.wrapped), row.kek_version)
+                changes.append({"k": row.key_id, "was": row.kek_version,
+                                "new": new.wrap(dek, key_id.bytes)})
+            if changes:  # one statement, executed for every row (executemany)
                 conn.execute(update(self.table).where(
-                    t.key_id == row.key_id, t.kek_version == row.kek_version,
-                    t.wrapped.is_not(None)).values(wrapped=new.wrap(dek, key_id.bytes),
-                                                   kek_version=target))
+                    t.key_id == bindparam("k"), t.kek_version == bindparam("was"),
+                    t.wrapped.is_not(None)).values(wrapped=bindparam("new"),
+                                                   kek_version=target), changes)
         return len(rows), (rows[-1].key_id if rows else after)
 
     def live_keys(self) -> dict[int, int]:

@@ -250,3 +250,25 @@ def test_a_store_made_before_versions_is_version_1(settings: Settings) -> None:
         assert epoch.created_at is not None
         lg.keys.rotate("main", at=AT)
         assert len(lg.staff.list_staff()) == 7  # every event read under version 2
+
+
+def test_a_purge_during_a_rotation_stays_destroyed(settings: Settings) -> None:
+    """A key destroyed between two batches is skipped, not re-wrapped back to life."""
+    with open_ledger(settings) as lg:
+        ring = lg.main.keyring
+        t = ring.table.c
+        for i in range(9):
+            ring.ensure_key(f"subject:{UUID(int=i)}", AT)
+        purged: list[str] = []
+
+        def purge_one_not_yet_rewrapped(done: int) -> None:
+            if done == 3:
+                with lg.main.engine.connect() as conn:
+                    purged.append(conn.execute(select(t.subject).where(
+                        t.kek_version == 1, t.subject != "audit")).scalars().first())
+                ring.destroy(purged[0], AT)
+
+        lg.keys.rotate("main", at=AT, batch=3, after_batch=purge_one_not_yet_rewrapped)
+        assert ring.is_destroyed(purged[0])
+        assert ring.destroyed_under(purged[0]) == 1  # its last epoch: a backup's
+        assert set(ring.live_keys()) == {2}
