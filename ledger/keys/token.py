@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from pathlib import Path
 from typing import Any
 
 from ledger.errors import KeyMaterialError
@@ -31,10 +32,7 @@ def _binding() -> Any:
     return pkcs11
 
 
-def read_pin(path: os.PathLike[str]) -> str:
-    from pathlib import Path  # noqa: PLC0415
-
-    pin_file = Path(path)
+def read_pin(pin_file: Path) -> str:
     if not pin_file.exists():
         raise KeyMaterialError(f"the PKCS#11 PIN file {pin_file} does not exist")
     if pin_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
