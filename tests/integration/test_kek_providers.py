@@ -259,3 +259,24 @@ def test_init_and_keys_in_real_processes_with_a_token(token: Pkcs11Settings,
     r = cli("staff", "list")
     assert (r.returncode, r.stderr) == (
         1, f"error: the PKCS#11 PIN file {tmp_path / 'nowhere'} does not exist\n")
+
+
+def test_a_store_moves_from_key_files_into_a_token_by_rotation(
+        hsm_settings: Settings) -> None:
+    """Made with key files; LEDGER_KEK_PROVIDER=pkcs11 then rotate: version 2 is in the
+    token, version 1 still read from its file until it is retired; then the file is gone
+    and the store opens from the token alone."""
+    files = replace(hsm_settings, kek=KekSettings())
+    initialise(files, AT)
+    with open_ledger(files) as lg:
+        seed(lg)
+        notes = notes_for(lg, 2)
+    with open_ledger(hsm_settings) as lg:
+        read_all(lg, notes)  # version 1, by the file provider it was made with
+        lg.keys.rotate("main", at=AT)
+        assert [(e.version, e.provider) for e in lg.keys.status("main")] == [
+            (1, "file"), (2, "pkcs11")]
+        lg.keys.retire("main", 1, at=AT)
+    assert not hsm_settings.main.kek_file.exists()
+    with open_ledger(hsm_settings) as lg:
+        read_all(lg, notes)
