@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/report_queries.py
 	$(BIN)/python benchmarks/proofs.py
 	$(BIN)/python benchmarks/integrity_at_scale.py --sizes 10000
+	$(BIN)/python benchmarks/key_rotation.py --sizes 10000
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/api_load.py --requests 1000 --seconds 10
 

@@ -157,6 +157,7 @@ def _register() -> None:
         integrity,
         investigate,
         jobs_cmd,
+        keys,
         notes,
         people,
         pn,
@@ -189,6 +190,7 @@ def _register() -> None:
     ledger.add_command(jobs_cmd.jobs_group)
     ledger.add_command(proofs.proof)
     ledger.add_command(checkpoints.checkpoint)
+    ledger.add_command(keys.keys)
     ledger.add_command(bundles.verify_bundle_command)
     ledger.add_command(investigate.investigate_group)
     ledger.add_command(roles_cmd.roles)

@@ -270,7 +270,7 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
     e = s.explanation
     if e is None:  # destroyed: only the tombstone remains
         return {"client": client_ref, "client_id": s.client_id, "at": s.at,
-                "status": s.status, "why": s.why,
+                "status": s.status, "why": s.why, "backups": s.backups,
                 "holds": [asdict(h) for h in s.holds]}
     return {
         "client": client_ref, "client_id": s.client_id, "at": s.at, "status": s.status,
@@ -287,6 +287,7 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
                            "open": (r, p) in s.open_preconditions}
                           for r, p in e.preconditions],
         "holds": [asdict(h) for h in s.holds],
+        "backups": s.backups,
     }
 
 
@@ -323,4 +324,6 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
     for hold in s.holds:
         h = escaped(hold, "matter", "reason")
         lines.append(f"Legal hold {h.hold_id}: {h.matter or '-'}: {h.reason}")
+    if s.backups:
+        lines.append(f"Backups: {s.backups}")
     return "\n".join(lines) + "\n"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Self
 from uuid import UUID
 
 from ledger.aggregates.base import utc
-from ledger.errors import BadInput, KeyMaterialError
-from ledger.keys.kek import create_kek, kek_available, load_kek
+from ledger.errors import BadInput, KeyMaterialError, NotInitialised
+from ledger.keys.kek import Providers, missing
 from ledger.keys.keyring import AUDIT_SUBJECT
 from ledger.keys.pseudonyms import (
     PseudonymRecord,
@@ -32,9 +32,10 @@ from ledger.keys.pseudonyms import (
 from ledger.keys.signing import create_signing_key, key_paths, load_signing_key
 from ledger.primitives import private_files
 from ledger.rules.retention import load as load_rules
-from ledger.settings import Settings
+from ledger.settings import Settings, StoreSettings
 from ledger.stores.clinical import ClinicalStore
 from ledger.stores.main import MainStore
+from ledger.stores.store import KekSource
 
 # Each service module is imported when its service is first used, so a command that needs
 # one service does not pay for loading the others (start-up time, README "Python API").
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ledger.services.evidence import EvidenceService
     from ledger.services.integrity import Integrity
     from ledger.services.investigation import Investigation
+    from ledger.services.keys import KeyEpochs
     from ledger.services.notes import ProgressNotes
     from ledger.services.projections import Projections
     from ledger.services.proofs import Proofs
@@ -74,7 +76,13 @@ class Ledger:
     def __init__(self, settings: Settings, *, new_store: bool = False) -> None:
         load_rules()  # validated before anything opens: a malformed rule stops here
         self.settings = settings
-        self.main = MainStore(settings.main, load_kek(settings.main))
+        self.keks = Providers(settings)
+        try:
+            self._check_kek(settings.main)
+            self.main = MainStore(settings.main, self._kek_source(settings.main))
+        except BaseException:
+            self.keks.close()
+            raise
         self._stores: dict[str, ClinicalStore] = {"main": self.main}
         self._record = PseudonymRecord(self.main.engine, settings.main.schema)
         self._pseudonyms: Pseudonyms | None = None
@@ -85,7 +93,30 @@ class Ledger:
                                                    new=True)
         except BaseException:
             self.main.close()
+            self.keks.close()
             raise
+
+    def _check_kek(self, store: StoreSettings) -> None:
+        """Before a store is opened (and a database file made): its current KEK version is
+        where it was made and can be read (a key file others may read is refused), else the
+        store is not initialised, or its key is lost."""
+        configured = self.keks.get(store)
+        if configured.name == "file" and configured.exists(1):
+            configured.load(1)  # the usual case, decided without the database
+            return
+        from ledger.stores.probe import kek_versions  # noqa: PLC0415
+
+        version, name = (kek_versions(store) or [(1, self.keks.configured)])[-1]
+        provider = self.keks.get(store, name)
+        if not provider.exists(version):
+            where = (str(store.kek_file) if (version, name) == (1, "file")
+                     else f"its {name} provider")
+            raise NotInitialised(missing(store, version, where))
+        provider.load(version)
+
+    def _kek_source(self, store: StoreSettings) -> KekSource:
+        """The store's KEK providers by name (None: the configured one)."""
+        return lambda name: self.keks.get(store, name)
 
     def _holds_data(self) -> bool:
         from ledger.stores.probe import holds_data  # noqa: PLC0415
@@ -119,7 +150,8 @@ class Ledger:
         """The sealed psychotherapy-note store (opened when first needed)."""
         from ledger.stores.psychotherapy import PsychotherapyStore  # noqa: PLC0415
 
-        store = PsychotherapyStore(self.settings.pn, load_kek(self.settings.pn),
+        self._check_kek(self.settings.pn)
+        store = PsychotherapyStore(self.settings.pn, self._kek_source(self.settings.pn),
                                    staff=self.main.staff_view,
                                    client_exists=self.main.client_exists)
         self._stores["pn"] = store
@@ -202,8 +234,17 @@ class Ledger:
         from ledger.services.retention import Retention  # noqa: PLC0415
 
         path = None if ":memory:" in self.settings.main.url else self.settings.journal
-        return Retention(self.main, self.pn, self.client_id, journal=JournalWriter(
-            Journal(path), lambda: load_signing_key(self.settings.keys)))
+        return Retention(self.main, self.pn, self.client_id,
+                         self.settings.kek.backup_retention_days, journal=JournalWriter(
+                             Journal(path), lambda: load_signing_key(self.settings.keys)))
+
+    @cached_property
+    def keys(self) -> KeyEpochs:
+        """KEK versions of both stores: rotation, retirement, status (the key holder's)."""
+        from ledger.services.keys import KeyEpochs  # noqa: PLC0415
+
+        return KeyEpochs({"main": lambda: self.main, "pn": lambda: self.pn},
+                         self.settings.kek.backup_retention_days)
 
     @cached_property
     def integrity(self) -> Integrity:
@@ -248,6 +289,7 @@ class Ledger:
     def close(self) -> None:
         for store in reversed(list(self._stores.values())):
             store.close()
+        self.keks.close()
 
     def __enter__(self) -> Self:
         return self
@@ -274,12 +316,13 @@ def _refuse_replacing_keys(settings: Settings) -> bool:
             and pseudonym_record(settings.main) is not None):
         raise KeyMaterialError(missing_secret(settings) + "; a new secret would orphan every "
                                "client, so none is made")
-    for store in (settings.main, settings.pn):
-        if not kek_available(store) and holds_data(store):
-            raise KeyMaterialError(
-                f"the {store.name} store already holds data but its key-encryption key "
-                f"{store.kek_file} is missing: restore that file (0600) from your key backup, "
-                f"or set {store.kek_env}; a new key could not open the data, so none is made")
+    providers = Providers(settings)
+    try:
+        for store in (settings.main, settings.pn):
+            if holds_data(store):
+                _require_versions(providers, store)
+    finally:
+        providers.close()
     private, public = key_paths(settings.keys)
     notes = settings.checkpoints
     signed = public.exists() or (notes.is_dir() and any(notes.glob("*/*.note")))
@@ -289,6 +332,24 @@ def _refuse_replacing_keys(settings: Settings) -> bool:
             f"with it ({public} or notes in {notes}): restore it from your key backup; a new "
             "key would make every later checkpoint fail, so none is made")
     return fresh
+
+
+def _require_versions(providers: Providers, store: StoreSettings) -> None:
+    """Every version of the KEK a store with data still uses must be where it was made."""
+    from ledger.stores.probe import kek_versions  # noqa: PLC0415
+
+    recorded = kek_versions(store) or [(1, providers.configured)]
+    for version, name in recorded:
+        provider = providers.get(store, name)
+        if provider.exists(version):
+            continue
+        where = (f"{store.kek_file} is missing: restore that file (0600) from your key "
+                 f"backup, or set {store.kek_env}") if (version, name) == (1, "file") else (
+            f"version {version} is not in its {name} provider: restore it from your key "
+            "backup")
+        raise KeyMaterialError(
+            f"the {store.name} store already holds data but its key-encryption key {where}; "
+            "a new key could not open the data, so none is made")
 
 
 def _own_dirs(settings: Settings) -> list[Path]:
@@ -326,8 +387,17 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     private_files.make_dir(settings.data_dir)
     created: list[str] = []
     kept: list[str] = []
-    for store in (settings.main, settings.pn):
-        (created if create_kek(store) else kept).append(store.name)
+    from ledger.stores.probe import holds_data  # noqa: PLC0415
+
+    providers = Providers(settings)
+    try:
+        for store in (settings.main, settings.pn):
+            # A store with data keeps the versions it has (checked above); version 1 is made
+            # only for a store that holds nothing yet, and never over an existing key.
+            made = not holds_data(store) and providers.get(store).create(1)
+            (created if made else kept).append(store.name)
+    finally:
+        providers.close()
     (created if create_signing_key(settings.keys) else kept).append("checkpoint-signing")
     if fresh:  # only a store without data gets a new secret (and records it when opened)
         (created if create_secret(settings) else kept).append("pseudonym")
@@ -336,6 +406,7 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
     with Ledger(settings, new_store=fresh) as ledger:
         legacy = not ledger.pseudonyms.keyed  # a keyed store's secret is checked here
         for opened in (ledger.main, ledger.pn):
+            opened.keyring.epochs.fill_created(at)
             opened.keyring.check_kek(at)
             opened.keyring.ensure_key(AUDIT_SUBJECT, at)
             opened.access_projection.status()  # creates its read tables now

@@ -38,6 +38,12 @@ _KEYS = {
     "LEDGER_OIDC_ALGORITHMS": "oidc_algorithms",
     "LEDGER_OIDC_LEEWAY": "oidc_leeway",
     "LEDGER_OIDC_DELEGATES": "oidc_delegates",
+    "LEDGER_KEK_PROVIDER": "kek_provider",
+    "LEDGER_KEK_PASSPHRASE_FD": "kek_passphrase_fd",
+    "LEDGER_PKCS11_MODULE": "pkcs11_module",
+    "LEDGER_PKCS11_TOKEN": "pkcs11_token",
+    "LEDGER_PKCS11_PIN_FILE": "pkcs11_pin_file",
+    "LEDGER_BACKUP_RETENTION_DAYS": "backup_retention_days",
 }
 # The variable that may hold the base64 pseudonym secret instead of its file.
 PSEUDONYM_ENV = "LEDGER_PSEUDONYM_KEY"
@@ -67,6 +73,32 @@ class OidcSettings:
     delegates: frozenset[str] = frozenset()
 
 
+KEK_PROVIDERS = ("file", "passphrase", "pkcs11")
+DEFAULT_BACKUP_RETENTION_DAYS = 35
+MAX_BACKUP_RETENTION_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Pkcs11Settings:
+    """Where the PKCS#11 token holding the key-encryption keys is (README "Key-encryption
+    keys"). The PIN is read from a 0600 file, never from an argument."""
+
+    module: Path  # the provider library, e.g. /usr/lib/softhsm/libsofthsm2.so
+    token: str  # the token's label
+    pin_file: Path
+
+
+@dataclass(frozen=True)
+class KekSettings:
+    """Which provider holds the key-encryption keys (both stores), and how old a backup
+    may be before the epochs it needs are retired."""
+
+    provider: str = "file"
+    passphrase_fd: int | None = None  # where the passphrase is read from; else a prompt
+    pkcs11: Pkcs11Settings | None = None
+    backup_retention_days: int = DEFAULT_BACKUP_RETENTION_DAYS
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -84,6 +116,7 @@ class Settings:
     # Where the keys live (key-encryption keys, pseudonym secret, checkpoint signing key);
     # None: <data dir>/keys. Keys may so live outside the data directory.
     key_dir: Path | None = None
+    kek: KekSettings = KekSettings()
 
     @property
     def keys(self) -> Path:
@@ -133,6 +166,10 @@ def load_settings(data_dir: str | None = None,
         return env.get(var) or config.get(_KEYS[var])
 
     keys = Path(get("LEDGER_KEY_DIR") or root / "keys").absolute()
+    if env.get("LEDGER_KEK_PASSPHRASE"):
+        raise BadInput("LEDGER_KEK_PASSPHRASE is never read: a passphrase in the environment "
+                       "is visible to other processes; give it on a file descriptor "
+                       "(LEDGER_KEK_PASSPHRASE_FD) or at the prompt")
     return Settings(
         data_dir=root,
         main=StoreSettings(
@@ -156,7 +193,36 @@ def load_settings(data_dir: str | None = None,
         pseudonym_file=Path(p) if (p := get("LEDGER_PSEUDONYM_FILE")) else None,
         oidc=_oidc(get),
         key_dir=keys,
+        kek=_kek(get),
     )
+
+
+def _kek(get: Callable[[str], str | None]) -> KekSettings:
+    provider = get("LEDGER_KEK_PROVIDER") or "file"
+    if provider not in KEK_PROVIDERS:
+        raise BadInput(f"LEDGER_KEK_PROVIDER {shown(provider)} must be one of "
+                       f"{', '.join(KEK_PROVIDERS)}")
+    fd = get("LEDGER_KEK_PASSPHRASE_FD")
+    if fd is not None and not (fd.isdigit() and 0 <= int(fd) <= 65535):
+        raise BadInput("LEDGER_KEK_PASSPHRASE_FD must be a file descriptor number")
+    module, token, pin = (get(f"LEDGER_PKCS11_{n}") for n in ("MODULE", "TOKEN", "PIN_FILE"))
+    pkcs11 = None
+    if module or token or pin:
+        if not (module and token and pin):
+            raise BadInput("LEDGER_PKCS11_MODULE, LEDGER_PKCS11_TOKEN and "
+                           "LEDGER_PKCS11_PIN_FILE go together: set all three")
+        pkcs11 = Pkcs11Settings(module=Path(module), token=token, pin_file=Path(pin))
+    if provider == "pkcs11" and pkcs11 is None:
+        raise BadInput("LEDGER_KEK_PROVIDER=pkcs11 needs LEDGER_PKCS11_MODULE, "
+                       "LEDGER_PKCS11_TOKEN and LEDGER_PKCS11_PIN_FILE")
+    days = get("LEDGER_BACKUP_RETENTION_DAYS")
+    if days is not None and not (days.isdigit() and 1 <= int(days) <= MAX_BACKUP_RETENTION_DAYS):
+        raise BadInput(f"LEDGER_BACKUP_RETENTION_DAYS must be 1 to {MAX_BACKUP_RETENTION_DAYS} "
+                       "days")
+    return KekSettings(provider=provider, passphrase_fd=int(fd) if fd is not None else None,
+                       pkcs11=pkcs11,
+                       backup_retention_days=int(days) if days else
+                       DEFAULT_BACKUP_RETENTION_DAYS)
 
 
 # Signature algorithms with a public key: a token is never verified with a shared secret

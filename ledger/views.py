@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -204,12 +204,15 @@ class Principal:
     ``staff_id`` is who acts (the end user, for a delegated call); ``via`` the service
     principal that made the call for them (None: the staff member called directly);
     ``method`` how the credential was verified (``staff-token``, ``oidc``, ...);
-    ``credential`` the credential's id (a token's id, a JWT's ``jti``), never the secret."""
+    ``credential`` the credential's id (a token's id, a JWT's ``jti``), never the secret;
+    ``role`` the role of the (active) staff member as authentication read it, so the
+    call's role check need not read them again."""
 
     staff_id: str
     method: str
     credential: str
     via: str | None = None
+    role: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ class ScheduleOut(BaseModel):
     skipped: list[Skipped] = Field(default_factory=list)
     cap_conflicts: list[str] = Field(default_factory=list)
     preconditions: list[PreconditionState] = Field(default_factory=list)
+    # Until when backups may hold the client's keys (README "Key-encryption keys").
+    backups: str | None = None
 
 
 class Destroyed(BaseModel):
@@ -111,7 +113,7 @@ class Recorded(BaseModel):
 
 def schedule_out(s: Schedule) -> ScheduleOut:
     out = ScheduleOut(client_id=s.client_id, at=s.at, status=s.status, why=s.why,
-                      holds=list(s.holds))
+                      holds=list(s.holds), backups=s.backups)
     e = s.explanation
     if e is None:  # destroyed: only the tombstone remains
         return out

@@ -35,6 +35,7 @@ class ServerSchedule:
     explanation: Explanation | None
     holds: tuple[HoldInfo, ...]
     open_preconditions: tuple[tuple[Rule, Precondition], ...] = ()
+    backups: str | None = None
 
 
 class Retention:
@@ -103,7 +104,7 @@ def schedule(data: Any) -> ServerSchedule:
     if not data.get("rules") and not data.get("skipped") and data.get("blocked") is None \
             and data.get("destroy_on") is None:
         return ServerSchedule(plain.client_id, plain.at, plain.status, plain.why, None,
-                              plain.holds)
+                              plain.holds, backups=plain.backups)
     rules = {r.id: r for r in _rules()}
     dated = tuple(RuleDates(rule=_rule(rules, r["id"]), anchor=_day(r, "anchor_date"),
                             adult_until=_day(r, "adult_until"),
@@ -126,7 +127,7 @@ def schedule(data: Any) -> ServerSchedule:
         preconditions=preconditions,
         cap_conflicts=tuple(by_id[c] for c in data.get("cap_conflicts") or () if c in by_id))
     return ServerSchedule(plain.client_id, plain.at, plain.status, plain.why, explanation,
-                          plain.holds, open_)
+                          plain.holds, open_, backups=plain.backups)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class _Plain:
     status: str
     why: str
     holds: tuple[HoldInfo, ...]
+    backups: str | None = None
 
 
 def _rules() -> tuple[Rule, ...]:

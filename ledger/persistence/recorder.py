@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
-from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore, transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
@@ -38,7 +38,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from ledger.primitives import private_files
@@ -94,6 +94,19 @@ def _create_sqlite_file(url: str) -> None:
         return  # it exists, or SQLite will report why it cannot open it
 
 
+def _inserted_id(result: Any) -> int:
+    """The autoincremented id of a one-row Core INSERT (a ``CursorResult``)."""
+    return int(result.inserted_primary_key[0])
+
+
+def _open_transaction() -> bool:
+    try:
+        transactions.get()
+    except LookupError:
+        return False
+    return True
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Durable commits, and freed pages overwritten so removed bytes do not linger.
@@ -115,6 +128,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         c = self.chain.c
         self._head = select(c.position, c.chain).order_by(c.position.desc()).limit(1)
         self._append = insert(self.chain)
+        self._insert_event = insert(self.events_record_cls.__table__)
         self._written = threading.local()
         self._select_events: dict[tuple[bool, bool, bool, bool], Select[Any]] = {}
         self._select_notifications: dict[tuple[bool, bool, bool, bool], Select[Any]] = {}
@@ -133,12 +147,27 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             statement = self._select_events[shape] = self._events_statement(*shape)
         params: dict[str, Any] = {"originator_id": originator_id, "gt": gt, "lte": lte,
                                   "limit": limit}
-        with self.transaction(commit=False) as session:
-            rows = session.execute(statement, {k: v for k, v in params.items()
-                                               if v is not None}).all()
+        rows = self._read(statement, {k: v for k, v in params.items() if v is not None})
         return [StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
                             state=bytes(row[3]) if isinstance(row[3], memoryview) else row[3])
                 for row in rows]
+
+    def _read(self, statement: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        """The rows of a read, in the transaction this context has open if any (a save's
+        check reads inside its own write), else on a pooled connection of its own: an ORM
+        session begun and rolled back for each read cost more than the read. The library's
+        own path is kept where it serialises access itself (an in-memory SQLite database)
+        or shares one scoped session."""
+        datastore = self.datastore
+        engine = datastore.engine
+        if (datastore.access_lock is not None or datastore.scoped_session is not None
+                or not isinstance(engine, Engine) or _open_transaction()):
+            with self.transaction(commit=False) as session:
+                return session.execute(statement, params).all()
+        if not datastore._tried_init_sqlite_wal_mode:  # as the library's first transaction
+            datastore.init_sqlite_wal_mode()
+        with engine.connect() as connection:
+            return connection.execute(statement, params).all()
 
     def _events_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> Select[Any]:
         c = self.events_record_cls.__table__.c
@@ -169,8 +198,7 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
             params["stop"] = stop
         if topics:
             params["topics"] = list(topics)
-        with self.transaction(commit=False) as session:
-            rows = session.execute(statement, params).all()
+        rows = self._read(statement, params)
         return [Notification(id=row[0], originator_id=row[1], originator_version=row[2],
                              topic=row[3],
                              state=bytes(row[4]) if isinstance(row[4], memoryview) else row[4])
@@ -203,11 +231,18 @@ class ChainedRecorder(SQLAlchemyApplicationRecorder):
         self, session: Session, stored_events: Sequence[StoredEvent], *,
         check: InsertCheck | None = None, **kwargs: Any
     ) -> Sequence[int]:
-        # super() takes the write lock (INSERT on SQLite, LOCK TABLE on PostgreSQL) and
-        # flushes, so the ids are known and no other writer can move the head under us.
-        ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        if not ids:
-            return ids
+        # The write lock (INSERT on SQLite, LOCK TABLE on PostgreSQL) is taken first, so
+        # no other writer can move the head under us; then the events are inserted as the
+        # library inserts them, one row at a time in order (ascending ids), through a Core
+        # statement rather than an ORM object and a flush per event.
+        if not stored_events:
+            return []
+        self._lock_table(session)
+        ids = [_inserted_id(session.execute(self._insert_event, {
+            "originator_id": stored.originator_id,
+            "originator_version": stored.originator_version,
+            "topic": stored.topic, "state": stored.state})) for stored in stored_events]
+        self._notify_channel(session)
         if check is not None:
             check(session, ids)  # under the lock; raising rolls the whole insert back
         head = session.execute(self._head).first()

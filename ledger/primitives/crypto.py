@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit GCM nonce (NIST SP 800-38D)
@@ -66,6 +67,28 @@ def unwrap_key(kek: bytes, wrapped: bytes, aad: bytes) -> bytes:
     if len(dek) != KEY_BYTES:
         raise CryptoError("unwrapped key has the wrong length")
     return dek
+
+
+# ----- a key sealed under a passphrase (scrypt) ------------------------------------------------
+
+# scrypt's cost: 2**17 x 8 x 128 bytes = 128 MiB and about half a second per derivation
+# (OWASP's recommendation for scrypt). Stored with each sealed key, so it can be raised later.
+SCRYPT_N = 2**17
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+
+
+def passphrase_key(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """A 256-bit key from ``passphrase`` with scrypt (memory-hard)."""
+    try:
+        return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(passphrase)
+    except (ValueError, MemoryError):
+        raise CryptoError("the sealed key's scrypt parameters are not usable") from None
+
+
+def new_salt() -> bytes:
+    return os.urandom(SALT_BYTES)
 
 
 # ----- Ed25519 signatures for checkpoints ---------------------------------------------------

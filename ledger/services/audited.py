@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from types import TracebackType
 from typing import NoReturn, TypeVar
@@ -29,9 +31,32 @@ from ledger.identifiers import check_staff_id
 from ledger.rules import roles
 from ledger.rules.roles import Decision, Rule, StaffView
 from ledger.stores.clinical import ClinicalStore
+from ledger.views import Principal
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 20
+
+
+_proven: ContextVar[StaffView | None] = ContextVar("ledger_proven_staff", default=None)
+
+
+@contextmanager
+def proven(principal: Principal) -> Iterator[None]:
+    """Inside, an attempt by the principal takes the active staff member and role that
+    authentication read for this very call (a request of the HTTP service), rather than
+    reading them again. Any other actor is read as always."""
+    staff = (StaffView(principal.staff_id, principal.role, True)
+             if principal.role is not None else None)
+    token = _proven.set(staff)
+    try:
+        yield
+    finally:
+        _proven.reset(token)
+
+
+def _proven_as(staff_id: str) -> StaffView | None:
+    staff = _proven.get()
+    return staff if staff is not None and staff.staff_id == staff_id else None
 
 
 def actor_for(staff: StaffView | None, by: str) -> Actor:
@@ -46,7 +71,7 @@ class Attempt:
                  object_id: UUID | None = None, version: int | None = None) -> None:
         self.store = store
         self.by = check_staff_id(by, "the acting staff id")  # malformed: never recorded
-        self.staff = store.staff_view(by)
+        self.staff = _proven_as(self.by) or store.staff_view(self.by)
         self.actor = actor_for(self.staff, by)
         self.action = action
         self.object_type = object_type

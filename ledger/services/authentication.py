@@ -18,7 +18,8 @@ keeps failing is throttled (:mod:`ledger.services.throttle`): its attempts raise
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import NoReturn
 
@@ -27,6 +28,7 @@ from ledger.aggregates.base import Actor, Agent, acting_as, acting_through, utc
 from ledger.display import escape
 from ledger.errors import Unauthenticated
 from ledger.identifiers import check_staff_id
+from ledger.services.audited import proven
 from ledger.services.oidc import OidcVerifier, looks_like_jwt
 from ledger.services.throttle import Throttle
 from ledger.services.tokens import PREFIX, Tokens
@@ -83,7 +85,7 @@ class Authenticator:
             self._fail(f"{principal.staff_id} named an unknown or deactivated end user",
                        source, at)
         return Principal(end_user.staff_id, principal.method, principal.credential,
-                         via=principal.staff_id)
+                         via=principal.staff_id, role=end_user.role)
 
     def _verify(self, credential: str, source: str, at: datetime) -> tuple[Principal, bool]:
         """The principal a bearer credential proves, and whether it may delegate."""
@@ -101,7 +103,7 @@ class Authenticator:
         staff = self.main.staff_view(proved.staff_id)
         if staff is None or not staff.active:
             self._fail(f"JWT of {proved.staff_id}, not an active staff member", source, at)
-        return (Principal(staff.staff_id, "oidc", proved.credential),
+        return (Principal(staff.staff_id, "oidc", proved.credential, role=staff.role),
                 staff.staff_id in self.oidc.settings.delegates)
 
     def _fail(self, why: str, source: str, at: datetime) -> NoReturn:
@@ -117,6 +119,9 @@ class Authenticator:
                 reason=f"{why} (from {source})", break_glass=False, at=at))
 
 
-def acting_for(principal: Principal) -> AbstractContextManager[Agent]:
-    """Inside, every event records the service principal the call came through, if any."""
-    return acting_through(Agent(via=principal.via))
+@contextmanager
+def acting_for(principal: Principal) -> Iterator[Agent]:
+    """Inside, every event records the service principal the call came through, if any,
+    and an attempt by the principal takes their role as authentication read it."""
+    with acting_through(Agent(via=principal.via)) as agent, proven(principal):
+        yield agent

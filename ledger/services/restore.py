@@ -39,14 +39,13 @@ from ledger.integrity.journal import Destroyed, Entry, Journal, head_of, unjourn
 from ledger.integrity.manifest import Manifest, StoreCopy
 from ledger.integrity.records import Checkpoint, Restored
 from ledger.integrity.verify import verify_store
-from ledger.keys.kek import load_kek
 from ledger.keys.signing import load_signing_key
 from ledger.primitives import private_files
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
 from ledger.services.backup import JOURNAL, Before, check_copy, copy_engine
 from ledger.services.integrity import journal_cut
-from ledger.services.swap import Staging
+from ledger.services.swap import Staging, opened
 from ledger.settings import Settings, StoreSettings
 from ledger.stores.clinical import ClinicalStore
 from ledger.stores.main import MainStore
@@ -180,10 +179,7 @@ def _stage(live: Settings, staged: Settings, entries: list[Entry], manifest: Man
            lost: dict[str, int], epoch: int, private: bytes, at: datetime
            ) -> tuple[list[StoreRestored], dict[str, Checkpoint], dict[str, Head]]:
     """In the staging stores: re-apply the journal, record the restore, sign the epoch."""
-    main = MainStore(staged.main, load_kek(live.main))
-    pn = PsychotherapyStore(staged.pn, load_kek(live.pn), staff=main.staff_view,
-                            client_exists=main.client_exists)
-    try:
+    with opened(staged) as (main, pn):
         reapplied = _reapply(main, pn, entries)
         pn.scrub()
         main.scrub()
@@ -212,9 +208,6 @@ def _stage(live: Settings, staged: Settings, entries: list[Entry], manifest: Man
             results.append(StoreRestored(name, copy.events, lost[name], reapplied[name],
                                          report.events, epoch))
         return results, notes, heads
-    finally:
-        pn.close()
-        main.close()
 
 
 def _reapply(main: MainStore, pn: PsychotherapyStore, entries: list[Entry]) -> dict[str, int]:

@@ -25,6 +25,7 @@ from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
 from ledger.rules import roles
 from ledger.services.audited import Attempt, retry_on_conflict
+from ledger.settings import DEFAULT_BACKUP_RETENTION_DAYS
 from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
@@ -41,6 +42,9 @@ class Schedule:
     # Preconditions still open at ``at`` (recorded ones, and waiting periods, removed).
     open_preconditions: tuple[tuple[rules.Rule, rules.Precondition], ...] = ()
     interrupted: bool = False  # decided and receipted, but not every key is destroyed yet
+    # Until when a copy of the destroyed keys may exist in backups, per store; for a client
+    # not destroyed, how long it may once it is.
+    backups: str | None = None
 
     @property
     def status(self) -> str:
@@ -68,7 +72,7 @@ class Schedule:
             return (f"{held}a purge was interrupted ({self.destroyed}); the next run "
                     "completes it")
         if self.destroyed is not None:
-            return self.destroyed
+            return self.destroyed + (f"; {self.backups}" if self.backups else "")
         e = self.explanation
         assert e is not None
         if e.destroy_on is None:
@@ -86,10 +90,12 @@ class Schedule:
 
 class Retention:
     def __init__(self, main: MainStore, pn: PsychotherapyStore, client_id: ClientIds,
+                 backup_retention_days: int = DEFAULT_BACKUP_RETENTION_DAYS, *,
                  journal: JournalWriter | None = None) -> None:
         self.main = main
         self.pn = pn
         self.client_id = client_id
+        self.backup_retention_days = backup_retention_days
         self.journal = journal
         self.rules = rules.load()
 
@@ -104,7 +110,7 @@ class Retention:
                          f"{receipt.rule_id} ({receipt.citation})")
             complete = self.main.is_shredded(client_id) and self.pn.is_shredded(client_id)
             return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone,
-                            interrupted=not complete)
+                            interrupted=not complete, backups=self.backup_copies(client_id))
         facts = self.main.retention_facts(client_id)
         pn_entry = self.pn.last_entry(client_id)
         if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
@@ -115,7 +121,21 @@ class Retention:
         still_open = tuple((r, p) for r, p in explanation.preconditions
                            if not _met(r, p, met, at.date()))
         return Schedule(client_id=client_id, at=at.date(), facts=facts,
-                        explanation=explanation, holds=holds, open_preconditions=still_open)
+                        explanation=explanation, holds=holds, open_preconditions=still_open,
+                        backups=(f"once destroyed, a copy of the client's keys stays in "
+                                 "backups until the key-encryption key epoch then current "
+                                 "is retired: at most "
+                                 f"{self.backup_retention_days} days (the backup retention) "
+                                 "after the rotation that follows the purge"))
+
+    def backup_copies(self, client_id: UUID) -> str | None:
+        """Until when a backup may still hold a destroyed client's keys, per store."""
+        subject = f"subject:{client_id}"
+        found = [(label, store.keyring.backup_horizon(subject, self.backup_retention_days))
+                 for label, store in (("main store", self.main),
+                                      ("psychotherapy store", self.pn))]
+        shown_ = [f"{label}: {text}" for label, text in found if text]
+        return "copies " + "; ".join(shown_) if shown_ else None
 
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from ledger.errors import BadInput
 from ledger.integrity.manifest import Manifest
-from ledger.keys.kek import load_kek
+from ledger.keys.kek import Providers
 from ledger.keys.pseudonyms import PseudonymRecord
 from ledger.persistence.readonly import sqlite_path
 from ledger.primitives import private_files
@@ -102,21 +104,35 @@ def _postgres(store: StoreSettings) -> bool:
     return store.url.startswith("postgresql")
 
 
+@contextmanager
+def opened(settings: Settings) -> Iterator[tuple[MainStore, PsychotherapyStore]]:
+    """Both stores of ``settings`` (the staging ones), their key-encryption keys from the
+    installation's providers, as the ledger opens them."""
+    providers = Providers(settings)
+    try:
+        main = MainStore(settings.main, lambda name: providers.get(settings.main, name))
+        try:
+            pn = PsychotherapyStore(settings.pn, lambda name: providers.get(settings.pn, name),
+                                    staff=main.staff_view, client_exists=main.client_exists)
+            try:
+                yield main, pn
+            finally:
+                pn.close()
+        finally:
+            main.close()
+    finally:
+        providers.close()
+
+
 def _create_tables(settings: Settings) -> None:
     """Every table of both stores, made by opening them as the ledger does (empty)."""
-    main = MainStore(settings.main, load_kek(settings.main))
-    pn = PsychotherapyStore(settings.pn, load_kek(settings.pn), staff=main.staff_view,
-                            client_exists=main.client_exists)
-    try:
+    with opened(settings) as (main, pn):
         for store in (main, pn):
             _ = store.checkpoints, store.tree
             store.access_projection.status()
         main.record_set_projection.status()
         PseudonymRecord(main.engine, settings.main.schema).table.create(main.engine,
                                                                          checkfirst=True)
-    finally:
-        pn.close()
-        main.close()
 
 
 def sqlite_into(source: Path, target: Path) -> None:

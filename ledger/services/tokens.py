@@ -98,7 +98,7 @@ class Tokens:
         staff = self.main.staff_view(record.staff_id)
         if staff is None or not staff.active:
             return "token of a deactivated staff member"
-        return Principal(record.staff_id, "staff-token", str(record.id)), record
+        return Principal(record.staff_id, "staff-token", str(record.id), role=staff.role), record
 
 
 def _info(record: StaffToken, at: datetime) -> TokenInfo:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -65,7 +65,7 @@ class ClinicalStore(Store, ABC):
 
     def get(self, kind: type[T], aggregate_id: UUID, label: str) -> T:
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             raise NotFound(f"{label} not found") from None
         except ContentShredded:
@@ -238,3 +238,12 @@ def _accounting_entry(store: str, event: object) -> AccountingEntry:
                            recipient_address=event.recipient_address,
                            description=event.description, purpose=event.purpose,
                            legal_basis=event.legal_basis, statement=event.assertion)
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's projector without its per-event runtime protocol check (an
+    ``isinstance`` against a ``typing.Protocol``, a tenth of the cost of reading an
+    aggregate): every event this store decodes is one of the ledger's, which mutate."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate

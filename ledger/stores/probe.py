@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, inspect, select, table
+from sqlalchemy import Engine, column, create_engine, func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
@@ -64,3 +64,20 @@ def pseudonym_record(store: StoreSettings) -> str | None:
     """The main store's record that its client ids are keyed (the secret's check value)."""
     with _engine(store) as engine:
         return None if engine is None else PseudonymRecord(engine, store.schema).read()
+
+
+def kek_versions(store: StoreSettings) -> list[tuple[int, str]]:
+    """The store's key-encryption key versions not retired, with their providers, oldest
+    first ([] if none is recorded yet)."""
+    name = f"{PREFIXES[store.name]}_kek_versions"
+    with _engine(store) as engine:
+        if engine is None:
+            return []
+        with engine.connect() as conn:
+            if name not in set(inspect(conn).get_table_names(schema=store.schema)):
+                return []
+            t = table(name, column("version"), column("provider"), column("retired_at"),
+                      schema=store.schema)
+            rows = conn.execute(select(t.c.version, t.c.provider).where(
+                t.c.retired_at.is_(None)).order_by(t.c.version)).all()
+    return [(int(v), str(p)) for v, p in rows]

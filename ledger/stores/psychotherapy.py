@@ -18,6 +18,7 @@ from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.rules.roles import StaffView
 from ledger.settings import StoreSettings
 from ledger.stores.clinical import ClinicalStore
+from ledger.stores.store import KekSource
 
 StaffLookup = Callable[[str], StaffView | None]
 ClientLookup = Callable[[UUID], bool]
@@ -27,7 +28,7 @@ class PsychotherapyStore(ClinicalStore):
     name = "Psychotherapy"  # table prefix "psychotherapy_" (fixed)
     NOTE_KIND = "psychotherapy-note"
 
-    def __init__(self, store: StoreSettings, kek: bytes, *, staff: StaffLookup,
+    def __init__(self, store: StoreSettings, kek: bytes | KekSource, *, staff: StaffLookup,
                  client_exists: ClientLookup) -> None:
         self._staff_lookup = staff
         self._client_lookup = client_exists

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
@@ -21,9 +22,10 @@ from eventsourcing.utils import Environment
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from ledger.errors import BadInput, Busy, LedgerError
+from ledger.errors import BadInput, Busy, KeyMaterialError, LedgerError
 from ledger.integrity.heads import HeadFile
 from ledger.keys.keyring import KeyRing
+from ledger.keys.provider import KekProvider, RawKek
 from ledger.persistence.log import EventLog
 from ledger.persistence.mapper import SealingMapper
 from ledger.persistence.recorder import SQLITE_BUSY_TIMEOUT_S, ChainedFactory, ChainedRecorder
@@ -69,14 +71,49 @@ def _reason(error: Exception) -> str:
     return str(error) if isinstance(error, LedgerError) else type(error).__name__
 
 
+KekSource = Callable[[str | None], KekProvider]
+
+
+class FixedKek:
+    """One key-encryption key given as bytes: version 1 only, never rotated."""
+
+    name = "file"
+
+    def __init__(self, key: bytes) -> None:
+        self._kek = RawKek(1, key)
+
+    def load(self, version: int) -> RawKek:
+        if version != 1:
+            raise KeyMaterialError("a key-encryption key given as bytes has version 1 only")
+        return self._kek
+
+    def exists(self, version: int) -> bool:
+        return version == 1
+
+    def create(self, version: int) -> bool:
+        raise KeyMaterialError("a key-encryption key given as bytes cannot be rotated")
+
+    def destroy(self, version: int) -> None:
+        raise KeyMaterialError("a key-encryption key given as bytes cannot be retired")
+
+    def close(self) -> None:
+        pass
+
+
 class Store(Application[UUID]):
     """An application over one chained, sealed store. Subclasses set ``name`` (the prefix
     of the store's tables, fixed forever: ``ledger``, ``psychotherapy``)."""
 
-    def __init__(self, store: StoreSettings, kek: bytes) -> None:
+    def __init__(self, store: StoreSettings, kek: bytes | KekSource) -> None:
+        """``kek``: this store's KEK providers by name (None: the configured one), or the
+        32 bytes of a single key-encryption key (tests, benchmarks)."""
         _check_driver(store.url)
         self.settings = store
-        self._kek = kek
+        if isinstance(kek, bytes):
+            fixed = FixedKek(kek)
+            self._kek: KekSource = lambda _name: fixed
+        else:
+            self._kek = kek
         self.heads = HeadFile(None if ":memory:" in store.url else store.heads_file)
         super().__init__(env=store_env(store))
 

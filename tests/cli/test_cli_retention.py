@@ -69,8 +69,20 @@ def test_retention_run(run) -> None:  # type: ignore[no-untyped-def]
     assert "would destroy" in dry and dry.endswith("1 client(s) would destroy\n")
     assert "first version" in ok(run("note", "show", note_id, "--as", "dr-lee", "--purpose",
                                      "TREAT"))
+    kept = ok(run("retention", "explain", "C-1", "--as", "comp", "--at", "2000-01-01"))
+    assert kept.endswith("Backups: once destroyed, a copy of the client's keys stays in backups "
+                         "until the key-encryption key epoch then current is retired: at most "
+                         "35 days (the backup retention) after the rotation that follows the "
+                         "purge\n")
     done = ok(run("retention", "run", "--as", "comp"))
     assert done.endswith("1 client(s) destroyed\n")
+    # The receipt's line says until when a backup may hold the client's keys.
+    assert ("; copies main store: in backups until epoch 1 is retired, at the latest when "
+            "epoch 1 is retired (no rotation has followed yet); psychotherapy store: ") in done
+    ok(run("keys", "rotate"))
+    explained = ok(run("retention", "explain", "C-1", "--as", "comp"))
+    assert "copies main store: in backups until epoch 1 is retired, at the latest 20" \
+        in explained
     gone = run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
     assert gone.exit_code == 1
     assert gone.stderr == (f"error: note {note_id} was destroyed under the retention schedule "

@@ -223,3 +223,27 @@ def test_a_lost_data_directory_is_restored_without_force(sqlite_settings: Settin
     with open_ledger(s) as lg:
         assert lg.main.is_shredded(client) and lg.pn.is_shredded(client)
     assert (s.checkpoints / "main").is_dir()  # the backup's notes, then the new epoch's
+
+
+def test_a_restore_after_a_key_rotation(settings: Settings, tmp_path: Path) -> None:
+    """Keys rotated to version 2 before the backup: the restore opens the copy through the
+    installation's key providers, re-applies the purge, and the kept client's note still
+    opens."""
+    s = settings
+    practice(s, clients=1)
+    with open_ledger(s) as lg:
+        lg.clients.register("P-9", "Kept Client", date(1990, 1, 1), "CA", by="desk",
+                            at=DUE - timedelta(days=2))
+        kept = lg.notes.write("P-9", "kept text", by="dr-lee", session_date=None,
+                              at=DUE - timedelta(days=2))
+        for store in ("main", "pn"):
+            lg.keys.rotate(store, at=DUE - timedelta(days=1))
+    take_backup(s, tmp_path / "backup", at=DUE - timedelta(hours=1))
+    sweep(s, DUE, by="comp")
+    client, = client_ids(s, 1)
+    restore(s, tmp_path / "backup", at=LATER, force=True)
+    assert all(r.ok for r in reports(s).values())
+    with open_ledger(s) as lg:
+        assert lg.main.is_shredded(client) and lg.pn.is_shredded(client)
+        shown = lg.notes.read(kept, by="dr-lee", purpose="TREAT", version=None, at=LATER)
+        assert shown.text == "kept text"

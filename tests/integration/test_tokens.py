@@ -131,3 +131,31 @@ def test_an_insider_who_deletes_a_revocation_is_caught_by_verification(lg: Ledge
             events.c.originator_version == 2))
     report = lg.main.verify()
     assert not report.ok and report.damage is not None
+
+
+def test_the_role_authentication_read_serves_only_the_principal(memory_lg: Ledger,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """Inside ``acting_for``, an attempt by the principal takes the role authentication read
+    (the staff member is not read twice in one request); an attempt by anyone else inside
+    the same context is read from the store as always, so a principal's role never
+    passes to another actor."""
+    seed(memory_lg, T0)
+    issued = memory_lg.tokens.issue("dr-lee", by="admin", at=T0)
+    principal = memory_lg.authenticator.authenticate(f"Bearer {issued.token}", source="x",
+                                                     at=T0)
+    assert principal.role == "clinician"
+    reads: list[str] = []
+    staff_view = memory_lg.main.staff_view
+    monkeypatch.setattr(memory_lg.main, "staff_view",
+                        lambda staff_id: reads.append(staff_id) or staff_view(staff_id))
+    with acting_for(principal):
+        note = memory_lg.notes.write("C-1", "text", by=principal.staff_id, session_date=None,
+                                     at=T0)
+        assert reads == []
+        with pytest.raises(Refused, match=r"^refused: .*\(the attempt was recorded\)$"):
+            memory_lg.notes.read(note, by="desk", purpose="TREAT", at=T0)
+    assert reads == ["desk"]
+    entries = [e for e in all_events(memory_lg.main) if isinstance(e, AuditEntry.Recorded)]
+    assert [(e.actor_id, e.actor_role, e.outcome) for e in entries[-2:]] == [
+        ("dr-lee", "clinician", "granted"), ("desk", "front-desk", "denied")]

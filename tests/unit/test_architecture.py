@@ -165,6 +165,7 @@ def test_the_serve_command_names_the_app_it_serves() -> None:
     ("apscheduler", "jobs/scheduler.py"),
     ("uvicorn", SERVES_API),
     ("jwt", "ledger/services/oidc.py"),
+    ("pkcs11", "ledger/keys/token.py"),
 ])
 def test_one_module_imports_each_library(library: str, only_module: str) -> None:
     importers = {
