@@ -29,9 +29,11 @@ from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy.exc import DBAPIError
+
 from ledger.aggregates.base import Actor, named_id, utc
 from ledger.aggregates.restore import Restore
-from ledger.errors import BadInput, IntegrityFailure
+from ledger.errors import BadInput, IntegrityFailure, KeyMaterialError, NotInitialised
 from ledger.integrity import manifest as manifests
 from ledger.integrity.checkpoint import CheckpointFiles, make_note, origin_for, parse_note
 from ledger.integrity.heads import HeadFile
@@ -39,7 +41,9 @@ from ledger.integrity.journal import Destroyed, Entry, Journal, head_of, unjourn
 from ledger.integrity.manifest import Manifest, StoreCopy
 from ledger.integrity.records import Checkpoint, Restored
 from ledger.integrity.verify import verify_store
+from ledger.keys.epochs import Epochs
 from ledger.keys.signing import load_signing_key
+from ledger.persistence.readonly import read_only_engine
 from ledger.primitives import private_files
 from ledger.primitives.chain import Head
 from ledger.primitives.crypto import signing_public_key
@@ -180,6 +184,9 @@ def _stage(live: Settings, staged: Settings, entries: list[Entry], manifest: Man
            ) -> tuple[list[StoreRestored], dict[str, Checkpoint], dict[str, Head]]:
     """In the staging stores: re-apply the journal, record the restore, sign the epoch."""
     with opened(staged) as (main, pn):
+        for store, live_store in ((main, live.main), (pn, live.pn)):
+            _take_key_versions(store, live_store)
+            _require_keys(store)
         reapplied = _reapply(main, pn, entries)
         pn.scrub()
         main.scrub()
@@ -208,6 +215,47 @@ def _stage(live: Settings, staged: Settings, entries: list[Entry], manifest: Man
             results.append(StoreRestored(name, copy.events, lost[name], reapplied[name],
                                          report.events, epoch))
         return results, notes, heads
+
+
+def _take_key_versions(staged: ClinicalStore, live: StoreSettings) -> None:
+    """The staged copy learns the live store's key-encryption key versions: those made
+    since the backup (the next rotation must not reuse their numbers) and those retired
+    since (a retired version's key no longer exists). The live store's versions table is
+    read as it is; a store that is gone (a restore onto a lost data directory) has none."""
+    if not holds_data(live):
+        return
+    ring = staged.keyring
+    engine = read_only_engine(live.url)
+    try:
+        known = Epochs(engine, ring.epochs.table.name.removesuffix("_kek_versions"),
+                       live.schema).all()
+    except DBAPIError:
+        known = []  # no versions table: nothing to learn
+    finally:
+        engine.dispose()
+    have = {e.version for e in ring.epochs.all()}
+    for epoch in known:
+        if epoch.version not in have and epoch.created_at is not None:
+            ring.epochs.add(epoch.version, epoch.provider, epoch.created_at)
+            if epoch.rotated_at is not None:
+                ring.epochs.mark(epoch.version, "rotated_at", epoch.rotated_at)
+        if epoch.retired_at is not None:
+            ring.epochs.mark(epoch.version, "retired_at", epoch.retired_at)
+
+
+def _require_keys(store: ClinicalStore) -> None:
+    """Every key-encryption key version that wraps a live data key of the copy must still
+    exist: a backup taken under a version since retired can no longer be opened (that is
+    what retiring it is for), and is refused whole rather than restored unreadable."""
+    for version, count in sorted(store.keyring.live_keys().items()):
+        try:
+            store.keyring.kek(version)
+        except (KeyMaterialError, NotInitialised) as e:
+            raise KeyMaterialError(
+                f"the backup's {store.settings.name} store has {count} data key(s) under "
+                f"key-encryption key version {version}, which can no longer be opened ({e}); "
+                "a backup from a retired epoch cannot be restored (README \"Key-encryption "
+                "keys\"); nothing was restored") from None
 
 
 def _reapply(main: MainStore, pn: PsychotherapyStore, entries: list[Entry]) -> dict[str, int]:

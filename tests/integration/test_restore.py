@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ledger.bootstrap import open_ledger
-from ledger.errors import BadInput, ContentDestroyed, IntegrityFailure
+from ledger.errors import BadInput, ContentDestroyed, IntegrityFailure, KeyMaterialError
 from ledger.integrity.checkpoint import CheckpointFiles
 from ledger.keys.signing import key_paths, load_public_key
 from ledger.services.backup import take_backup
@@ -247,3 +247,53 @@ def test_a_restore_after_a_key_rotation(settings: Settings, tmp_path: Path) -> N
         assert lg.main.is_shredded(client) and lg.pn.is_shredded(client)
         shown = lg.notes.read(kept, by="dr-lee", purpose="TREAT", version=None, at=LATER)
         assert shown.text == "kept text"
+
+
+def rotate_and_retire(s: Settings, at: datetime) -> None:
+    with open_ledger(s) as lg:
+        for store in ("main", "pn"):
+            lg.keys.rotate(store, at=at)
+            lg.keys.retire(store, 1, at=at)
+
+
+def test_a_backup_from_a_retired_key_epoch_is_refused_whole(settings: Settings,
+                                                            tmp_path: Path) -> None:
+    """Retiring an epoch is what makes a backup taken under it noise: its restore is refused
+    before anything is replaced (not restored unreadable), and the live stores go on."""
+    s = settings
+    practice(s, clients=1)
+    take_backup(s, tmp_path / "old", at=DUE - timedelta(hours=2))
+    rotate_and_retire(s, DUE - timedelta(hours=1))
+    before = {name: r.events for name, r in reports(s).items()}  # type: ignore[attr-defined]
+    with pytest.raises(KeyMaterialError, match=r"^the backup's main store has \d+ data key\(s\) "
+                       r"under key-encryption key version 1, which can no longer be opened "
+                       r"\(key-encryption key version 1 was retired on .*\); a backup from a "
+                       r"retired epoch cannot be restored .*; nothing was restored$"):
+        restore(s, tmp_path / "old", at=LATER, force=True)
+    assert {name: r.events for name, r in reports(s).items()} == before  # type: ignore[attr-defined]
+    write_note(s, "P-0", LATER)  # still writable, under version 2
+
+
+def test_a_restore_keeps_the_key_versions_made_and_retired_since(settings: Settings,
+                                                                 tmp_path: Path) -> None:
+    """A backup taken under version 2, restored after version 1 was retired and version 3
+    made: the restored store knows both, so its keys stay under live versions, new keys go
+    under the newest, and the next rotation takes a number never used (4)."""
+    s = settings
+    practice(s, clients=1)
+    rotate_and_retire(s, DUE - timedelta(hours=3))
+    take_backup(s, tmp_path / "b", at=DUE - timedelta(hours=2))
+    with open_ledger(s) as lg:
+        lg.keys.rotate("main", at=DUE - timedelta(hours=1))
+    restore(s, tmp_path / "b", at=LATER, force=True)
+    with open_ledger(s) as lg:
+        epochs = {e.version: e for e in lg.main.keyring.epochs.all()}
+        assert sorted(epochs) == [1, 2, 3]
+        assert epochs[1].retired_at is not None and epochs[3].retired_at is None
+        assert lg.main.keyring.epochs.current().version == 3
+        lg.notes.write("P-0", "after the restore", by="dr-lee", session_date=None, at=LATER)
+        lg.clients.register("P-7", "New Client", date(1990, 1, 1), "CA", by="desk", at=LATER)
+        assert lg.main.keyring.live_keys().get(3, 0) >= 1
+        lg.keys.rotate("main", at=LATER)
+        assert lg.main.keyring.epochs.current().version == 4
+        assert set(lg.main.keyring.live_keys()) == {4}
