@@ -137,6 +137,14 @@ echo "no client name or note text in any database file"
 step "Verify both chains: intact"
 run ledger verify
 
+step "Backups and key-encryption key versions: a restore keeps every destruction and says what it lost"
+run ledger backup --out "$SCRATCH/backup"
+run ledger keys rotate
+run ledger keys status
+run ledger restore "$SCRATCH/backup" --force
+run ledger keys status
+run ledger verify
+
 step "Tamper with one event in a scratch copy, then verify it"
 cp -r "$DATA" "$TAMPERED"
 python - "$TAMPERED/main.sqlite" <<'PY'
