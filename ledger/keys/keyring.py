@@ -270,12 +270,24 @@ class KeyRing:
             return int(conn.execute(select(func.count()).where(
                 t.wrapped.is_(None), t.kek_version == version)).scalar() or 0)
 
-    def backup_horizon(self, subject: str, retention_days: int) -> str | None:
-        """Until when a copy of ``subject``'s destroyed key may exist (None: not destroyed)."""
+    def backup_horizon(self, subject: str, retention_days: int,
+                       receipt_version: int | None = None) -> str | None:
+        """Until when a copy of ``subject``'s destroyed key may exist (None: not destroyed).
+        ``receipt_version``: the version the destruction receipt recorded, in the chain;
+        the later of it and the keys table's (a rotation may have re-wrapped the key after
+        the receipt), so an edit of the table's column can only make the answer later."""
         version = self.destroyed_under(subject)
         if version is None:
             return None
-        return backup_horizon(self.epochs.all(), version, retention_days)
+        return backup_horizon(self.epochs.all(), max(version, receipt_version or 0),
+                              retention_days)
+
+    def version_of(self, subject: str) -> int | None:
+        """The KEK version ``subject``'s key is wrapped under now (None: it has no key)."""
+        t = self.table.c
+        with self._engine.connect() as conn:
+            found = conn.execute(select(t.kek_version).where(t.subject == subject)).scalar()
+        return None if found is None else int(found)
 
     def destroyed_under(self, subject: str) -> int | None:
         """The KEK version a destroyed key was last wrapped under (None: not destroyed)."""

@@ -131,7 +131,9 @@ class Retention:
     def backup_copies(self, client_id: UUID) -> str | None:
         """Until when a backup may still hold a destroyed client's keys, per store."""
         subject = f"subject:{client_id}"
-        found = [(label, store.keyring.backup_horizon(subject, self.backup_retention_days))
+        found = [(label, store.keyring.backup_horizon(
+                     subject, self.backup_retention_days,
+                     receipt.kek_version if (receipt := store.receipt_for(client_id)) else None))
                  for label, store in (("main store", self.main),
                                       ("psychotherapy store", self.pn))]
         shown_ = [f"{label}: {text}" for label, text in found if text]

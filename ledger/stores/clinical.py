@@ -117,7 +117,8 @@ class ClinicalStore(Store, ABC):
                 receipt_id=named_id("destruction", f"{self.settings.name}:{client_id}"),
                 client_id=client_id, rule_id=rule_id, citation=citation, anchor=anchor,
                 anchor_date=anchor_date.isoformat(), destroy_on=destroy_on.isoformat(),
-                key_id=self.keyring.key_id_for(f"subject:{client_id}"), at=at)
+                key_id=self.keyring.key_id_for(f"subject:{client_id}"),
+                kek_version=self.keyring.version_of(f"subject:{client_id}"), at=at)
             with contextlib.suppress(IntegrityError):  # another purge wrote it just now
                 self.save(receipt)
 

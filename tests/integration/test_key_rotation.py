@@ -272,3 +272,31 @@ def test_a_purge_during_a_rotation_stays_destroyed(settings: Settings) -> None:
         assert ring.is_destroyed(purged[0])
         assert ring.destroyed_under(purged[0]) == 1  # its last epoch: a backup's
         assert set(ring.live_keys()) == {2}
+
+
+def test_the_receipt_keeps_the_key_version_an_insider_cannot_lower(settings: Settings) -> None:
+    """The receipt records, in the chain, the version the client's key was wrapped under
+    when it was destroyed. An insider who sets the keys table's column of the destroyed
+    key to an older, retired version (so that the ledger would say no backup copy can be
+    opened) does not change the answer; the table can only make it later."""
+    practice(settings, clients=1)
+    with open_ledger(settings) as lg:
+        lg.keys.rotate("main", at=DUE - timedelta(days=2))
+        lg.keys.retire("main", 1, at=DUE - timedelta(days=1))
+    sweep(settings, DUE, by="comp")
+    with open_ledger(settings) as lg:
+        client = lg.client_id("P-0")
+        receipt = lg.main.receipt_for(client)
+        assert receipt is not None and receipt.kek_version == 2
+        pn_receipt = lg.pn.receipt_for(client)
+        assert pn_receipt is not None and pn_receipt.kek_version == 1
+        honest = lg.retention.schedule(client, DUE).backups
+        assert honest is not None and honest.startswith(
+            "copies main store: in backups until epoch 2 is retired, at the latest when epoch "
+            "2 is retired (no rotation has followed yet)")
+        t = lg.main.keyring.table
+        with lg.main.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.subject == f"subject:{client}")
+                         .values(kek_version=1))
+        assert lg.main.keyring.destroyed_under(f"subject:{client}") == 1  # the edit took
+        assert lg.retention.schedule(client, DUE).backups == honest
