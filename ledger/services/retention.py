@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from ledger.aggregates.base import Actor, utc
+from ledger.aggregates.destruction import Destruction
 from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.display import shown
@@ -110,7 +111,8 @@ class Retention:
                          f"{receipt.rule_id} ({receipt.citation})")
             complete = self.main.is_shredded(client_id) and self.pn.is_shredded(client_id)
             return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone,
-                            interrupted=not complete, backups=self.backup_copies(client_id))
+                            interrupted=not complete,
+                            backups=self.backup_copies(client_id, receipt))
         facts = self.main.retention_facts(client_id)
         pn_entry = self.pn.last_entry(client_id)
         if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
@@ -128,14 +130,17 @@ class Retention:
                                  f"{self.backup_retention_days} days (the backup retention) "
                                  "after the rotation that follows the purge"))
 
-    def backup_copies(self, client_id: UUID) -> str | None:
-        """Until when a backup may still hold a destroyed client's keys, per store."""
+    def backup_copies(self, client_id: UUID, main_receipt: Destruction.Recorded
+                      ) -> str | None:
+        """Until when a backup may still hold a destroyed client's keys, per store (each
+        store's receipt gives the version its key was destroyed under)."""
         subject = f"subject:{client_id}"
+        pn_receipt = self.pn.receipt_for(client_id)
         found = [(label, store.keyring.backup_horizon(
                      subject, self.backup_retention_days,
-                     receipt.kek_version if (receipt := store.receipt_for(client_id)) else None))
-                 for label, store in (("main store", self.main),
-                                      ("psychotherapy store", self.pn))]
+                     receipt.kek_version if receipt is not None else None))
+                 for label, store, receipt in (("main store", self.main, main_receipt),
+                                               ("psychotherapy store", self.pn, pn_receipt))]
         shown_ = [f"{label}: {text}" for label, text in found if text]
         return "copies " + "; ".join(shown_) if shown_ else None
 
