@@ -40,15 +40,19 @@ def episode() -> None:
               help="License type of the treating professional.")
 @click.option("--facility", type=click.Choice(FACILITIES), help="Facility type, if any.")
 @click.option("--start", required=True, metavar="DATE", help="First day of services.")
+@click.option("--state", "state_", metavar="XX",
+              help="State the services are provided in, under its license (default: the "
+                   "state the client was registered in).")
 @pass_state
 def episode_open(state: State, client_ref: str, actor: str, license_: str,
-                 facility: str | None, start: str) -> None:
-    """Record that an episode of care began.
+                 facility: str | None, start: str, state_: str | None) -> None:
+    """Record that an episode of care began: where, and under which license.
 
-    Example: ledger client episode open C-1001 --as desk --license psychologist --start 2026-01-05
+    Example: ledger client episode open C-1 --as desk --license lpc --start 2026-01-05 --state WA
     """
     state.ledger.clients.open_episode(client_ref, license=license_, facility=facility,
-                                      start=require_day(start, "--start"), by=actor, at=now())
+                                      start=require_day(start, "--start"), by=actor, at=now(),
+                                      state=state_)
     click.echo(f"{client_ref}: episode opened")
 
 

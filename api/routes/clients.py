@@ -30,6 +30,10 @@ class EpisodeOpen(Body):
     license: License
     facility: Facility | None = None
     start: Day
+    state: Annotated[str | None, Field(
+        default=None, min_length=1, max_length=2, examples=["WA"],
+        description="Two-letter US state the services are provided in, under its license "
+                    "(default: the state the client was registered in)")]
 
 
 class EpisodeClose(Body):
@@ -65,7 +69,7 @@ def open_episode(body: EpisodeOpen, caller: CallerDep) -> ClientDone:
         caller.ledger.clients.open_episode(body.client, license=body.license,
                                            facility=body.facility,
                                            start=require_day(body.start, "start"),
-                                           by=caller.by, at=caller.at)
+                                           by=caller.by, at=caller.at, state=body.state)
     return ClientDone(client=body.client)
 
 

@@ -68,9 +68,11 @@ class Clients:
             "client": client_ref, "name": name, "dob": dob, "state": jurisdiction})
 
     def open_episode(self, client_ref: str, *, license: str, facility: str | None,
-                     start: date, by: str | None, at: datetime) -> None:
+                     start: date, by: str | None, at: datetime, state: str | None = None
+                     ) -> None:
         self.connection.call("POST", "/v1/clients/episodes/open", body={
-            "client": client_ref, "license": license, "facility": facility, "start": start})
+            "client": client_ref, "license": license, "facility": facility, "start": start,
+            "state": state})
 
     def close_episode(self, client_ref: str, *, end: date, kind: str, by: str | None,
                       at: datetime) -> None:

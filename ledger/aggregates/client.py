@@ -41,11 +41,15 @@ class Client(Aggregate):
         license: str
         facility: str | None
         start: str
+        # Where the service was provided (its license's state); None in episodes recorded
+        # before states were: the state the client was registered in.
+        jurisdiction: str | None = None
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Client)
             aggregate.episodes.append({"license": self.license, "facility": self.facility,
-                                       "start": self.start, "end": None, "end_kind": None})
+                                       "start": self.start, "end": None, "end_kind": None,
+                                       "jurisdiction": self.jurisdiction})
 
     class EpisodeClosed(LedgerEvent):
         sealed_under: ClassVar[str] = "originator_id"
@@ -62,6 +66,7 @@ class Client(Aggregate):
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Client)
+            aggregate.contacts.append(self.on)
             if aggregate.last_contact is None or self.on > aggregate.last_contact:
                 aggregate.last_contact = self.on
 
@@ -73,6 +78,7 @@ class Client(Aggregate):
         self.note_ids: list[UUID] = []
         self.episodes: list[dict[str, str | None]] = []
         self.last_contact: str | None = None
+        self.contacts: list[str] = []
 
     @classmethod
     def register(cls, client_id: UUID, client_ref: str, name: str, dob: date,
@@ -93,7 +99,13 @@ class Client(Aggregate):
         self.trigger_event(self.NoteAttached, note_id=note_id, timestamp=at)
 
     def open_episode(self, license: str, facility: str | None, start: date,
-                     at: datetime) -> None:
+                     at: datetime, jurisdiction: str | None = None) -> None:
+        """``jurisdiction``: the state the service is provided in (default: the state the
+        client was registered in)."""
+        state = (jurisdiction or self.jurisdiction).upper()
+        if state not in US_JURISDICTIONS:
+            raise BadInput(f"unknown state {shown(jurisdiction or '')}; use a two-letter US "
+                           "code")
         if self.episodes and self.episodes[-1]["end"] is None:
             raise BadInput("an episode of care is already open; close it first")
         if start > at.date():
@@ -101,7 +113,7 @@ class Client(Aggregate):
         if start < date.fromisoformat(self.dob):
             raise BadInput("the episode starts before the date of birth")
         self.trigger_event(self.EpisodeOpened, license=license, facility=facility,
-                           start=start.isoformat(), timestamp=at)
+                           start=start.isoformat(), jurisdiction=state, timestamp=at)
 
     def close_episode(self, end: date, end_kind: str, at: datetime) -> None:
         if not self.episodes or self.episodes[-1]["end"] is not None:

@@ -42,12 +42,13 @@ class Clients:
         return client.id
 
     def open_episode(self, client_ref: str, *, license: str, facility: str | None,
-                     start: date, by: str, at: datetime) -> None:
-        """An episode of care began (the license and facility decide the retention rules)."""
+                     start: date, by: str, at: datetime, state: str | None = None) -> None:
+        """An episode of care began: the state it is provided in (default: the client's
+        state of registration), the license and the facility decide the retention rules."""
         check_license(license)
         check_facility(facility)
         self._change(client_ref, by, at,
-                     lambda c, t: c.open_episode(license, facility, start, t))
+                     lambda c, t: c.open_episode(license, facility, start, t, state))
 
     def close_episode(self, client_ref: str, *, end: date, kind: str, by: str,
                       at: datetime) -> None:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from ledger.aggregates.progress_note import ProgressNote
+from ledger.aggregates.record_dates import RecordDates
 from ledger.errors import BadInput
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
@@ -58,8 +59,10 @@ class ProgressNotes:
                 client = self.main.client(client_id, client_ref)
                 note = ProgressNote.write(client.id, text, session_date, use.at, note_id)
                 client.attach_note(note.id, use.at)
+                dates = RecordDates.record(client_id=client.id, note_id=note.id,
+                                           session_date=session_date, at=use.at)
                 use.about(object_id=note.id, version=1)
-                use.commit(note, client)
+                use.commit(note, client, dates)
                 return note.id
 
             return retry_on_conflict(attempt)

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
+from ledger.aggregates.record_dates import RecordDates
 from ledger.errors import NotFound
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import disclosure, roles
@@ -53,9 +54,11 @@ class PsychotherapyNotes:
             if not self.store.client_exists(client_id):
                 raise NotFound(f"client {client_ref} not found")
             note = PsychotherapyNote.write(client_id, text, session_date, use.at, note_id)
+            dates = RecordDates.record(client_id=client_id, note_id=note.id,
+                                       session_date=session_date, at=use.at)
             use.about(object_id=note.id, version=1)
             try:
-                use.commit(note)
+                use.commit(note, dates)
             except IntegrityError:  # a concurrent retry of the same request committed first
                 if not written():
                     raise

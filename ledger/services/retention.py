@@ -115,9 +115,9 @@ class Retention:
                             backups=self.backup_copies(client_id, receipt))
         facts = self.main.retention_facts(client_id)
         pn_entry = self.pn.last_entry(client_id)
-        if pn_entry is not None and (facts.last_entry is None or pn_entry > facts.last_entry):
+        if pn_entry is not None:
             facts = engine.Facts(facts.jurisdiction, facts.dob, facts.episodes,
-                                 facts.last_contact, pn_entry)
+                                 facts.contacts, (*facts.records, engine.Record(None, pn_entry)))
         explanation = engine.explain(self.rules, facts)
         met = self.main.preconditions_met(client_id)
         still_open = tuple((r, p) for r, p in explanation.preconditions

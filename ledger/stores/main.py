@@ -80,19 +80,20 @@ class MainStore(ClinicalStore):
     def retention_facts(self, client_id: UUID) -> RetentionFacts:
         """What the retention rules need to know of a client (no access event: nothing of
         it leaves the ledger except through a recorded explain or plan)."""
-        from ledger.rules.retention_engine import Episode, Facts  # noqa: PLC0415
+        from ledger.rules.retention_engine import Episode, Facts, Record  # noqa: PLC0415
 
         client = self.get(Client, client_id, "client")
         episodes = tuple(Episode(license=str(e["license"]), facility=e["facility"],
                                  start=date.fromisoformat(str(e["start"])),
                                  end=date.fromisoformat(e["end"]) if e["end"] else None,
-                                 end_kind=e["end_kind"]) for e in client.episodes)
+                                 end_kind=e["end_kind"],
+                                 jurisdiction=e.get("jurisdiction")) for e in client.episodes)
         return Facts(
             jurisdiction=client.jurisdiction, dob=date.fromisoformat(client.dob),
             episodes=episodes,
-            last_contact=date.fromisoformat(client.last_contact) if client.last_contact
-            else None,
-            last_entry=self.record_set_projection.last_written(client_id))
+            contacts=tuple(date.fromisoformat(c) for c in client.contacts),
+            records=tuple(Record(None, d) for d in
+                          [self.record_set_projection.last_written(client_id)] if d))
 
     # ----- progress notes and the record set ------------------------------------------------
 

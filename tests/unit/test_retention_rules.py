@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
 from ledger.rules.retention import RuleError, parse
-from ledger.rules.retention_engine import Episode, Facts
+from ledger.rules.retention_engine import Episode, Facts, Record
 
 # A copy of ../shared/reference/state_retention.csv, so the check runs in any checkout;
 # where the shared reference is beside the checkout, the copy must equal it.
@@ -105,8 +105,8 @@ def facts(state: str, dob: str, license: str, end: str | None, *, facility: str 
                  episodes=(Episode(license, facility, date.fromisoformat(start),
                                    date.fromisoformat(end) if end else None,
                                    "discharge" if end else None),),
-                 last_contact=date.fromisoformat(contact) if contact else None,
-                 last_entry=date.fromisoformat(entry) if entry else None)
+                 contacts=(date.fromisoformat(contact),) if contact else (),
+                 records=(Record(None, date.fromisoformat(entry)),) if entry else ())
 
 
 @pytest.mark.parametrize(("case", "f", "winner", "destroy_on"), [
@@ -154,8 +154,8 @@ def test_the_schedule_of_each_rule_shape(case: str, f: Facts, winner: str,
 def test_the_longest_rule_wins_across_licenses_and_facilities() -> None:
     f = Facts("MA", date(1990, 1, 1), (
         Episode("lmhc", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
-        Episode("lmhc", "mh-facility", date(2015, 1, 1), date(2016, 1, 1), "discharge")),
-              last_contact=date(2016, 2, 1), last_entry=None)
+        Episode("lmhc", "mh-facility", date(2015, 1, 1), date(2016, 2, 1), "discharge")),
+              contacts=(date(2016, 2, 1),))
     e = engine.explain(RULES, f)
     assert {r.rule.id for r in e.rules} == {"MA-allied-mh", "MA-c123-facility"}
     assert e.winner is not None and e.winner.rule.id == "MA-c123-facility"
@@ -173,8 +173,7 @@ def test_a_cap_binds_its_own_rule_but_not_a_longer_minimum() -> None:
     assert (alone.destroy_on, alone.capped) == (date(2032, 6, 1), True)
     both = Facts("CO", date(2015, 1, 1), (
         Episode("lpc", None, date(2019, 1, 1), date(2020, 6, 1), "termination"),
-        Episode("psychologist", None, date(2020, 6, 2), date(2020, 7, 1), "termination")),
-                 None, None)
+        Episode("psychologist", None, date(2020, 6, 2), date(2020, 7, 1), "termination")))
     e = engine.explain(RULES, both)
     assert e.winner is not None and e.winner.rule.id == "CO-psychologist"
     assert e.destroy_on == date(2040, 1, 1)  # 7 years after the client turns 18 (2033)
@@ -185,7 +184,7 @@ def test_a_license_without_a_state_rule_gets_the_guideline_beside_the_others() -
     f = Facts("PA", date(1990, 1, 1), (
         Episode("psychologist", None, date(2010, 1, 1), date(2012, 1, 1), "termination"),
         Episode("lcsw", None, date(2012, 1, 2), date(2012, 1, 2), "termination")),
-              date(2012, 1, 2), None)
+              contacts=(date(2012, 1, 2),))
     e = engine.explain(RULES, f)
     assert {r.rule.id for r in e.rules} == {"PA-psychologist", "APA-guideline"}
     assert e.winner is not None and e.winner.rule.id == "APA-guideline"
@@ -194,7 +193,7 @@ def test_a_license_without_a_state_rule_gets_the_guideline_beside_the_others() -
 def test_no_date_while_an_episode_is_open_or_none_recorded() -> None:
     assert engine.explain(RULES, facts("CA", "1980-01-01", "psychologist", None)).blocked == (
         "an episode of care is still open")
-    empty = Facts("CA", date(1980, 1, 1), (), None, None)
+    empty = Facts("CA", date(1980, 1, 1), ())
     assert engine.explain(RULES, empty).blocked == "no episode of care recorded"
 
 
