@@ -35,12 +35,24 @@ class RecordDates(Aggregate):
         session_date: str | None
         entered_on: str
 
+    class Amended(LedgerEvent):
+        """A version was added to the note: an entry on ``entered_on``."""
+
+        sealed_under: ClassVar[str] = "client_id"
+        client_id: UUID
+        entered_on: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, RecordDates)
+            aggregate.entries.append(date.fromisoformat(self.entered_on))
+
     def __init__(self, client_id: UUID, note_id: UUID, session_date: str | None,
                  entered_on: str) -> None:
         self.client_id = client_id
         self.note_id = note_id
         self.session_date = date.fromisoformat(session_date) if session_date else None
         self.entered_on = date.fromisoformat(entered_on)
+        self.entries: list[date] = [self.entered_on]  # one per version of the note
 
     @classmethod
     def record(cls, *, client_id: UUID, note_id: UUID, session_date: date | None,
@@ -55,3 +67,7 @@ class RecordDates(Aggregate):
                            note_id=note_id,
                            session_date=session_date.isoformat() if session_date else None,
                            entered_on=entered.isoformat(), timestamp=at)
+
+    def amended(self, entered_on: date, at: datetime) -> None:
+        self.trigger_event(self.Amended, client_id=self.client_id,
+                           entered_on=entered_on.isoformat(), timestamp=at)

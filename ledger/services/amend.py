@@ -4,13 +4,33 @@ the amendment appends a version and is saved with its audit entry, retried on a 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, cast
 from uuid import UUID
 
+from ledger.aggregates.note import VersionedNote
+from ledger.aggregates.record_dates import RecordDates, record_dates_id
 from ledger.rules.roles import Rule
 from ledger.services.audited import Attempt, retry_on_conflict
 from ledger.stores.clinical import ClinicalStore
+
+
+def _dated(store: ClinicalStore, note: VersionedNote, at: datetime) -> RecordDates:
+    """The note's dates with the new version's entry. A note written before dates were
+    recorded apart gets them now, from its own versions (read here anyway)."""
+    dates_id = record_dates_id(note.id)
+    if store.event_log.first_topic(dates_id) is not None:
+        dates = store.get(RecordDates, dates_id, f"dates of note {note.id}")
+        dates.amended(at.date(), at)
+        return dates
+    first, *later = note.versions
+    dates = RecordDates.record(
+        client_id=note.client_id, note_id=note.id,
+        session_date=date.fromisoformat(note.session_date) if note.session_date else None,
+        entered_on=first.written_at.date(), at=at)
+    for version in later:
+        dates.amended(version.written_at.date(), at)
+    return dates
 
 
 class _Amendable(Protocol):  # both note aggregates; their base leaves the event to each
@@ -27,7 +47,7 @@ def amend(store: ClinicalStore, rule: Rule, object_type: str, note_id: UUID, tex
             use.decide(rule, originator=note.author_id)
             cast(_Amendable, note).amend(text, reason, use.at)
             use.about(version=len(note.versions))
-            use.commit(note)
+            use.commit(note, _dated(store, note, use.at))
             return len(note.versions)
 
     return retry_on_conflict(attempt)
