@@ -198,21 +198,34 @@ def retention_explain(state: State, client_ref: str, actor: str, at: str | None,
 @retention.command("plan")
 @as_option
 @click.option("--at", "at", metavar="DATE", help="Plan as of this day (default today).")
+@click.option("--from-log", is_flag=True,
+              help="Gather the facts from the primary log, as a purge checks them, instead "
+                   "of the read models (slower; for an auditor who does not trust them).")
 @json_option
 @pass_state
-def retention_plan(state: State, actor: str, at: str | None, as_json: bool) -> None:
-    """What would be destroyed, what is blocked and why, for every client.
+def retention_plan(state: State, actor: str, at: str | None, from_log: bool,
+                   as_json: bool) -> None:
+    """What would be destroyed, what is blocked and why, for every client (its reference
+    shown while the client's key exists).
 
     Example: ledger retention plan --as comp --at 2040-01-01
     """
     current = now()
     schedules = state.ledger.retention.plan(by=actor, at=current,
-                                            as_of=parse_moment(at, "--at", now=current))
+                                            as_of=parse_moment(at, "--at", now=current),
+                                            from_log=from_log)
     if as_json:
-        emit_json([_schedule_json(None, s) for s in schedules])
+        emit_json([_schedule_json(s.client_ref, s) for s in schedules])
         return
     for s in schedules:
-        click.echo(f"{s.client_id}\t{s.status}\t{s.why}")
+        click.echo(f"{s.client_id}\t{_ref(s)}\t{s.status}\t{s.why}")
+
+
+def _ref(s: Schedule) -> str:
+    """The client reference as a line shows it ("-" once destroyed)."""
+    from ledger.display import escape  # noqa: PLC0415 (keeps --help fast)
+
+    return escape(s.client_ref) if s.client_ref is not None else "-"
 
 
 @retention.command("precondition")
@@ -249,7 +262,10 @@ def retention_precondition(state: State, client_ref: str, actor: str, rule_id: s
 def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
                   as_json: bool) -> None:
     """Destroy (crypto-shred) every client due and not held, in both stores, each with a
-    receipt naming the rule, citation, anchor and dates. Safe to rerun after a crash.
+    receipt naming the rule, citation, anchor and dates. Safe to rerun after a crash. The
+    read models say who is due; each is checked against the primary log before anything
+    is destroyed (a disagreement destroys nothing of that client and exits 3). A dry run
+    lists the held clients too.
 
     Example: ledger retention run --as comp --dry-run
     """
@@ -259,13 +275,16 @@ def retention_run(state: State, actor: str, at: str | None, dry_run: bool,
     done = state.ledger.retention.run(by=actor, dry_run=dry_run,
                                       at=parse_moment(at, "--at", now=current) or current)
     if as_json:
-        emit_json([{"client_id": s.client_id, "status": s.status, "why": s.why}
-                   for s in done])
+        emit_json([{"client": s.client_ref, "client_id": s.client_id, "status": s.status,
+                    "why": s.why} for s in done])
         return
-    verb = "would destroy" if dry_run else "destroyed"
     for s in done:
-        click.echo(f"{s.client_id}\t{verb}\t{s.why}")
-    click.echo(f"{len(done)} client(s) {verb}")
+        verb = ("held" if s.status == "held" else "would destroy" if dry_run
+                else "destroyed")
+        click.echo(f"{s.client_id}\t{_ref(s)}\t{verb}\t{s.why}")
+    held = sum(s.status == "held" for s in done)
+    verb = "would destroy" if dry_run else "destroyed"
+    click.echo(f"{len(done) - held} client(s) {verb}" + (f"; {held} held" if held else ""))
 
 
 def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:

@@ -281,6 +281,8 @@ class Ledger:
         return Projections({"access-main": lambda: self.main.access_projection,
                             "access-pn": lambda: self.pn.access_projection,
                             "record-set": lambda: self.main.record_set_projection,
+                            "retention-main": lambda: self.main.retention_projection,
+                            "retention-pn": lambda: self.pn.retention_projection,
                             "merkle-main": lambda: self.main.tree,
                             "merkle-pn": lambda: self.pn.tree})
 
@@ -410,6 +412,7 @@ def initialise(settings: Settings, at: datetime) -> InitResult:
             opened.keyring.check_kek(at)
             opened.keyring.ensure_key(AUDIT_SUBJECT, at)
             opened.access_projection.status()  # creates its read tables now
+            opened.retention_projection.status()
         ledger.main.record_set_projection.status()
     return InitResult(settings.data_dir, tuple(created), tuple(kept), tightened=tightened,
                       legacy_client_ids=legacy)

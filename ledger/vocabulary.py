@@ -77,7 +77,8 @@ ACCESS_LOG_FIELDS = ("store", "position", "at", "actor_id", "actor_role", "actio
                      "accountable", "assertion", "actor_via", "actor_os_user")
 
 # The read models (ledger projections status/rebuild).
-READ_MODELS = ("access-main", "access-pn", "record-set", "merkle-main", "merkle-pn")
+READ_MODELS = ("access-main", "access-pn", "record-set", "retention-main", "retention-pn",
+               "merkle-main", "merkle-pn")
 
 # License and facility types the state retention rules distinguish (rules.toml).
 LICENSES = ("psychologist", "lmft", "lcsw", "lpcc", "lpc", "lmhc", "lrc", "lep",

@@ -82,6 +82,9 @@ class ScheduleOut(BaseModel):
     only the tombstone and holds."""
 
     client_id: UUID
+    # The client reference, for those who manage retention, while the client's key
+    # exists (null once destroyed).
+    client: str | None = None
     at: date
     status: str
     why: str
@@ -100,6 +103,7 @@ class ScheduleOut(BaseModel):
 
 class Destroyed(BaseModel):
     client_id: UUID
+    client: str | None = None  # the reference, while the client's key exists
     status: str
     why: str
 
@@ -112,8 +116,8 @@ class Recorded(BaseModel):
 
 
 def schedule_out(s: Schedule) -> ScheduleOut:
-    out = ScheduleOut(client_id=s.client_id, at=s.at, status=s.status, why=s.why,
-                      holds=list(s.holds), backups=s.backups)
+    out = ScheduleOut(client_id=s.client_id, client=s.client_ref, at=s.at, status=s.status,
+                      why=s.why, holds=list(s.holds), backups=s.backups)
     e = s.explanation
     if e is None:  # destroyed: only the tombstone remains
         return out
@@ -146,26 +150,33 @@ def explain(body: Explain, caller: CallerDep) -> ScheduleOut:
 
 @router.get("/retention/plan", response_model=list[ScheduleOut], responses=responses(403))
 def plan(caller: CallerDep,
-         at: Annotated[Moment | None, Query(description="Plan as of this day")] = None
+         at: Annotated[Moment | None, Query(description="Plan as of this day")] = None,
+         from_log: Annotated[bool, Query(description="Gather the facts from the primary "
+                                                     "log, not the read models")] = False
          ) -> list[ScheduleOut]:
-    """Every client's status: retained, due, held, blocked, destroyed, or no date."""
+    """Every client's status: retained, due, held, blocked, destroyed, or no date (with
+    the client's reference while its key exists)."""
     with caller.acting():
         schedules = caller.ledger.retention.plan(by=caller.by, at=caller.at,
-                                                 as_of=parse_moment(at, "at", now=caller.at))
+                                                 as_of=parse_moment(at, "at", now=caller.at),
+                                                 from_log=from_log)
     return [schedule_out(s) for s in schedules]
 
 
 @router.post("/retention/run", response_model=list[Destroyed], responses=responses(403))
 def run(body: Run, caller: CallerDep) -> list[Destroyed]:
     """Crypto-shred every client due and not held, in both stores, each with a receipt
-    (`dry_run`: what would be destroyed, on `at`). Safe to rerun after a crash."""
+    (`dry_run`: what would be destroyed, on `at`, and who is held). Safe to rerun after a
+    crash. Each client is checked against the primary log first: a disagreement with the
+    read model destroys nothing of that client and fails the run (409 integrity)."""
     if body.at is not None and not body.dry_run:
         raise BadInput("at is for a dry run; a purge runs as of now")
     with caller.acting():
         done = caller.ledger.retention.run(
             by=caller.by, dry_run=body.dry_run,
             at=parse_moment(body.at, "at", now=caller.at) or caller.at)
-    return [Destroyed(client_id=s.client_id, status=s.status, why=s.why) for s in done]
+    return [Destroyed(client_id=s.client_id, client=s.client_ref, status=s.status, why=s.why)
+            for s in done]
 
 
 @router.post("/retention/preconditions", status_code=201, response_model=Recorded,

@@ -36,6 +36,7 @@ class ServerSchedule:
     holds: tuple[HoldInfo, ...]
     open_preconditions: tuple[tuple[Rule, Precondition], ...] = ()
     backups: str | None = None
+    client_ref: str | None = None  # while the client's key exists
 
 
 class Retention:
@@ -47,9 +48,12 @@ class Retention:
         return schedule(self.connection.call("POST", "/v1/retention/explain",
                                              body={"client": client_ref, "at": as_of}))
 
-    def plan(self, *, by: str | None, at: datetime, as_of: datetime | None = None
-             ) -> list[ServerSchedule]:
-        answer = self.connection.call("GET", "/v1/retention/plan", params={"at": as_of})
+    def plan(self, *, by: str | None, at: datetime, as_of: datetime | None = None,
+             from_log: bool = False) -> list[ServerSchedule]:
+        params: dict[str, Any] = {"at": as_of}
+        if from_log:
+            params["from_log"] = "true"
+        answer = self.connection.call("GET", "/v1/retention/plan", params=params)
         if not isinstance(answer, list):
             raise _unexpected("the plan")
         return [schedule(s) for s in answer]
@@ -62,7 +66,7 @@ class Retention:
         answer = self.connection.call("POST", "/v1/retention/run", body={
             "dry_run": dry_run, "at": at if dry_run else None})
         return [ServerSchedule(client_id=d.client_id, at=at.date(), status=d.status,
-                               why=d.why, explanation=None, holds=())
+                               why=d.why, explanation=None, holds=(), client_ref=d.client)
                 for d in build_list(_Destroyed, answer)]
 
     def record_precondition(self, client_ref: str, *, rule_id: str, kind: str, done_on: date,
@@ -92,6 +96,7 @@ class _Destroyed:
     client_id: UUID
     status: str
     why: str
+    client: str | None = None
 
 
 def schedule(data: Any) -> ServerSchedule:
@@ -104,7 +109,7 @@ def schedule(data: Any) -> ServerSchedule:
     if not data.get("rules") and not data.get("skipped") and data.get("blocked") is None \
             and data.get("destroy_on") is None:
         return ServerSchedule(plain.client_id, plain.at, plain.status, plain.why, None,
-                              plain.holds, backups=plain.backups)
+                              plain.holds, backups=plain.backups, client_ref=plain.client)
     rules = {r.id: r for r in _rules()}
     dated = tuple(RuleDates(rule=_rule(rules, r["id"]), anchor=_day(r, "anchor_date"),
                             adult_until=_day(r, "adult_until"),
@@ -127,7 +132,7 @@ def schedule(data: Any) -> ServerSchedule:
         preconditions=preconditions,
         cap_conflicts=tuple(by_id[c] for c in data.get("cap_conflicts") or () if c in by_id))
     return ServerSchedule(plain.client_id, plain.at, plain.status, plain.why, explanation,
-                          plain.holds, open_, backups=plain.backups)
+                          plain.holds, open_, backups=plain.backups, client_ref=plain.client)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class _Plain:
     why: str
     holds: tuple[HoldInfo, ...]
     backups: str | None = None
+    client: str | None = None
 
 
 def _rules() -> tuple[Rule, ...]:

@@ -53,7 +53,7 @@ class Projections:
             for n in log.scan(model.topics, page=1000):
                 if n.id > check.tracked:
                     break
-                check.feed(n.id, n.topic, log.decode(n))
+                check.feed(n.id, n.topic, model.decode(n))
                 if check.first is not None:
                     break
             difference = check.finish(log.last_id())

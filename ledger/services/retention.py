@@ -1,10 +1,11 @@
 """Retention: a client's schedule under the state rules, the plan and the purge across both
 stores, legal holds and destruction preconditions.
 
-It reads the client's facts from the main store and the latest psychotherapy-note entry
-from the sealed store (a date, never content), applies the rules, and honours legal holds.
-Every explanation and plan is recorded as a reading in the main store; the purge leaves a
-destruction receipt in each store. Compliance officers and admins (the roles table).
+It gathers each client's facts (:mod:`ledger.services.retention_facts`: dates, never
+content): the plan from the read models, the purge again from the primary log. It applies
+the rules and honours legal holds. Every explanation and plan is recorded as a reading in
+the main store; the purge leaves a destruction receipt in each store. Compliance officers
+and admins (the roles table).
 """
 
 from __future__ import annotations
@@ -19,17 +20,27 @@ from ledger.aggregates.destruction import Destruction
 from ledger.aggregates.hold import Hold
 from ledger.aggregates.precondition import PreconditionMet
 from ledger.display import shown
-from ledger.errors import BadInput, NotFound
+from ledger.errors import BadInput, IntegrityFailure, NotFound
 from ledger.integrity.journal import Destroyed, JournalWriter
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import retention as rules
 from ledger.rules import retention_engine as engine
 from ledger.rules import roles
 from ledger.services.audited import Attempt, retry_on_conflict
+from ledger.services.retention_facts import (
+    ClientFacts,
+    FromLog,
+    Met,
+    from_read_models,
+    hold_info,
+)
 from ledger.settings import DEFAULT_BACKUP_RETENTION_DAYS
 from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
+
+DISAGREES = ("the retention read model disagrees with the log; run ledger projections "
+             "check")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,9 @@ class Schedule:
     # Until when a copy of the destroyed keys may exist in backups, per store; for a client
     # not destroyed, how long it may once it is.
     backups: str | None = None
+    # The client reference, for the staff who manage retention, while the client's key
+    # exists (None once destroyed).
+    client_ref: str | None = None
 
     @property
     def status(self) -> str:
@@ -103,39 +117,42 @@ class Retention:
     # ----- schedules --------------------------------------------------------------------------
 
     def schedule(self, client_id: UUID, at: datetime) -> Schedule:
-        """The schedule of one client at ``at`` (no access record: see explain)."""
-        holds = tuple(self.holds_on(client_id, at))
-        receipt = self.main.receipt_for(client_id)
-        if receipt is not None:
+        """The schedule of one client at ``at``, from the primary log (no access record:
+        see explain)."""
+        source = FromLog(self.main, self.pn)
+        return self._scheduled(source.client(client_id), source.holds, at)
+
+    def _scheduled(self, c: ClientFacts, holds: list[HoldInfo], at: datetime) -> Schedule:
+        """A client's schedule from its gathered facts and every hold."""
+        client_id = c.client_id
+        on = tuple(h for h in holds if client_id in h.client_ids and h.active_at(at))
+        if c.receipt is not None:
+            receipt = c.receipt
             tombstone = (f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
                          f"{receipt.rule_id} ({receipt.citation})")
             complete = self.main.is_shredded(client_id) and self.pn.is_shredded(client_id)
-            return Schedule(client_id, at.date(), None, None, holds, destroyed=tombstone,
+            return Schedule(client_id, at.date(), None, None, on, destroyed=tombstone,
                             interrupted=not complete,
-                            backups=self.backup_copies(client_id, receipt))
-        facts = self.main.retention_facts(client_id)
-        pn_entry = self.pn.last_entry(client_id)
-        if pn_entry is not None:
-            facts = engine.Facts(facts.jurisdiction, facts.dob, facts.episodes,
-                                 facts.contacts, (*facts.records, engine.Record(None, pn_entry)))
-        explanation = engine.explain(self.rules, facts)
-        met = self.main.preconditions_met(client_id)
+                            backups=self.backup_copies(client_id, receipt, c.pn_receipt),
+                            client_ref=c.ref)
+        assert c.facts is not None
+        explanation = engine.explain(self.rules, c.facts)
         still_open = tuple((r, p) for r, p in explanation.preconditions
-                           if not _met(r, p, met, at.date()))
-        return Schedule(client_id=client_id, at=at.date(), facts=facts,
-                        explanation=explanation, holds=holds, open_preconditions=still_open,
+                           if not _met(r, p, c.met, at.date()))
+        return Schedule(client_id=client_id, at=at.date(), facts=c.facts,
+                        explanation=explanation, holds=on, open_preconditions=still_open,
                         backups=(f"once destroyed, a copy of the client's keys stays in "
                                  "backups until the key-encryption key epoch then current "
                                  "is retired: at most "
                                  f"{self.backup_retention_days} days (the backup retention) "
-                                 "after the rotation that follows the purge"))
+                                 "after the rotation that follows the purge"),
+                        client_ref=c.ref)
 
-    def backup_copies(self, client_id: UUID, main_receipt: Destruction.Recorded
-                      ) -> str | None:
+    def backup_copies(self, client_id: UUID, main_receipt: Destruction.Recorded,
+                      pn_receipt: Destruction.Recorded | None) -> str | None:
         """Until when a backup may still hold a destroyed client's keys, per store (each
         store's receipt gives the version its key was destroyed under)."""
         subject = f"subject:{client_id}"
-        pn_receipt = self.pn.receipt_for(client_id)
         found = [(label, store.keyring.backup_horizon(
                      subject, self.backup_retention_days,
                      receipt.kek_version if receipt is not None else None))
@@ -146,23 +163,34 @@ class Retention:
 
     def explain(self, client_ref: str, *, by: str, at: datetime,
                 as_of: datetime | None = None) -> Schedule:
-        """The client's schedule as of ``as_of`` (default ``at``, when it is recorded)."""
+        """The client's schedule as of ``as_of`` (default ``at``, when it is recorded), from
+        the read models."""
         client_id = self.client_id(client_ref)
         with Attempt(self.main, by, "access", "retention", at=at, client_id=client_id) as use:
             use.decide(roles.MANAGE_RETENTION)
             if not self.main.client_exists(client_id):
                 raise NotFound(f"client {client_ref} not found")
-            schedule = self.schedule(client_id, utc(as_of) if as_of else use.at)
+            gathered = from_read_models(self.main, self.pn, client_id)
+            found = gathered.clients.get(client_id)
+            if found is None:
+                raise IntegrityFailure(f"client {client_id}: {DISAGREES}")
+            schedule = self._scheduled(found, gathered.holds,
+                                       utc(as_of) if as_of else use.at)
             use.commit()
         return schedule
 
-    def plan(self, *, by: str, at: datetime, as_of: datetime | None = None) -> list[Schedule]:
+    def plan(self, *, by: str, at: datetime, as_of: datetime | None = None,
+             from_log: bool = False) -> list[Schedule]:
         """Every client's schedule as of ``as_of`` (default ``at``): what would be
-        destroyed and what is blocked."""
+        destroyed and what is blocked. From the read models (no note is decrypted), or with
+        ``from_log`` from the primary log, as a purge checks it."""
         with Attempt(self.main, by, "list", "retention", at=at) as use:
             use.decide(roles.MANAGE_RETENTION)
             moment = utc(as_of) if as_of else use.at
-            schedules = [self.schedule(i, moment) for i in self.main.client_ids()]
+            gathered = (FromLog(self.main, self.pn).gathered() if from_log
+                        else from_read_models(self.main, self.pn))
+            schedules = [self._scheduled(c, gathered.holds, moment)
+                         for c in gathered.clients.values()]
             use.commit()
         return sorted(schedules, key=_order)
 
@@ -174,65 +202,115 @@ class Retention:
     def run(self, *, by: str, at: datetime, dry_run: bool = False,
             progress: Callable[[Schedule], None] | None = None) -> list[Schedule]:
         """Destroy every client due at ``at`` and not held, and finish any purge that was
-        interrupted. Per client: the main store's receipt first (the decision, with the
-        rule and dates, written while the facts are readable), then the sealed store's
-        receipt and key, then the main key. A rerun finishes a client whose main receipt
-        exists and whose keys do not yet all exist destroyed, unless a hold now names it;
-        nothing is written or destroyed twice. Each client is journalled (the destruction
-        journal, outside the database) before its keys are destroyed; a destroyed client
-        missing from the journal (purged before it existed) is journalled by the next run.
-        Both stores are scrubbed at the end of every run, so a scrub that could not finish
-        is retried by the next one."""
+        interrupted; a dry run lists them, and the held clients, as held.
+
+        The read models say who may be due; each of those is then read again from the
+        primary log, and destroyed only if the log says it is due too (the receipt is
+        written from the log's facts). A client on which the two disagree is left alone,
+        the others are finished, and the run then fails (IntegrityFailure) naming it.
+
+        Per client: the main store's receipt first (the decision, with the rule and dates,
+        written while the facts are readable), then the sealed store's receipt and key,
+        then the main key. A rerun finishes a client whose main receipt exists and whose
+        keys do not yet all exist destroyed, unless a hold now names it; nothing is written
+        or destroyed twice. Each client is journalled (the destruction journal, outside the
+        database) before its keys are destroyed; a destroyed client missing from the
+        journal (purged before it existed) is journalled by the next run. Both stores are
+        scrubbed at the end of every run, so a scrub that could not finish is retried by
+        the next one."""
         attempt = Attempt(self.main, by, "destroy", "retention", at=at)
         attempt.decide(roles.MANAGE_RETENTION)
         at = attempt.at
-        done: list[Schedule] = []
+        planned = from_read_models(self.main, self.pn)
         journalled = self.journal.journalled() if self.journal and not dry_run else set()
-        for client_id in self.main.client_ids():
-            schedule = self.schedule(client_id, at)
+        due: list[tuple[ClientFacts, Schedule]] = []
+        held: list[Schedule] = []
+        for c in planned.clients.values():
+            schedule = self._scheduled(c, planned.holds, at)
             if schedule.status == "destroyed" and self.journal and not dry_run \
-                    and client_id not in journalled:
-                self._journal(client_id)
-            if schedule.status not in ("due", "destroying"):
+                    and c.client_id not in journalled and c.receipt is not None:
+                self._journal(c.receipt)
+            if schedule.status in ("due", "destroying"):
+                due.append((c, schedule))
+            elif dry_run and schedule.status == "held":
+                held.append(schedule)
+        done: list[Schedule] = []
+        disagree: list[UUID] = []
+        log = FromLog(self.main, self.pn) if due else None
+        for c, schedule in due:
+            assert log is not None
+            found = self._checked(c, schedule, log, at)
+            if found is None:
+                disagree.append(c.client_id)
                 continue
+            checked_facts, checked = found
+            if checked.status not in ("due", "destroying"):
+                continue  # the log moved on since (a concurrent purge, a new hold)
             if not dry_run:
-                self._destroy(schedule, attempt.actor, at)
-                schedule = self.schedule(client_id, at)
-            done.append(schedule)
+                self._destroy(checked, checked_facts, attempt.actor, at)
+                checked = self._scheduled(checked_facts, log.holds, at)
+            done.append(checked)
             if progress is not None:
-                progress(schedule)
+                progress(checked)
         if not dry_run:
             self.pn.scrub()
             self.main.scrub()
-        return done
+        if disagree:
+            raise IntegrityFailure(f"client {disagree[0]}: {DISAGREES}")
+        return sorted(done, key=_order) + held if dry_run else done
 
-    def _destroy(self, schedule: Schedule, actor: Actor, at: datetime) -> None:
+    def _checked(self, c: ClientFacts, schedule: Schedule, log: FromLog, at: datetime
+                 ) -> tuple[ClientFacts, Schedule] | None:
+        """The client's facts and schedule from the log, if the read model's agree with
+        them (None: they disagree). Where they differ the read model is caught up and both
+        are read again first: what was written since the plan (a concurrent purge's
+        receipt, a note, a hold) is no disagreement."""
+        logged = log.client(c.client_id)
+        checked = self._scheduled(logged, log.holds, at)
+        if checked.status == schedule.status and logged.facts == c.facts:
+            return logged, checked
+        again = from_read_models(self.main, self.pn, c.client_id)
+        fresh = again.clients.get(c.client_id)
+        log = FromLog(self.main, self.pn)
+        logged = log.client(c.client_id)
+        checked = self._scheduled(logged, log.holds, at)
+        if fresh is None or fresh.facts != logged.facts \
+                or self._scheduled(fresh, again.holds, at).status != checked.status:
+            return None
+        return logged, checked
+
+    def _destroy(self, schedule: Schedule, c: ClientFacts, actor: Actor, at: datetime) -> None:
+        """Destroy the client ``c`` (its receipts in ``c`` are updated)."""
         client_id = schedule.client_id
-        if self.main.receipt_for(client_id) is None:
+        if c.receipt is None:
             e = schedule.explanation
             assert e is not None and e.winner is not None and e.destroy_on is not None
             self.main.write_receipt(client_id, rule_id=e.winner.rule.id,
                                     citation=e.winner.rule.citation,
                                     anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
-                                    destroy_on=e.destroy_on, actor=actor, at=at)
-        self._journal(client_id)  # before any key is destroyed
-        receipt = self.main.receipt_for(client_id)
+                                    destroy_on=e.destroy_on, actor=actor, at=at, scanned=True)
+            c.receipt = self.main.written_receipt(client_id)
+        receipt = c.receipt
         assert receipt is not None
-        self.pn.write_receipt(client_id, rule_id=receipt.rule_id, citation=receipt.citation,
-                              anchor=receipt.anchor,
-                              anchor_date=date.fromisoformat(receipt.anchor_date),
-                              destroy_on=date.fromisoformat(receipt.destroy_on), actor=actor,
-                              at=at)
+        self._journal(receipt)  # before any key is destroyed
+        if c.pn_receipt is None:
+            self.pn.write_receipt(client_id, rule_id=receipt.rule_id,
+                                  citation=receipt.citation, anchor=receipt.anchor,
+                                  anchor_date=date.fromisoformat(receipt.anchor_date),
+                                  destroy_on=date.fromisoformat(receipt.destroy_on),
+                                  actor=actor, at=at, scanned=True)
+            c.pn_receipt = self.pn.written_receipt(client_id)
         self.pn.destroy_key(client_id, at)
         self.main.destroy_key(client_id, at)
+        c.ref = None
+        c.facts = None
 
-    def _journal(self, client_id: UUID) -> None:
+    def _journal(self, receipt: Destruction.Recorded) -> None:
         """Journal the client's destruction from its main receipt (idempotent)."""
-        receipt = self.main.receipt_for(client_id)
-        if self.journal is None or receipt is None:
+        if self.journal is None:
             return
         self.journal.record([Destroyed(
-            client_id=client_id, at=receipt.timestamp, rule_id=receipt.rule_id,
+            client_id=receipt.client_id, at=receipt.timestamp, rule_id=receipt.rule_id,
             citation=receipt.citation, anchor=receipt.anchor, anchor_date=receipt.anchor_date,
             destroy_on=receipt.destroy_on, actor_id=receipt.actor_id,
             actor_role=receipt.actor_role)])
@@ -299,13 +377,7 @@ class Retention:
                                             done_on=done_on, note=note, at=use.at))
 
 
-def hold_info(hold: Hold) -> HoldInfo:
-    return HoldInfo(hold_id=hold.id, matter=hold.matter, client_ids=tuple(hold.client_ids),
-                    reason=hold.reason, placed_by=hold.placed_by, placed_at=hold.placed_at,
-                    released_at=hold.released_at, release_reason=hold.release_reason)
-
-
-def _met(rule: rules.Rule, p: rules.Precondition, met: list[tuple[str, str, date]],
+def _met(rule: rules.Rule, p: rules.Precondition, met: list[Met],
          today: date) -> bool:
     """Recorded as done, and any waiting period after it has passed."""
     wait = timedelta(days=p.waiting_days or 0)

@@ -37,6 +37,7 @@ from ledger.stores.store import Store
 # What only the audit reports need is loaded when a report is first made (start-up time).
 if TYPE_CHECKING:
     from ledger.projections.access import AccessProjection
+    from ledger.projections.retention_facts import RetentionFactsProjection
     from ledger.queries import Query
     from ledger.rules.disclosure import Kind
     from ledger.views import AccessRecord, AccountingEntry
@@ -48,6 +49,8 @@ ACCESS_TOPICS = (get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded))
 class ClinicalStore(Store, ABC):
     # The kind of note this store holds and releases.
     NOTE_KIND: ClassVar[Kind]
+    # The name of its retention-facts read model (``ledger projections``).
+    RETENTION_MODEL: ClassVar[str]
 
     @abstractmethod
     def staff_view(self, staff_id: str) -> StaffView | None:
@@ -107,20 +110,33 @@ class ClinicalStore(Store, ABC):
 
     def write_receipt(self, client_id: UUID, *, rule_id: str, citation: str, anchor: str,
                       anchor_date: date, destroy_on: date, actor: Actor,
-                      at: datetime) -> None:
+                      at: datetime, scanned: bool = False) -> None:
         """Write this store's destruction receipt for the client, once. The receipt's id
-        is derived from the store and client, so two purges racing write one receipt."""
-        if self.receipt_for(client_id) is not None:
+        is derived from the store and client, so two purges racing write one receipt.
+        ``scanned``: the caller read the receipts just now and found none for the client
+        (the log is not scanned again; a receipt written since has the same id)."""
+        if not scanned and self.receipt_for(client_id) is not None:
             return
         with acting_as(actor):
             receipt = Destruction.record(
-                receipt_id=named_id("destruction", f"{self.settings.name}:{client_id}"),
+                receipt_id=self._receipt_id(client_id),
                 client_id=client_id, rule_id=rule_id, citation=citation, anchor=anchor,
                 anchor_date=anchor_date.isoformat(), destroy_on=destroy_on.isoformat(),
                 key_id=self.keyring.key_id_for(f"subject:{client_id}"),
                 kek_version=self.keyring.version_of(f"subject:{client_id}"), at=at)
             with contextlib.suppress(IntegrityError):  # another purge wrote it just now
                 self.save(receipt)
+
+    def _receipt_id(self, client_id: UUID) -> UUID:
+        return named_id("destruction", f"{self.settings.name}:{client_id}")
+
+    def written_receipt(self, client_id: UUID) -> Destruction.Recorded | None:
+        """The receipt written under its derived id (as every receipt since derived ids
+        is), read by that id: no scan of the log."""
+        for event in self.events.get(self._receipt_id(client_id), limit=1):
+            assert isinstance(event, Destruction.Recorded)
+            return event
+        return None
 
     def tombstone(self, client_id: UUID) -> str | None:
         """"destroyed on X under rule Y (citation)" once the client was purged here."""
@@ -152,6 +168,15 @@ class ClinicalStore(Store, ABC):
         from ledger.projections.access import AccessProjection  # noqa: PLC0415
 
         return AccessProjection(self.event_log)
+
+    @cached_property
+    def retention_projection(self) -> RetentionFactsProjection:
+        """The dated facts the retention rules need (no content: see the module)."""
+        from ledger.projections.retention_facts import (  # noqa: PLC0415
+            RetentionFactsProjection,
+        )
+
+        return RetentionFactsProjection(self.event_log, self.RETENTION_MODEL, self.NOTE_KIND)
 
     def access_records(self, query: Query, *, from_log: bool = False) -> list[AccessRecord]:
         """Access and disclosure events that may match ``query`` (the caller filters and

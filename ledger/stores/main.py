@@ -6,7 +6,6 @@ It never holds anything of a psychotherapy note, and cannot import the sealed st
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -15,7 +14,6 @@ from eventsourcing.utils import get_topic
 
 from ledger.aggregates.client import Client
 from ledger.aggregates.hold import Hold
-from ledger.aggregates.precondition import PreconditionMet
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.staff import StaffMember
 from ledger.errors import BadInput, NotFound
@@ -24,7 +22,6 @@ from ledger.stores.clinical import ClinicalStore
 
 if TYPE_CHECKING:  # loaded when first needed (start-up time)
     from ledger.projections.record_set import NoteVersionsProjection
-    from ledger.rules.retention_engine import Facts as RetentionFacts
 
 
 STAFF_EXIST = "staff already exist: add staff --as an admin"
@@ -33,6 +30,7 @@ STAFF_EXIST = "staff already exist: add staff --as an admin"
 class MainStore(ClinicalStore):
     name = "Ledger"  # table prefix "ledger_" (fixed: it names every stored table)
     NOTE_KIND = "progress-note"
+    RETENTION_MODEL = "retention-main"
 
     # ----- staff ---------------------------------------------------------------------------
 
@@ -77,24 +75,6 @@ class MainStore(ClinicalStore):
     def client_ids(self) -> list[UUID]:
         return list(self.event_log.originators(get_topic(Client.Registered)))
 
-    def retention_facts(self, client_id: UUID) -> RetentionFacts:
-        """What the retention rules need to know of a client (no access event: nothing of
-        it leaves the ledger except through a recorded explain or plan)."""
-        from ledger.rules.retention_engine import Episode, Facts, Record  # noqa: PLC0415
-
-        client = self.get(Client, client_id, "client")
-        episodes = tuple(Episode(license=str(e["license"]), facility=e["facility"],
-                                 start=date.fromisoformat(str(e["start"])),
-                                 end=date.fromisoformat(e["end"]) if e["end"] else None,
-                                 end_kind=e["end_kind"],
-                                 jurisdiction=e.get("jurisdiction")) for e in client.episodes)
-        return Facts(
-            jurisdiction=client.jurisdiction, dob=date.fromisoformat(client.dob),
-            episodes=episodes,
-            contacts=tuple(date.fromisoformat(c) for c in client.contacts),
-            records=tuple(Record(None, d) for d in
-                          [self.record_set_projection.last_written(client_id)] if d))
-
     # ----- progress notes and the record set ------------------------------------------------
 
     def note(self, note_id: UUID) -> ProgressNote:
@@ -114,12 +94,3 @@ class MainStore(ClinicalStore):
 
     def hold(self, hold_id: UUID) -> Hold:
         return self.get(Hold, hold_id, f"hold {hold_id}")
-
-    def preconditions_met(self, client_id: UUID) -> list[tuple[str, str, date]]:
-        """(rule id, kind, done on) of every precondition recorded as met for the client."""
-        found = []
-        for i in self.event_log.originators(get_topic(PreconditionMet.Recorded)):
-            met = self.get(PreconditionMet, i, "precondition")
-            if met.client_id == client_id:
-                found.append((met.rule_id, met.kind, met.done_on))
-        return found

@@ -9,7 +9,6 @@ are asked through the two lookups the composition root passes in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -27,6 +26,7 @@ ClientLookup = Callable[[UUID], bool]
 class PsychotherapyStore(ClinicalStore):
     name = "Psychotherapy"  # table prefix "psychotherapy_" (fixed)
     NOTE_KIND = "psychotherapy-note"
+    RETENTION_MODEL = "retention-pn"
 
     def __init__(self, store: StoreSettings, kek: bytes | KekSource, *, staff: StaffLookup,
                  client_exists: ClientLookup) -> None:
@@ -55,10 +55,3 @@ class PsychotherapyStore(ClinicalStore):
         """Whether ``aggregate_id`` names anything in this store (a note, an authorization):
         such an id is never recorded in the main store."""
         return self.event_log.first_topic(aggregate_id) is not None
-
-    def last_entry(self, client_id: UUID) -> date | None:
-        """The day the client's latest psychotherapy-note version was written (for the
-        retention rules anchored on the last entry; no content leaves the store)."""
-        days = [n.versions[-1].written_at.date() for n in self.notes()
-                if n.client_id == client_id]
-        return max(days, default=None)

@@ -159,7 +159,8 @@ def test_a_dry_run_changes_nothing_and_a_hold_blocks(sqlite_settings: Settings) 
     finally:
         lg.close()
     dry = sweep(sqlite_settings, DUE, by="comp", dry_run=True)
-    assert [d.status for d in dry] == ["due"]
+    assert [d.status for d in dry] == ["due", "held"]  # the held client listed as held
+    assert dry[1].client_ref == "P-1" and dry[1].why == "legal hold: litigation"
     assert receipts(sqlite_settings) == {}
     done = sweep(sqlite_settings, DUE, by="comp")
     assert [d.client_id for d in done] == client_ids(sqlite_settings, 1)

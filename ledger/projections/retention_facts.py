@@ -1,0 +1,154 @@
+"""The retention facts of one store: the dated facts the state rules need, one row per event.
+
+Rows hold ids, codes, kinds and dates only: never note content, a name, a date of birth or
+a client reference. Main store: a client registered (its state; the row's position finds
+the sealed event that holds the date of birth), episodes opened and closed, contacts, each
+note's dates and amendments, the versions of notes written before dates were recorded
+apart ("legacy": from the audit entries, used only for a note with no dates row), legal
+holds placed and released, preconditions met, destruction receipts. The sealed store: its
+notes' dates, amendments, legacy versions and receipts.
+
+A client's facts are sealed under the client's key: once the client was destroyed, a
+replay of the log cannot read them, and the rows it makes say only what the event was
+(see :class:`~ledger.projections.base.Shredded`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    or_,
+    select,
+)
+
+from ledger.aggregates.audit import AuditEntry
+from ledger.aggregates.client import Client
+from ledger.aggregates.destruction import Destruction
+from ledger.aggregates.hold import Hold
+from ledger.aggregates.precondition import PreconditionMet
+from ledger.aggregates.record_dates import RecordDates
+from ledger.persistence.log import EventLog
+from ledger.projections.base import Projection, Shredded
+
+# The kind of each row, by the event class that makes it.
+KINDS: dict[type, str] = {
+    Client.Registered: "registered", Client.EpisodeOpened: "episode-opened",
+    Client.EpisodeClosed: "episode-closed", Client.ContactRecorded: "contact",
+    RecordDates.Recorded: "note-dates", RecordDates.Amended: "amended",
+    AuditEntry.Recorded: "legacy-version", Hold.Placed: "hold-placed",
+    Hold.Released: "hold-released", PreconditionMet.Recorded: "precondition",
+    Destruction.Recorded: "receipt"}
+HOLD_KINDS = ("hold-placed", "hold-released")
+_BY_TOPIC = {get_topic(cls): kind for cls, kind in KINDS.items()}
+day_of = date.fromisoformat
+
+
+class RetentionFactsProjection(Projection):
+    """``retention-main`` or ``retention-pn``: ``note_kind`` is the object type of the
+    store's notes in its audit entries."""
+
+    reads = tuple(KINDS)
+    # What a row of a shredded event can still say (the rest was sealed under the key).
+    readable_when_shredded = ("position", "kind")
+
+    def __init__(self, log: EventLog, name: str, note_kind: str) -> None:
+        self.name = name
+        self.note_kind = note_kind
+        super().__init__(log)
+
+    def define(self, metadata: MetaData) -> list[Table]:
+        name = f"{self.prefix}retention_facts"
+        self._table = Table(
+            name, metadata,
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("kind", String(20), nullable=False),
+            Column("client_id", String(36)),
+            Column("item_id", String(36)),  # a note, its dates, a hold
+            Column("version", Integer),
+            Column("state", String(8)),  # registration state, or an episode's state
+            Column("code", String(40)),  # license, end kind, precondition kind
+            Column("facility", String(40)),
+            Column("rule_id", String(64)),
+            Column("day", Date),  # start, end, contact, service, entry, done on, receipt
+            Column("entered", Date),  # a note's first entry day
+            Column("clients", Text),  # a hold's clients, comma-separated
+            Index(f"{name}_client", "client_id"),
+        )
+        return [self._table]
+
+    @property
+    def table(self) -> Table:
+        return self._table
+
+    def rows_for(self, position: int, event: Any) -> list[dict[str, Any]]:
+        if isinstance(event, Shredded):
+            kind = _BY_TOPIC.get(event.topic)
+            return [_row(position, kind)] if kind else []
+        if isinstance(event, AuditEntry.Recorded):
+            if (event.object_type != self.note_kind or event.outcome != "granted"
+                    or event.action not in ("originate", "amend") or not event.client_id):
+                return []
+            return [_row(position, "legacy-version", event.client_id, item_id=event.object_id,
+                         version=event.version, day=event.timestamp.date())]
+        return [self._fact(position, event)]
+
+    def _fact(self, position: int, e: Any) -> dict[str, Any]:
+        kind = KINDS[type(e)]
+        if isinstance(e, Client.Registered):
+            return _row(position, kind, e.originator_id, state=e.jurisdiction)
+        if isinstance(e, Client.EpisodeOpened):
+            return _row(position, kind, e.originator_id, state=e.jurisdiction, code=e.license,
+                        facility=e.facility, day=day_of(e.start))
+        if isinstance(e, Client.EpisodeClosed):
+            return _row(position, kind, e.originator_id, code=e.end_kind, day=day_of(e.end))
+        if isinstance(e, Client.ContactRecorded):
+            return _row(position, kind, e.originator_id, day=day_of(e.on))
+        if isinstance(e, RecordDates.Recorded):
+            return _row(position, kind, e.client_id, item_id=e.note_id,
+                        day=day_of(e.session_date) if e.session_date else None,
+                        entered=day_of(e.entered_on))
+        if isinstance(e, RecordDates.Amended):
+            return _row(position, kind, e.client_id, item_id=e.originator_id,
+                        day=day_of(e.entered_on))
+        if isinstance(e, Hold.Placed):
+            return _row(position, kind, item_id=e.originator_id,
+                        clients=",".join(str(c) for c in e.client_ids))
+        if isinstance(e, Hold.Released):
+            return _row(position, kind, item_id=e.originator_id)
+        if isinstance(e, PreconditionMet.Recorded):
+            return _row(position, kind, e.client_id, code=e.kind, rule_id=e.rule_id,
+                        day=day_of(e.done_on))
+        assert isinstance(e, Destruction.Recorded)
+        return _row(position, kind, e.client_id, rule_id=e.rule_id, day=e.timestamp.date())
+
+    def facts_rows(self, client_id: str | None = None) -> list[Any]:
+        """Every row in log order (one query), or a client's with every hold's."""
+        t = self.table
+        query = select(t).order_by(t.c.position)
+        if client_id is not None:
+            query = query.where(or_(t.c.client_id == client_id, t.c.kind.in_(HOLD_KINDS)))
+        with self.log.engine.connect() as conn:
+            return list(conn.execute(query))
+
+
+def _row(position: int, kind: str | None, client_id: object = None, **values: Any
+         ) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(
+        ("client_id", "item_id", "version", "state", "code", "facility", "rule_id", "day",
+         "entered", "clients"))
+    row |= {"position": position, "kind": kind,
+            "client_id": str(client_id) if client_id is not None else None}
+    row |= {k: str(v) if k == "item_id" and v is not None else v for k, v in values.items()}
+    return row
