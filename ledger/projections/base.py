@@ -34,8 +34,8 @@ BATCH = 500
 class Shredded:
     """An event sealed under a key that was destroyed: what it was, never what it said. A
     projection that reads such events makes rows from it with only the columns it names in
-    ``readable_when_shredded`` (the check compares no others: the row applied before the
-    purge held more)."""
+    ``readable_when_shredded`` (the check compares no others, and those only where the
+    shredded event gives a value: the row applied before the purge held more)."""
 
     originator_id: UUID
     topic: str

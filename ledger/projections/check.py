@@ -103,7 +103,8 @@ class ReplayCheck:
             return Difference(self.name, at,
                               "the read model has a row no event makes (inserted)")
         for column, have, want in zip(self._columns, stored, expected, strict=True):
-            if have != want and (compared is None or column in compared):
+            if have != want and (compared is None or (column in compared
+                                                      and want is not None)):
                 return Difference(self.name, position, f"column {column} was changed")
         return None
 

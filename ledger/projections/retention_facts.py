@@ -52,6 +52,8 @@ KINDS: dict[type, str] = {
     Destruction.Recorded: "receipt"}
 HOLD_KINDS = ("hold-placed", "hold-released")
 _BY_TOPIC = {get_topic(cls): kind for cls, kind in KINDS.items()}
+_CLIENT_TOPICS = frozenset(get_topic(cls) for cls in KINDS if cls.__qualname__.startswith(
+    "Client."))
 day_of = date.fromisoformat
 
 
@@ -61,7 +63,7 @@ class RetentionFactsProjection(Projection):
 
     reads = tuple(KINDS)
     # What a row of a shredded event can still say (the rest was sealed under the key).
-    readable_when_shredded = ("position", "kind")
+    readable_when_shredded = ("position", "kind", "client_id")
 
     def __init__(self, log: EventLog, name: str, note_kind: str) -> None:
         self.name = name
@@ -93,9 +95,10 @@ class RetentionFactsProjection(Projection):
         return self._table
 
     def rows_for(self, position: int, event: Any) -> list[dict[str, Any]]:
-        if isinstance(event, Shredded):
+        if isinstance(event, Shredded):  # a client's own events name it by their id
             kind = _BY_TOPIC.get(event.topic)
-            return [_row(position, kind)] if kind else []
+            client = event.originator_id if event.topic in _CLIENT_TOPICS else None
+            return [_row(position, kind, client)] if kind else []
         if isinstance(event, AuditEntry.Recorded):
             if (event.object_type != self.note_kind or event.outcome != "granted"
                     or event.action not in ("originate", "amend") or not event.client_id):

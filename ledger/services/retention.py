@@ -10,7 +10,7 @@ and admins (the roles table).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -39,6 +39,7 @@ from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
+JOURNAL_BATCH = 100  # clients decided, then journalled in one append, before keys go
 DISAGREES = ("the retention read model disagrees with the log; run ledger projections "
              "check")
 
@@ -211,13 +212,14 @@ class Retention:
 
         Per client: the main store's receipt first (the decision, with the rule and dates,
         written while the facts are readable), then the sealed store's receipt and key,
-        then the main key. A rerun finishes a client whose main receipt exists and whose
-        keys do not yet all exist destroyed, unless a hold now names it; nothing is written
-        or destroyed twice. Each client is journalled (the destruction journal, outside the
-        database) before its keys are destroyed; a destroyed client missing from the
-        journal (purged before it existed) is journalled by the next run. Both stores are
-        scrubbed at the end of every run, so a scrub that could not finish is retried by
-        the next one."""
+        then the main key (decisions are taken and journalled ``JOURNAL_BATCH`` clients at
+        a time, before any of their keys is destroyed). A rerun finishes a client whose
+        main receipt exists and whose keys do not yet all exist destroyed, unless a hold
+        now names it; nothing is written or destroyed twice. Each client is journalled
+        (the destruction journal, outside the database) before its keys are destroyed; a
+        destroyed client missing from the journal (purged before it existed) is journalled
+        by the next run. Both stores are scrubbed at the end of every run, so a scrub that
+        could not finish is retried by the next one."""
         attempt = Attempt(self.main, by, "destroy", "retention", at=at)
         attempt.decide(roles.MANAGE_RETENTION)
         at = attempt.at
@@ -225,34 +227,42 @@ class Retention:
         journalled = self.journal.journalled() if self.journal and not dry_run else set()
         due: list[tuple[ClientFacts, Schedule]] = []
         held: list[Schedule] = []
+        missing: list[Destruction.Recorded] = []  # destroyed before the journal existed
         for c in planned.clients.values():
             schedule = self._scheduled(c, planned.holds, at)
             if schedule.status == "destroyed" and self.journal and not dry_run \
                     and c.client_id not in journalled and c.receipt is not None:
-                self._journal(c.receipt)
+                missing.append(c.receipt)
             if schedule.status in ("due", "destroying"):
                 due.append((c, schedule))
             elif dry_run and schedule.status == "held":
                 held.append(schedule)
-        done: list[Schedule] = []
+        self._journal(missing)
         disagree: list[UUID] = []
+        agreed: list[tuple[ClientFacts, Schedule]] = []
         log = FromLog(self.main, self.pn) if due else None
         for c, schedule in due:
             assert log is not None
             found = self._checked(c, schedule, log, at)
             if found is None:
                 disagree.append(c.client_id)
-                continue
-            checked_facts, checked = found
-            if checked.status not in ("due", "destroying"):
-                continue  # the log moved on since (a concurrent purge, a new hold)
-            if not dry_run:
-                self._destroy(checked, checked_facts, attempt.actor, at)
-                checked = self._scheduled(checked_facts, log.holds, at)
-            done.append(checked)
-            if progress is not None:
-                progress(checked)
-        if not dry_run:
+            elif found[1].status in ("due", "destroying"):  # else the log moved on since
+                agreed.append(found)
+        if dry_run:
+            done = [s for _, s in agreed]
+            for s in done:
+                if progress is not None:
+                    progress(s)
+        else:
+            assert log is not None or not agreed
+            done = []
+            for i in range(0, len(agreed), JOURNAL_BATCH):
+                for checked in self._destroy([c for c, _ in agreed[i:i + JOURNAL_BATCH]],
+                                             [s for _, s in agreed[i:i + JOURNAL_BATCH]],
+                                             attempt.actor, at, log.holds if log else []):
+                    done.append(checked)
+                    if progress is not None:
+                        progress(checked)
             self.pn.scrub()
             self.main.scrub()
         if disagree:
@@ -279,41 +289,49 @@ class Retention:
             return None
         return logged, checked
 
-    def _destroy(self, schedule: Schedule, c: ClientFacts, actor: Actor, at: datetime) -> None:
-        """Destroy the client ``c`` (its receipts in ``c`` are updated)."""
-        client_id = schedule.client_id
-        if c.receipt is None:
-            e = schedule.explanation
-            assert e is not None and e.winner is not None and e.destroy_on is not None
-            self.main.write_receipt(client_id, rule_id=e.winner.rule.id,
-                                    citation=e.winner.rule.citation,
-                                    anchor=e.winner.rule.anchor, anchor_date=e.winner.anchor,
-                                    destroy_on=e.destroy_on, actor=actor, at=at, scanned=True)
-            c.receipt = self.main.written_receipt(client_id)
-        receipt = c.receipt
-        assert receipt is not None
-        self._journal(receipt)  # before any key is destroyed
-        if c.pn_receipt is None:
-            self.pn.write_receipt(client_id, rule_id=receipt.rule_id,
-                                  citation=receipt.citation, anchor=receipt.anchor,
-                                  anchor_date=date.fromisoformat(receipt.anchor_date),
-                                  destroy_on=date.fromisoformat(receipt.destroy_on),
-                                  actor=actor, at=at, scanned=True)
-            c.pn_receipt = self.pn.written_receipt(client_id)
-        self.pn.destroy_key(client_id, at)
-        self.main.destroy_key(client_id, at)
-        c.ref = None
-        c.facts = None
+    def _destroy(self, clients: list[ClientFacts], schedules: list[Schedule], actor: Actor,
+                 at: datetime, holds: list[HoldInfo]) -> Iterator[Schedule]:
+        """Destroy these clients (their receipts in ``clients`` are updated), yielding each
+        one's schedule once it is destroyed: every decision (the main store's receipt)
+        first, then one journal entry for them all, then per client the sealed store's
+        receipt and key and the main key. A crash anywhere leaves each client either
+        undecided or decided and journalled before any key of it is destroyed."""
+        for c, schedule in zip(clients, schedules, strict=True):
+            if c.receipt is None:
+                e = schedule.explanation
+                assert e is not None and e.winner is not None and e.destroy_on is not None
+                self.main.write_receipt(c.client_id, rule_id=e.winner.rule.id,
+                                        citation=e.winner.rule.citation,
+                                        anchor=e.winner.rule.anchor,
+                                        anchor_date=e.winner.anchor, destroy_on=e.destroy_on,
+                                        actor=actor, at=at, scanned=True)
+                c.receipt = self.main.written_receipt(c.client_id)
+        self._journal([c.receipt for c in clients if c.receipt is not None])
+        for c in clients:
+            receipt = c.receipt
+            assert receipt is not None
+            if c.pn_receipt is None:
+                self.pn.write_receipt(c.client_id, rule_id=receipt.rule_id,
+                                      citation=receipt.citation, anchor=receipt.anchor,
+                                      anchor_date=date.fromisoformat(receipt.anchor_date),
+                                      destroy_on=date.fromisoformat(receipt.destroy_on),
+                                      actor=actor, at=at, scanned=True)
+                c.pn_receipt = self.pn.written_receipt(c.client_id)
+            self.pn.destroy_key(c.client_id, at)
+            self.main.destroy_key(c.client_id, at)
+            c.ref = None
+            c.facts = None
+            yield self._scheduled(c, holds, at)
 
-    def _journal(self, receipt: Destruction.Recorded) -> None:
-        """Journal the client's destruction from its main receipt (idempotent)."""
-        if self.journal is None:
+    def _journal(self, receipts: list[Destruction.Recorded]) -> None:
+        """Journal each client's destruction from its main receipt (idempotent), in one
+        append."""
+        if self.journal is None or not receipts:
             return
         self.journal.record([Destroyed(
-            client_id=receipt.client_id, at=receipt.timestamp, rule_id=receipt.rule_id,
-            citation=receipt.citation, anchor=receipt.anchor, anchor_date=receipt.anchor_date,
-            destroy_on=receipt.destroy_on, actor_id=receipt.actor_id,
-            actor_role=receipt.actor_role)])
+            client_id=r.client_id, at=r.timestamp, rule_id=r.rule_id, citation=r.citation,
+            anchor=r.anchor, anchor_date=r.anchor_date, destroy_on=r.destroy_on,
+            actor_id=r.actor_id, actor_role=r.actor_role) for r in receipts])
 
     # ----- legal holds ------------------------------------------------------------------------
 
