@@ -12,7 +12,7 @@ A key id is random and never reissued; one subject has at most one key, ever.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -41,6 +41,7 @@ from ledger.keys.provider import Kek, KekProvider
 from ledger.primitives.crypto import CryptoError, Sealer, new_key
 
 AUDIT_SUBJECT = "audit"
+PRELOAD_PAGE = 500
 
 
 def keys_table(metadata: MetaData, prefix: str, schema: str | None) -> Table:
@@ -178,6 +179,22 @@ class KeyRing:
         with self._lock:
             self._sealers[key_id] = sealer
         return sealer
+
+    def preload(self, key_ids: Iterable[UUID]) -> None:
+        """Unwrap these data keys, a page of them per read, for a batch about to open many
+        subjects' events (one read per key otherwise). Destroyed keys are left out: their
+        :meth:`sealer` refuses as before."""
+        wanted = sorted({k.hex for k in key_ids if k not in self._sealers})
+        t = self.table.c
+        with self._engine.connect() as conn:
+            for i in range(0, len(wanted), PRELOAD_PAGE):
+                rows = conn.execute(select(t.key_id, t.wrapped, t.kek_version).where(
+                    t.key_id.in_(wanted[i:i + PRELOAD_PAGE]), t.wrapped.is_not(None)))
+                for found, wrapped, version in rows:
+                    key_id = UUID(hex=found)
+                    sealer = Sealer(self._unwrap(key_id, bytes(wrapped), version))
+                    with self._lock:
+                        self._sealers[key_id] = sealer
 
     def _unwrap(self, key_id: UUID, wrapped: bytes, version: int) -> bytes:
         try:

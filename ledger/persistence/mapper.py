@@ -49,6 +49,13 @@ def subject_of(event: object) -> str:
     return f"subject:{getattr(event, attribute)}"
 
 
+def sealed_key_id(state: bytes) -> UUID | None:
+    """The id of the data key a stored state is sealed under (None: not this format)."""
+    if len(state) < _HEADER or state[:1] != FORMAT:
+        return None
+    return UUID(bytes=bytes(state[1:_HEADER]))
+
+
 def associated_data(originator_id: UUID, version: int, topic: str) -> bytes:
     return originator_id.bytes + struct.pack(">Q", version) + topic.encode("utf-8")
 

@@ -77,7 +77,8 @@ class RetentionFactsProjection(Projection):
             Column("position", BigInteger, primary_key=True, autoincrement=False),
             Column("kind", String(20), nullable=False),
             Column("client_id", String(36)),
-            Column("item_id", String(36)),  # a note, its dates, a hold
+            Column("item_id", String(36)),  # a note, a hold
+            Column("record_id", String(36)),  # a note's dates (RecordDates) aggregate
             Column("version", Integer),
             Column("state", String(8)),  # registration state, or an episode's state
             Column("code", String(40)),  # license, end kind, precondition kind
@@ -120,10 +121,11 @@ class RetentionFactsProjection(Projection):
             return _row(position, kind, e.originator_id, day=day_of(e.on))
         if isinstance(e, RecordDates.Recorded):
             return _row(position, kind, e.client_id, item_id=e.note_id,
+                        record_id=e.originator_id,
                         day=day_of(e.session_date) if e.session_date else None,
                         entered=day_of(e.entered_on))
         if isinstance(e, RecordDates.Amended):
-            return _row(position, kind, e.client_id, item_id=e.originator_id,
+            return _row(position, kind, e.client_id, record_id=e.originator_id,
                         day=day_of(e.entered_on))
         if isinstance(e, Hold.Placed):
             return _row(position, kind, item_id=e.originator_id,
@@ -143,15 +145,16 @@ class RetentionFactsProjection(Projection):
         if client_id is not None:
             query = query.where(or_(t.c.client_id == client_id, t.c.kind.in_(HOLD_KINDS)))
         with self.log.engine.connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(query).all())
 
 
 def _row(position: int, kind: str | None, client_id: object = None, **values: Any
          ) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(
-        ("client_id", "item_id", "version", "state", "code", "facility", "rule_id", "day",
-         "entered", "clients"))
+        ("client_id", "item_id", "record_id", "version", "state", "code", "facility",
+         "rule_id", "day", "entered", "clients"))
     row |= {"position": position, "kind": kind,
             "client_id": str(client_id) if client_id is not None else None}
-    row |= {k: str(v) if k == "item_id" and v is not None else v for k, v in values.items()}
+    row |= {k: str(v) if k in ("item_id", "record_id") and v is not None else v
+            for k, v in values.items()}
     return row

@@ -29,7 +29,7 @@ from ledger.aggregates.precondition import PreconditionMet
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.aggregates.record_dates import RecordDates, record_dates_id
 from ledger.errors import ContentDestroyed, IntegrityFailure, NotFound
-from ledger.persistence.mapper import ContentShredded
+from ledger.persistence.mapper import ContentShredded, sealed_key_id
 from ledger.rules.retention_engine import Episode, Facts, Record
 from ledger.stores.clinical import ClinicalStore
 from ledger.stores.main import MainStore
@@ -99,14 +99,14 @@ class _Notes:
         self.legacy: dict[str, tuple[str, list[date]]] = {}  # note id: client, chain days
 
     def take(self, row: Any) -> bool:
-        if row.kind == "note-dates":
-            self.dates[str(record_dates_id(UUID(row.item_id)))] = (
-                row.client_id, row.day, [row.entered])
+        kind = row.kind
+        if kind == "note-dates":
+            self.dates[row.record_id] = (row.client_id, row.day, [row.entered])
             self.dated.add(row.item_id)
-        elif row.kind == "amended":
-            if row.item_id in self.dates:
-                self.dates[row.item_id][2].append(row.day)
-        elif row.kind == "legacy-version":
+        elif kind == "amended":
+            if row.record_id in self.dates:
+                self.dates[row.record_id][2].append(row.day)
+        elif kind == "legacy-version":
             self.legacy.setdefault(row.item_id, (row.client_id, []))[1].append(row.day)
         else:
             return False
@@ -180,6 +180,8 @@ def _identified(main: MainStore, pn: PsychotherapyStore, folded: dict[str, _Fold
     position in one batch; receipts likewise, from their own store."""
     positions = sorted(c.registered for c in folded.values() if c.registered is not None)
     registrations = {n.id: n for n in main.event_log.notifications_at(positions)}
+    main.keyring.preload(k for k in (sealed_key_id(n.state) for n in registrations.values())
+                         if k is not None)
     receipts = _events(main, [c.receipt for c in folded.values() if c.receipt])
     pn_receipts = _events(pn, [c.pn_receipt for c in folded.values() if c.pn_receipt])
     found: dict[UUID, ClientFacts] = {}
