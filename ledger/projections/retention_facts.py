@@ -29,8 +29,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    exists,
     or_,
     select,
+    update,
 )
 
 from ledger.aggregates.audit import AuditEntry
@@ -54,6 +56,10 @@ HOLD_KINDS = ("hold-placed", "hold-released")
 _BY_TOPIC = {get_topic(cls): kind for cls, kind in KINDS.items()}
 _CLIENT_TOPICS = frozenset(get_topic(cls) for cls in KINDS if cls.__qualname__.startswith(
     "Client."))
+_CLIENT_KINDS = ("registered", "episode-opened", "episode-closed", "contact")
+_DATES_KINDS = ("note-dates", "amended")
+_SEALED_COLUMNS = ("item_id", "record_id", "version", "state", "code", "facility", "rule_id",
+                   "day", "entered", "clients")
 day_of = date.fromisoformat
 
 
@@ -88,6 +94,7 @@ class RetentionFactsProjection(Projection):
             Column("entered", Date),  # a note's first entry day
             Column("clients", Text),  # a hold's clients, comma-separated
             Index(f"{name}_client", "client_id"),
+            Index(f"{name}_item", "item_id"),
         )
         return [self._table]
 
@@ -138,10 +145,31 @@ class RetentionFactsProjection(Projection):
         assert isinstance(e, Destruction.Recorded)
         return _row(position, kind, e.client_id, rule_id=e.rule_id, day=e.timestamp.date())
 
-    def facts_rows(self, client_id: str | None = None) -> list[Any]:
-        """Every row in log order (one query), or a client's with every hold's."""
+    def forget(self, client_ids: list[str]) -> int:
+        """Make the rows of destroyed clients' sealed facts say what a replay of their
+        shredded events now says (their kind and, for the client's own events, its id):
+        the dates go with the key. Idempotent; returns how many rows changed."""
         t = self.table
-        query = select(t).order_by(t.c.position)
+        changed = 0
+        with self.log.engine.begin() as conn:
+            for i in range(0, len(client_ids), 500):
+                page = client_ids[i:i + 500]
+                for kinds, keep_client in ((_CLIENT_KINDS, True), (_DATES_KINDS, False)):
+                    changed += conn.execute(update(t).where(
+                        t.c.client_id.in_(page), t.c.kind.in_(kinds),
+                        or_(*(t.c[c].is_not(None) for c in _SEALED_COLUMNS))).values(
+                        dict.fromkeys(_SEALED_COLUMNS) | (
+                            {} if keep_client else {"client_id": None}))).rowcount or 0
+        return changed
+
+    def facts_rows(self, client_id: str | None = None) -> list[Any]:
+        """Every row in log order (one query), or a client's with every hold's; the
+        versions of a note with a dates row are left out (its dates say more)."""
+        t = self.table
+        dated = t.alias("dated")
+        query = select(t).where(or_(t.c.kind != "legacy-version", ~exists().where(
+            dated.c.item_id == t.c.item_id, dated.c.kind == "note-dates"))
+        ).order_by(t.c.position)
         if client_id is not None:
             query = query.where(or_(t.c.client_id == client_id, t.c.kind.in_(HOLD_KINDS)))
         with self.log.engine.connect() as conn:

@@ -238,6 +238,9 @@ class Retention:
             elif dry_run and schedule.status == "held":
                 held.append(schedule)
         self._journal(missing)
+        if not dry_run:  # a purge that stopped before its read models forgot a client
+            self._forget([c.client_id for c in planned.clients.values()
+                          if c.receipt is not None and c.facts is None and c.ref is None])
         disagree: list[UUID] = []
         agreed: list[tuple[ClientFacts, Schedule]] = []
         log = FromLog(self.main, self.pn) if due else None
@@ -319,9 +322,15 @@ class Retention:
                 c.pn_receipt = self.pn.written_receipt(c.client_id)
             self.pn.destroy_key(c.client_id, at)
             self.main.destroy_key(c.client_id, at)
+            self._forget([c.client_id])
             c.ref = None
             c.facts = None
             yield self._scheduled(c, holds, at)
+
+    def _forget(self, client_ids: list[UUID]) -> None:
+        """The destroyed clients' dates leave the read models with their keys."""
+        for store in (self.main, self.pn):
+            store.retention_projection.forget([str(i) for i in client_ids])
 
     def _journal(self, receipts: list[Destruction.Recorded]) -> None:
         """Journal each client's destruction from its main receipt (idempotent), in one

@@ -130,6 +130,7 @@ def _create_tables(settings: Settings) -> None:
         for store in (main, pn):
             _ = store.checkpoints, store.tree
             store.access_projection.status()
+            store.retention_projection.status()
         main.record_set_projection.status()
         PseudonymRecord(main.engine, settings.main.schema).table.create(main.engine,
                                                                          checkfirst=True)

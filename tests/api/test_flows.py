@@ -108,7 +108,14 @@ def test_authorizations_retention_and_holds(practice_on_each_backend: Practice) 
     hold = ok(c.post("/v1/holds", json={"matter": "Roe v. Clinic", "clients": ["C-1"],
                                         "reason": "litigation"}, headers=comp), 201)
     planned = ok(c.get("/v1/retention/plan", params={"at": "2099-01-01"}, headers=comp))
-    assert [s["status"] for s in planned] == ["held"]  # type: ignore[index,union-attr]
+    assert [(s["client"], s["status"]) for s in planned] == [  # type: ignore[index,union-attr]
+        ("C-1", "held")]
+    assert ok(c.get("/v1/retention/plan", params={"at": "2099-01-01", "from_log": "true"},
+                    headers=comp)) == planned
+    dry = ok(c.post("/v1/retention/run", json={"dry_run": True, "at": "2099-01-01"},
+                    headers=comp))
+    assert [(s["client"], s["status"]) for s in dry] == [  # type: ignore[index,union-attr]
+        ("C-1", "held")]
     ok(c.post(f"/v1/holds/{hold['hold_id']}/release", json={"reason": "settled"},  # type: ignore[index]
               headers=comp))
     assert ok(c.post("/v1/retention/run", json={}, headers=comp)) == []  # nothing due today
