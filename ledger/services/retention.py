@@ -30,7 +30,9 @@ from ledger.services.audited import Attempt, retry_on_conflict
 from ledger.services.retention_facts import (
     ClientFacts,
     FromLog,
+    Held,
     Met,
+    bulk,
     from_read_models,
     hold_info,
 )
@@ -123,10 +125,10 @@ class Retention:
         source = FromLog(self.main, self.pn)
         return self._scheduled(source.client(client_id), source.holds, at)
 
-    def _scheduled(self, c: ClientFacts, holds: list[HoldInfo], at: datetime) -> Schedule:
-        """A client's schedule from its gathered facts and every hold."""
+    def _scheduled(self, c: ClientFacts, holds: Held, at: datetime) -> Schedule:
+        """A client's schedule from its gathered facts and the holds by client."""
         client_id = c.client_id
-        on = tuple(h for h in holds if client_id in h.client_ids and h.active_at(at))
+        on = tuple(h for h in holds.get(client_id, ()) if h.active_at(at))
         if c.receipt is not None:
             receipt = c.receipt
             tombstone = (f"destroyed on {receipt.timestamp.date().isoformat()} under rule "
@@ -188,10 +190,11 @@ class Retention:
         with Attempt(self.main, by, "list", "retention", at=at) as use:
             use.decide(roles.MANAGE_RETENTION)
             moment = utc(as_of) if as_of else use.at
-            gathered = (FromLog(self.main, self.pn).gathered() if from_log
-                        else from_read_models(self.main, self.pn))
-            schedules = [self._scheduled(c, gathered.holds, moment)
-                         for c in gathered.clients.values()]
+            with bulk():
+                gathered = (FromLog(self.main, self.pn).gathered() if from_log
+                            else from_read_models(self.main, self.pn))
+                schedules = [self._scheduled(c, gathered.holds, moment)
+                             for c in gathered.clients.values()]
             use.commit()
         return sorted(schedules, key=_order)
 
@@ -223,7 +226,8 @@ class Retention:
         attempt = Attempt(self.main, by, "destroy", "retention", at=at)
         attempt.decide(roles.MANAGE_RETENTION)
         at = attempt.at
-        planned = from_read_models(self.main, self.pn)
+        with bulk():
+            planned = from_read_models(self.main, self.pn)
         journalled = self.journal.journalled() if self.journal and not dry_run else set()
         due: list[tuple[ClientFacts, Schedule]] = []
         held: list[Schedule] = []
@@ -262,7 +266,7 @@ class Retention:
             for i in range(0, len(agreed), JOURNAL_BATCH):
                 for checked in self._destroy([c for c, _ in agreed[i:i + JOURNAL_BATCH]],
                                              [s for _, s in agreed[i:i + JOURNAL_BATCH]],
-                                             attempt.actor, at, log.holds if log else []):
+                                             attempt.actor, at, log.holds if log else {}):
                     done.append(checked)
                     if progress is not None:
                         progress(checked)
@@ -293,7 +297,7 @@ class Retention:
         return logged, checked
 
     def _destroy(self, clients: list[ClientFacts], schedules: list[Schedule], actor: Actor,
-                 at: datetime, holds: list[HoldInfo]) -> Iterator[Schedule]:
+                 at: datetime, holds: Held) -> Iterator[Schedule]:
         """Destroy these clients (their receipts in ``clients`` are updated), yielding each
         one's schedule once it is destroyed: every decision (the main store's receipt)
         first, then one journal entry for them all, then per client the sealed store's

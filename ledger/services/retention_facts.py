@@ -13,8 +13,10 @@ purge rests on ("derived data is a cache"), and ``retention plan --from-log``.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -37,6 +39,7 @@ from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
 Met = tuple[str, str, date]  # (rule id, precondition kind, done on)
+Held = dict[UUID, list[HoldInfo]]  # every hold that ever named the client, in order
 
 
 @dataclass
@@ -54,7 +57,16 @@ class ClientFacts:
 @dataclass(frozen=True)
 class Gathered:
     clients: dict[UUID, ClientFacts]  # in the order they were registered
-    holds: list[HoldInfo]
+    holds: Held
+
+
+def by_client(holds: Iterable[HoldInfo]) -> Held:
+    """The holds indexed by the clients they name (looked up once per client)."""
+    found: Held = defaultdict(list)
+    for h in holds:
+        for client_id in h.client_ids:
+            found[client_id].append(h)
+    return dict(found)
 
 
 def hold_info(hold: Hold) -> HoldInfo:
@@ -71,6 +83,20 @@ def facts(state: str, dob: date, episodes: Iterable[Episode], contacts: Iterable
                  contacts=tuple(sorted(contacts)),
                  records=tuple(sorted(records, key=lambda r: (r.entered, r.service or date.min,
                                                               r.service is None))))
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """The cyclic garbage collector paused: gathering a practice allocates hundreds of
+    thousands of small objects that make no cycles, and the collector's full passes over a
+    growing heap made the plan grow faster than the practice."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ----- from the read models -------------------------------------------------------------------
@@ -152,7 +178,7 @@ def from_read_models(main: MainStore, pn: PsychotherapyStore,
             if client in folded:
                 folded[client].records.extend(found)
     return Gathered(_identified(main, pn, folded),
-                    [hold_info(main.hold(UUID(h))) for h in holds])
+                    by_client(hold_info(main.hold(UUID(h))) for h in holds))
 
 
 def _fold(c: _Folded, row: Any) -> None:
@@ -229,8 +255,8 @@ class FromLog:
         self.pn = pn
         self.receipts = _receipts(main)
         self.pn_receipts = _receipts(pn)
-        self.holds = [hold_info(main.hold(i))
-                      for i in main.event_log.originators(get_topic(Hold.Placed))]
+        self.holds = by_client(hold_info(main.hold(i)) for i in main.event_log.originators(
+            get_topic(Hold.Placed)))
         self.met: dict[UUID, list[Met]] = defaultdict(list)
         for n in main.event_log.scan([get_topic(PreconditionMet.Recorded)], page=1000):
             e = main.event_log.decode(n)
