@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/proofs.py
 	$(BIN)/python benchmarks/integrity_at_scale.py --sizes 10000
 	$(BIN)/python benchmarks/key_rotation.py --sizes 10000
+	$(BIN)/python benchmarks/retention_plan.py --sizes 200,2000
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/api_load.py --requests 1000 --seconds 10
 
