@@ -84,7 +84,7 @@ class HistoryImport:
             if sealed_lines:
                 self._record_sealed(by, use.at, f"{verb}{added.psychotherapy_notes} "
                                     f"psychotherapy notes; {skip} as recorded "
-                                    f"{skipped.psychotherapy_notes}")
+                                    f"{skipped.psychotherapy_notes} psychotherapy notes")
         return ImportResult(dry_run=dry_run, added=added.counts(), skipped=skipped.counts())
 
     def _plans(self, histories: list[ClientHistory]) -> list[Plan]:
