@@ -114,6 +114,8 @@ class HistoryImport:
             first[0] = False
             done = [d for p in plans for d in records(p, use.at)]
             if done:
+                # New clients' data keys in one transaction, not one each on first use.
+                use.store.ensure_client_keys({d.client_id for d in done}, use.at)
                 use.commit_each(done)
             return plans
 

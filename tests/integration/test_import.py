@@ -181,3 +181,26 @@ def test_a_real_subprocess_import(tmp_path: Path, dry: bool) -> None:
     assert json.loads(done.stdout)["added"]["psychotherapy_notes"] == 1
     with open_ledger(settings) as lg:
         assert lg.main.client_exists(lg.client_id("H-2015")) is not dry
+
+
+def test_client_keys_made_together_fall_back_one_by_one_when_another_writer_won(
+        lg: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    ring = lg.main.keyring
+    first = ring.ensure_key("subject:raced", AT)
+    real = ring.key_id_for
+    seen: set[str] = set()
+
+    def stale(subject: str) -> object:  # the first look misses the key another writer made
+        if subject == "subject:raced" and subject not in seen:
+            seen.add(subject)
+            return None
+        return real(subject)
+
+    monkeypatch.setattr(ring, "key_id_for", stale)
+    ring.ensure_keys(["subject:raced", "subject:new"], AT)
+    monkeypatch.undo()
+    assert ring.key_id_for("subject:raced") == first
+    made = ring.key_id_for("subject:new")
+    assert made is not None and made != first
+    ring.ensure_keys(["subject:new"], AT)  # nothing to make
+    assert ring.key_id_for("subject:new") == made
