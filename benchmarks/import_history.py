@@ -8,15 +8,15 @@ Run from the project root::
 
 A history file is generated first (not timed): per client an episode of care that ended
 and, for one client in three, a second one still open, two contacts, and
-``--notes-per-client`` notes, one in four a psychotherapy note, each of about 600 bytes of
-text, by one of ten clinicians. Then the import service runs on a fresh data directory
-(or PostgreSQL schema) as ``ledger import`` runs it, reading the file through the same
-bounded line reader, with ``--clients-per-commit`` clients per transaction, and is timed:
-the whole file checked (format, then the ledger-dependent checks), then every client
-written. Then the same file is imported again, which must add nothing, and is timed too.
-Figures: wall seconds, clients/s and notes/s, CPU seconds of this process, and its peak
-resident memory. The stores are verified afterwards (chains intact, counts right), or the
-benchmark fails.
+``--notes-per-client`` notes (the 4th and 8th of every ten psychotherapy notes, the rest
+progress notes), each of about 600 bytes of text, by one of ten clinicians. Then the
+import service runs on a fresh data directory (or PostgreSQL schema) as ``ledger import``
+runs it, reading the file through the same bounded line reader, with
+``--clients-per-commit`` clients per transaction, and is timed: the whole file checked
+(format, then the ledger-dependent checks), then every client written. Then the same file
+is imported again, which must add nothing, and is timed too. Figures: wall seconds,
+clients/s and notes/s, CPU seconds of this process, and its peak resident memory. The
+stores are verified afterwards (chains intact, counts right), or the benchmark fails.
 """
 
 from __future__ import annotations
