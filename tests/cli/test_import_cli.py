@@ -105,3 +105,10 @@ def test_a_missing_file_and_a_missing_actor(run, tmp_path: Path) -> None:  # typ
     r = run("import", str(FIXTURE))
     assert r.exit_code == 2
     assert r.stderr.startswith("error: Missing option '--as'")
+
+
+def test_import_runs_only_in_local_mode(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("--server", "https://ledger.example", "import", str(FIXTURE))
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: ledger import runs only in local mode: it reads the "
+                               "history file on this host; unset LEDGER_SERVER")
