@@ -69,3 +69,35 @@ def test_a_client_seen_in_two_states_is_kept_under_the_longer_rule(
               "--start", "2019-01-07", "--state", "ZZ")
     assert bad.exit_code == 1
     assert bad.stderr == "error: unknown state 'ZZ'; use a two-letter US code\n"
+
+
+def test_an_imported_2015_history_is_kept_from_when_it_happened(
+        run) -> None:  # type: ignore[no-untyped-def]
+    """A New York client seen in 2015 and 2017 in an earlier system, imported today. The
+    rule (8 NYCRR §29.2(a)(3)): 6 years, read from the last entry or service. The last
+    fact of the record is the follow-up contact of 2017-10-02, after the last entry of
+    2017-09-25; the chain time of the import (today) counts for nothing."""
+    from pathlib import Path
+
+    practice(run)
+    ok(run("staff", "add", "--id", "dr-kim", "--name", "dr-kim", "--role", "clinician",
+           "--as", "admin"))
+    history = Path(__file__).resolve().parents[1] / "data" / "history-2015.jsonl"
+    ok(run("import", str(history), "--as", "admin"))
+    ny = row("NY", "All Education-Law")
+    assert ny["adult_years"] == "6" and "to age 22" in ny["minor_rule"]
+    last = date(2017, 10, 2)  # born 1980: an adult throughout, the minor clause is moot
+    expected = years_after(last, int(ny["adult_years"]))
+    explained = json.loads(ok(run("retention", "explain", "H-2015", "--as", "comp",
+                                  "--json")))
+    assert (explained["winner"], explained["destroy_on"], explained["status"]) == (
+        "NY-education-law", expected.isoformat(), "due")
+    (rule,) = explained["rules"]
+    assert rule["anchor_date"] == last.isoformat()
+    assert rule["citation"] == ny["citation"]
+    assert [(e["state"], e["start"], e["end"]) for e in rule["episodes"]] == [
+        ("NY", "2015-02-02", "2015-11-30"), ("NY", "2017-03-06", "2017-09-25")]
+    # Importing the file again adds nothing, and changes nothing in the schedule.
+    ok(run("import", str(history), "--as", "admin"))
+    again = json.loads(ok(run("retention", "explain", "H-2015", "--as", "comp", "--json")))
+    assert again["destroy_on"] == expected.isoformat()
