@@ -326,12 +326,24 @@ def read_text(file: str | None) -> str:
     return utf8(read_stream(sys.stdin.buffer, MAX_NOTE_BYTES, "note text"), "note text")
 
 
+def written(written_at: datetime, original_written_on: str | None) -> str:
+    """When a note was written: for a note written here, the chain time; for an imported
+    one, the day it was written in the earlier system and, apart, when the ledger
+    recorded it (the chain time)."""
+    if original_written_on is None:
+        return f"written {written_at.isoformat()}"
+    return (f"written {original_written_on} (original, imported; recorded "
+            f"{written_at.isoformat()})")
+
+
 def echo_note(content: NoteContent) -> None:
     """A note's header lines (escaped: ids and the amendment reason were typed), then its
     text as written."""
     content = escaped(content, "author_id", "amendment_reason", "session_date")
     click.echo(f"note {content.note_id}  version {content.version} of {content.versions}")
-    click.echo(f"author {content.author_id}  written {content.written_at.isoformat()}"
+    first = content.version == 1
+    click.echo(f"author {content.author_id}  "
+               + written(content.written_at, content.original_written_on if first else None)
                + (f"  session {content.session_date}" if content.session_date else ""))
     if content.amendment_reason:
         click.echo(f"amendment reason: {content.amendment_reason}")

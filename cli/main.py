@@ -153,6 +153,7 @@ def _register() -> None:
         bundles,
         checkpoints,
         disclose,
+        import_cmd,
         init,
         integrity,
         investigate,
@@ -177,6 +178,7 @@ def _register() -> None:
     ledger.add_command(pn.pn)
     ledger.add_command(authorize.authorize)
     ledger.add_command(disclose.disclose)
+    ledger.add_command(import_cmd.import_command)
     ledger.add_command(access_log.access_log_command)
     ledger.add_command(reports.record_set)
     ledger.add_command(reports.export)

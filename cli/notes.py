@@ -14,6 +14,7 @@ from cli.context import (
     pass_state,
     read_text,
     request_id_option,
+    written,
 )
 from ledger.dates import parse_day, parse_uuid
 from ledger.errors import BadInput
@@ -120,4 +121,4 @@ def note_list(state: State, client_ref: str, actor: str, as_json: bool) -> None:
         return
     for n in notes:
         click.echo(f"{n.note_id}\tsession {n.session_date or '-'}\tversions {n.versions}\t"
-                   f"author {n.author_id}\twritten {n.written_at.isoformat()}")
+                   f"author {n.author_id}\t{written(n.written_at, n.original_written_on)}")

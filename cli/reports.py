@@ -67,8 +67,10 @@ def _record_set_text(rs: RecordSet) -> str:
         lines.append(f"Progress note {n.note_id}, version {c.version}"
                      + (f", session {escape(n.session_date)}" if n.session_date else ""))
         for v in n.history:
+            imported = (f" (written {c.original_written_on} in an earlier system, "
+                        "imported)" if v.version == 1 and c.original_written_on else "")
             lines.append(f"  version {v.version}: {v.written_at.isoformat()} by "
-                         f"{escape(v.author_id)}"
+                         f"{escape(v.author_id)}{imported}"
                          + (f" (amended: {escape(v.amendment_reason)})" if v.amendment_reason
                             else ""))
         lines.append("")

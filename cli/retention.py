@@ -21,6 +21,7 @@ from ledger.errors import BadInput
 from ledger.vocabulary import FACILITIES, LICENSES
 
 if TYPE_CHECKING:
+    from ledger.rules.retention_engine import Episode
     from ledger.services.retention import Schedule
     from ledger.views import HoldInfo
 
@@ -302,7 +303,8 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
         "rules": [{"id": r.rule.id, "citation": r.rule.citation, "source": r.rule.source,
                    "note": r.rule.note, "anchor": r.rule.anchor, "anchor_date": r.anchor,
                    "adult_until": r.adult_until, "minor_until": r.minor_until,
-                   "keep_until": r.keep_until, "cap_until": r.cap_until}
+                   "keep_until": r.keep_until, "cap_until": r.cap_until,
+                   "episodes": [_episode_json(ep) for ep in r.episodes]}
                   for r in e.rules],
         "skipped": [{"id": r.id, "why": why} for r, why in e.skipped],
         "cap_conflicts": [r.rule.id for r in e.cap_conflicts],
@@ -312,6 +314,11 @@ def _schedule_json(client_ref: str | None, s: Schedule) -> dict[str, Any]:
         "holds": [asdict(h) for h in s.holds],
         "backups": s.backups,
     }
+
+
+def _episode_json(ep: Episode) -> dict[str, Any]:
+    return {"state": ep.jurisdiction, "license": ep.license, "facility": ep.facility,
+            "start": ep.start, "end": ep.end, "end_kind": ep.end_kind}
 
 
 def _schedule_text(client_ref: str, s: Schedule) -> str:
@@ -329,6 +336,7 @@ def _schedule_text(client_ref: str, s: Schedule) -> str:
                         else "")
                      + f"; keep until {r.keep_until.isoformat()}"
                      + (f"; cap {r.cap_until.isoformat()}" if r.cap_until else ""))
+        lines.append("  governs: " + "; ".join(ep.describe() for ep in r.episodes))
         if r.rule.note:
             lines.append(f"  note: {r.rule.note}")
     for rule, why in e.skipped:

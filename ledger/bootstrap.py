@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ledger.services.authorizations import Authorizations
     from ledger.services.clients import Clients
     from ledger.services.evidence import EvidenceService
+    from ledger.services.importing import HistoryImport
     from ledger.services.integrity import Integrity
     from ledger.services.investigation import Investigation
     from ledger.services.keys import KeyEpochs
@@ -209,6 +210,14 @@ class Ledger:
         from ledger.services.psychotherapy import PsychotherapyNotes  # noqa: PLC0415
 
         return PsychotherapyNotes(self.pn, self.client_id)
+
+    @cached_property
+    def history_import(self) -> HistoryImport:
+        """``ledger import``: a practice's history from an earlier system, into both stores
+        (the sealed one opened only when the file holds notes)."""
+        from ledger.services.importing import HistoryImport  # noqa: PLC0415
+
+        return HistoryImport(self.main, lambda: self.pn, self.client_id)
 
     @cached_property
     def authorizations(self) -> Authorizations:

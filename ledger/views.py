@@ -21,8 +21,11 @@ class NoteSummary:
     session_date: str | None
     author_id: str
     versions: int
-    written_at: datetime
+    written_at: datetime  # when the ledger recorded the note (the chain time)
     last_changed_at: datetime
+    # An imported note: the day it was originally written in the earlier system (None: a
+    # note written here, on the day of written_at).
+    original_written_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class NoteContent:
     session_date: str | None
     amendment_reason: str | None
     text: str
+    # An imported note: the day it was originally written in the earlier system, while
+    # written_at is when the ledger recorded this version (the chain time).
+    original_written_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,3 +236,22 @@ class TokenInfo:
 class IssuedToken:
     token: str  # shown once; never stored
     info: TokenInfo
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    clients: int = 0
+    episodes: int = 0
+    contacts: int = 0
+    progress_notes: int = 0
+    psychotherapy_notes: int = 0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import added and what it skipped as already recorded (a dry run: what it
+    would add and skip; nothing was written but the recorded attempt)."""
+
+    dry_run: bool
+    added: ImportCounts
+    skipped: ImportCounts

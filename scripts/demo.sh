@@ -109,6 +109,14 @@ step "Retention: state rules as data, episodes of care, legal holds"
 run ledger client episode open C-1002 --as desk --license psychologist --start 2024-01-08
 run ledger client episode close C-1002 --as desk --end 2025-05-30 --kind termination
 run ledger retention explain C-1002 --as comp
+# Seen in Washington as a child, later in Pennsylvania: each episode carries its state, and
+# the longer rule wins (WA keeps the record until 22; PA alone would say due since 2023).
+run ledger client add --id C-1003 --name "Ann Lee" --dob 2005-03-03 --state PA --as desk
+run ledger client episode open C-1003 --as desk --license psychologist --start 2014-01-06 --state WA
+run ledger client episode close C-1003 --as desk --end 2016-08-31 --kind termination
+run ledger client episode open C-1003 --as desk --license psychologist --start 2017-01-09
+run ledger client episode close C-1003 --as desk --end 2018-07-01 --kind termination
+run ledger retention explain C-1003 --as comp --at 2026-11-30
 HOLD=$(ledger hold place --client C-1002 --as comp --reason "records requested in a custody matter" --json \
     | python -c 'import json, sys; print(json.load(sys.stdin)["hold_id"])')
 echo "$ ledger hold place --client C-1002 --as comp --reason \"records requested in a custody matter\""

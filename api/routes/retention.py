@@ -53,6 +53,17 @@ class HoldRelease(Body):
     reason: Text
 
 
+class EpisodeOut(BaseModel):
+    """An episode of care a rule governs: where, under which license, when."""
+
+    state: str | None
+    license: str
+    facility: str | None
+    start: date
+    end: date | None
+    end_kind: str | None
+
+
 class RuleDates(BaseModel):
     id: str
     citation: str
@@ -64,6 +75,7 @@ class RuleDates(BaseModel):
     minor_until: date | None
     keep_until: date
     cap_until: date | None
+    episodes: list[EpisodeOut] = Field(default_factory=list)
 
 
 class Skipped(BaseModel):
@@ -127,7 +139,11 @@ def schedule_out(s: Schedule) -> ScheduleOut:
         "rules": [RuleDates(id=r.rule.id, citation=r.rule.citation, source=r.rule.source,
                             note=r.rule.note, anchor=r.rule.anchor, anchor_date=r.anchor,
                             adult_until=r.adult_until, minor_until=r.minor_until,
-                            keep_until=r.keep_until, cap_until=r.cap_until)
+                            keep_until=r.keep_until, cap_until=r.cap_until,
+                            episodes=[EpisodeOut(state=ep.jurisdiction, license=ep.license,
+                                                 facility=ep.facility, start=ep.start,
+                                                 end=ep.end, end_kind=ep.end_kind)
+                                      for ep in r.episodes])
                   for r in e.rules],
         "skipped": [Skipped(id=r.id, why=why) for r, why in e.skipped],
         "cap_conflicts": [r.rule.id for r in e.cap_conflicts],

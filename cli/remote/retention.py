@@ -19,7 +19,7 @@ from cli.remote.connection import Connection
 from cli.remote.decode import build, build_list, convert
 from cli.remote.problems import ServerFailed
 from ledger.rules.retention import Precondition, Rule
-from ledger.rules.retention_engine import Explanation, RuleDates
+from ledger.rules.retention_engine import Episode, Explanation, RuleDates
 from ledger.views import HoldInfo
 
 
@@ -115,7 +115,8 @@ def schedule(data: Any) -> ServerSchedule:
                             adult_until=_day(r, "adult_until"),
                             minor_until=_day(r, "minor_until", optional=True),
                             keep_until=_day(r, "keep_until"),
-                            cap_until=_day(r, "cap_until", optional=True))
+                            cap_until=_day(r, "cap_until", optional=True),
+                            episodes=tuple(_episode(ep) for ep in _list(r, "episodes")))
                   for r in _list(data, "rules"))
     by_id = {d.rule.id: d for d in dated}
     preconditions = tuple((_rule(rules, p["rule"]), _precondition(rules, p))
@@ -172,6 +173,16 @@ def _day(data: Any, name: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
     return convert(date, value, name)
+
+
+def _episode(data: dict[str, Any]) -> Episode:
+    text = {name: data.get(name) for name in ("state", "license", "facility", "end_kind")}
+    if not isinstance(text["license"], str) or not all(
+            v is None or isinstance(v, str) for v in text.values()):
+        raise _unexpected("episodes")
+    return Episode(license=text["license"], facility=text["facility"],
+                   start=_day(data, "start"), end=_day(data, "end", optional=True),
+                   end_kind=text["end_kind"], jurisdiction=text["state"])
 
 
 def _list(data: dict[str, Any], name: str) -> list[Any]:

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates.base import LedgerEvent
 
 Action = Literal["originate", "amend", "access", "list", "register", "authorize", "revoke",
-                 "expire", "disclose", "export", "destroy", "authenticate"]
+                 "expire", "disclose", "export", "destroy", "authenticate", "import"]
 Outcome = Literal["granted", "denied", "not-found"]
 
 

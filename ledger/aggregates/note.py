@@ -47,12 +47,19 @@ class VersionedNote(Aggregate):
     client_id: UUID
     session_date: str | None
     versions: list[NoteVersion]
+    # The day an imported note was originally written in the earlier system (None: written
+    # here, on the day of its first version's chain time).
+    written_on: str | None
 
     def _start(self, client_id: UUID, text: str, session_date: str | None, actor_id: str,
-               timestamp: datetime) -> None:
+               timestamp: datetime, author_id: str | None = None,
+               written_on: str | None = None) -> None:
+        """``author_id``: who wrote the note, when not the actor who recorded it (an
+        imported note keeps its original author; the importer is the event's actor)."""
         self.client_id = client_id
         self.session_date = session_date
-        self.versions = [NoteVersion(1, actor_id, text, timestamp, None)]
+        self.written_on = written_on
+        self.versions = [NoteVersion(1, author_id or actor_id, text, timestamp, None)]
 
     def check_amendment_time(self, at: datetime) -> None:
         """Versions are in time order: an amendment is never dated before what it amends

@@ -146,6 +146,30 @@ class KeyRing:
             self._sealers[key_id] = Sealer(dek)
         return key_id
 
+    def ensure_keys(self, subjects: Iterable[str], at: datetime) -> None:
+        """The data keys of ``subjects`` that have none yet, each made as :meth:`ensure_key`
+        makes one, stored in one transaction (an import sealing many clients' records at
+        once); if another writer made one of them meanwhile, one at a time instead."""
+        missing = [s for s in dict.fromkeys(subjects) if self.key_id_for(s) is None]
+        if not missing:
+            return
+        kek = self.kek(self.epochs.current().version)
+        made = {s: (uuid4(), new_key()) for s in missing}
+        rows = [{"key_id": key_id.hex, "subject": s, "kek_version": kek.version,
+                 "wrapped": kek.wrap(dek, key_id.bytes), "created_at": at}
+                for s, (key_id, dek) in made.items()]
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(self.table), rows)
+        except IntegrityError:
+            for s in missing:
+                self.ensure_key(s, at)
+            return
+        with self._lock:
+            for s, (key_id, dek) in made.items():
+                self._by_subject[s] = key_id
+                self._sealers[key_id] = Sealer(dek)
+
     def key_id_for(self, subject: str) -> UUID | None:
         cached = self._by_subject.get(subject)
         if cached is not None:

@@ -197,6 +197,20 @@ class EventLog:
                     .where(e.originator_id.in_(ids[i:i + PAGE]))).scalars()}
         return found
 
+    def stored_originators(self, originator_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these aggregates have events stored (without decrypting anything): a
+        page of ids per query, so that an import asks once for many notes."""
+        ids = list(originator_ids)
+        e = self.events.c
+        raw_id = type_coerce(e.originator_id, NullType())
+        found: set[UUID] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), PAGE):
+                found |= {UUID(bytes=uuid_bytes(r)) for r in conn.execute(
+                    select(raw_id).where(e.originator_id.in_(ids[i:i + PAGE]),
+                                         e.originator_version == 1)).scalars()}
+        return found
+
     def stored_rows(self, up_to: int, positions: list[int] | None = None) -> Iterator[StoredRow]:
         """The events as stored with their chain records, by position, up to ``up_to``:
         all of them, or just ``positions``."""

@@ -11,7 +11,7 @@ APA guideline applies, and says it is a guideline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from ledger.rules.retention import Precondition, Rule
@@ -31,6 +31,13 @@ class Episode:
     def holds(self, day: date) -> bool:
         """Whether ``day`` lies in the episode (an open one runs on)."""
         return self.start <= day and (self.end is None or day <= self.end)
+
+    def describe(self) -> str:
+        """``WA psychologist 2014-01-06 to 2016-08-31`` (the state once resolved)."""
+        where = f"{self.jurisdiction} " if self.jurisdiction else ""
+        facility = f" at a {self.facility}" if self.facility else ""
+        until = self.end.isoformat() if self.end else "open"
+        return f"{where}{self.license}{facility} {self.start.isoformat()} to {until}"
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,8 @@ def governed(rules: tuple[Rule, ...], facts: Facts) -> dict[Rule, tuple[Episode,
 def explain(rules: tuple[Rule, ...], facts: Facts) -> Explanation:
     """Every rule of every state that governed an episode gives a date from the episodes
     it governs; the longest wins."""
+    facts = replace(facts, episodes=tuple(replace(e, jurisdiction=facts.state_of(e))
+                                          for e in facts.episodes))
     results: list[RuleDates] = []
     skipped: list[tuple[Rule, str]] = []
     for rule, episodes in governed(rules, facts).items():

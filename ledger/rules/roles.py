@@ -112,6 +112,14 @@ MANAGE_STAFF = Rule(
     "staff.manage", "add staff, change roles, deactivate",
     _plain("admin"), "role {role} may not manage staff",
     "product choice; every privilege change is an event (ONC 170.315(d)(2), 170.210(e)(1))")
+IMPORT_HISTORY = Rule(
+    "history.import",
+    "import a practice's history from an earlier system (clients, episodes, contacts, "
+    "notes of both kinds under their original authors)",
+    _plain("admin"), "role {role} may not import history",
+    "product choice: an import writes notes under other clinicians' names, in both stores, "
+    "so it is the operator's (admin) alone, like staff changes; each imported client and "
+    "note is an event by the importer, and the import itself is recorded")
 MANAGE_RETENTION = Rule(
     "retention.manage",
     "read retention schedules, place and release legal holds, run the purge",
@@ -191,7 +199,7 @@ TABLE: tuple[Rule, ...] = (
     READ_NOTE, LIST_NOTES, WRITE_NOTE, AMEND_NOTE, BREAK_GLASS, RELEASE, REGISTER_CLIENT,
     AUTHORIZE, AUTHORIZE_PSYCHOTHERAPY, WRITE_PSYCHOTHERAPY, AMEND_PSYCHOTHERAPY,
     LIST_PSYCHOTHERAPY, USE_PSYCHOTHERAPY, RELEASE_PSYCHOTHERAPY, HANDLE_ACCESS_REQUEST,
-    READ_AUDIT, HANDLE_EVIDENCE, MANAGE_RETENTION, MANAGE_STAFF)
+    READ_AUDIT, HANDLE_EVIDENCE, MANAGE_RETENTION, MANAGE_STAFF, IMPORT_HISTORY)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ A service opens an :class:`Attempt` for one action by one person, asks the roles
 (``decide``), and ends the attempt in exactly one audit entry: ``refuse`` (denied; raises
 :class:`Refused`), ``load`` (not-found when what it reads is missing or destroyed;
 re-raises), or ``commit`` (granted, saved in the same transaction as the aggregates the
-action changed); ``save`` is for actions whose own events are the record. Inside
+action changed); ``commit_each`` is for an action that changes many records at once (an
+import: one granted entry per record, saved with it); ``save`` is for actions whose own
+events are the record. Inside
 ``with attempt:`` every event the action creates carries the actor and role. No service
 writes an audit entry any other way.
 """
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import NoReturn, TypeVar
@@ -35,6 +38,20 @@ from ledger.views import Principal
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class Done:
+    """One record an action changed, for :meth:`Attempt.commit_each`: its own granted
+    entry (``action``, ``object_type``, ``object_id``) and the aggregates that changed."""
+
+    action: Action
+    object_type: str
+    object_id: UUID
+    client_id: UUID
+    aggregates: tuple[Aggregate, ...]
+    version: int | None = None
+    reason: str | None = None
 
 
 _proven: ContextVar[StaffView | None] = ContextVar("ledger_proven_staff", default=None)
@@ -133,6 +150,18 @@ class Attempt:
                break_glass: bool = False) -> None:
         """The granted entry, saved with the aggregates the action changed."""
         self._save(*aggregates, self._entry("granted", reason, break_glass))
+
+    def commit_each(self, done: Sequence[Done]) -> None:
+        """Granted entries, one per changed record, saved in one transaction with the
+        aggregates they changed (an aggregate named by several is saved once)."""
+        with acting_as(self.actor):
+            entries = [AuditEntry.record(
+                action=d.action, outcome="granted", purpose=self.purpose,
+                object_type=d.object_type, object_id=d.object_id, client_id=d.client_id,
+                version=d.version, reason=d.reason, break_glass=False, at=self.at)
+                for d in done]
+        changed = list({id(a): a for d in done for a in d.aggregates}.values())
+        self._save(*changed, *entries)
 
     def save(self, *aggregates: Aggregate) -> None:
         """Save aggregates whose own events are the record of the action (staff changes,

@@ -153,14 +153,15 @@ def note_content(note: VersionedNote, version: int | None) -> NoteContent:
     return NoteContent(note_id=note.id, version=chosen.number, versions=len(note.versions),
                        author_id=note.author_id, written_at=chosen.written_at,
                        session_date=note.session_date, amendment_reason=chosen.reason,
-                       text=chosen.text)
+                       text=chosen.text, original_written_on=note.written_on)
 
 
 def note_summary(note: VersionedNote) -> NoteSummary:
     return NoteSummary(note_id=note.id, session_date=note.session_date,
                        author_id=note.author_id, versions=len(note.versions),
                        written_at=note.versions[0].written_at,
-                       last_changed_at=note.versions[-1].written_at)
+                       last_changed_at=note.versions[-1].written_at,
+                       original_written_on=note.written_on)
 
 
 def describe(kind: str, notes: list[VersionedNote]) -> str:

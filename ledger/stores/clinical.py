@@ -154,6 +154,11 @@ class ClinicalStore(Store, ABC):
                                    f"{receipt.timestamp.date().isoformat()} under rule "
                                    f"{receipt.rule_id}")
 
+    def ensure_client_keys(self, client_ids: Iterable[UUID], at: datetime) -> None:
+        """Make the data keys of these clients that have none yet, in one transaction (an
+        import writing many new clients; otherwise each is made on its first event)."""
+        self.keyring.ensure_keys((f"subject:{c}" for c in client_ids), at)
+
     def destroy_key(self, client_id: UUID, at: datetime) -> bool:
         """Destroy the client's data key in this store (idempotent); True if this call did."""
         return self.keyring.destroy(f"subject:{client_id}", at) is not None

@@ -21,7 +21,7 @@ def origin(tmp_path: Path, store: str) -> str:
 
 def exported(run, tmp_path: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
     note_id = setup_practice(run)
-    for _ in range(6):
+    for _ in range(5):
         run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")
     assert run("checkpoint").exit_code == 0
     run("note", "show", note_id, "--as", "dr-lee", "--purpose", "TREAT")

@@ -111,7 +111,8 @@ def test_accounting_of_an_unknown_client_is_not_found(run) -> None:  # type: ign
 def test_projections_status_and_rebuild(run) -> None:  # type: ignore[no-untyped-def]
     setup_practice(run)
     status = json.loads(ok(run("projections", "status", "--json")))
-    assert set(status) == {"access-main", "access-pn", "record-set", "merkle-main", "merkle-pn"}
+    assert set(status) == {"access-main", "access-pn", "record-set", "retention-main",
+                           "retention-pn", "merkle-main", "merkle-pn"}
     assert status["access-main"]["position"] == 0 and status["access-main"]["behind"] > 0
     r = run("projections", "rebuild", "access-main")
     assert r.exit_code == 0

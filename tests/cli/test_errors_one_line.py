@@ -174,14 +174,14 @@ def test_a_garbage_database_fails_verify_with_exit_3_naming_it(run, tmp_path: Pa
 
 
 def test_a_missing_store_is_damage_once_it_held_events(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    practice(run)  # the sealed store holds a note: its known head is at position 2
+    practice(run)  # the sealed store holds a note, its dates and the audit entry: head at 3
     pn = tmp_path / "data" / "psychotherapy.sqlite"
     for extra in ("", "-wal", "-shm"):
         Path(f"{pn}{extra}").unlink(missing_ok=True)
     r = run("verify")
     assert r.exit_code == 3 and r.stdout.endswith(
         f"psychotherapy: DAMAGED missing: the database file {pn} is missing, but the store "
-        "was known to reach position 2\njournal: intact, 0 destroyed clients\n")
+        "was known to reach position 3\njournal: intact, 0 destroyed clients\n")
     one_line(run("--data-dir", str(tmp_path / "elsewhere"), "verify"), 1,
              f"error: no store in {tmp_path / 'elsewhere'}: run 'ledger init', or give the "
              "data directory (of a copy) with --data-dir")

@@ -26,6 +26,7 @@ from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.authorization import PSYCHOTHERAPY_NOTES
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
+from ledger.aggregates.record_dates import RecordDates, record_dates_id
 from ledger.aggregates.staff import StaffMember
 from ledger.bootstrap import Ledger, initialise, open_ledger
 from ledger.errors import KeyMaterialError, Refused
@@ -294,8 +295,10 @@ def test_audit_entries_are_sealed_under_the_audit_key(settings: Settings, lg: Le
 
     audit_topics = {get_topic(AuditEntry.Recorded), get_topic(StaffMember.Added)}
     client_topics = {get_topic(Client.Registered), get_topic(Client.NoteAttached)}
-    note_topics = {get_topic(ProgressNote.Written), get_topic(ProgressNote.Amended)}
-    client_of_note = {note_id: c1, other_note: c2}
+    note_topics = {get_topic(ProgressNote.Written), get_topic(ProgressNote.Amended),
+                   get_topic(RecordDates.Recorded), get_topic(RecordDates.Amended)}
+    client_of_note = {note_id: c1, other_note: c2, record_dates_id(note_id): c1,
+                      record_dates_id(other_note): c2}
     assert {topic for _, topic, _ in stored} == audit_topics | client_topics | note_topics
     for originator_id, topic, state in stored:
         assert state[:1] == FORMAT

@@ -44,7 +44,7 @@ def test_block_proofs_equal_the_naive_twin(lg: Ledger, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch,
                                            block_level: int) -> None:
     monkeypatch.setattr(proving, "BLOCK_LEVEL", block_level)
-    leaves = signed_practice(lg, 11)
+    leaves = signed_practice(lg, 10)
     size, naive = len(leaves), merkle.MemoryNodes(leaves)
     assert size == 23  # not a power of two: a partial block at every level
     public = lg.proofs.public_key()
@@ -70,7 +70,7 @@ def test_block_proofs_equal_the_naive_twin(lg: Ledger, tmp_path: Path,
 def test_a_cached_node_above_a_block_that_disagrees_is_named(
         lg: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proving, "BLOCK_LEVEL", 2)
-    signed_practice(lg, 11)
+    signed_practice(lg, 10)
     edit_node(lg, 2, 0)  # positions 1-4: computed in memory for them, read for 5-8
     out = tmp_path / "exports" / "b"
     with pytest.raises(IntegrityFailure, match=r"^main: the inclusion proof for positions 5 "
@@ -83,7 +83,7 @@ def test_a_cached_node_above_a_block_that_disagrees_is_named(
 def test_a_cached_node_a_partial_block_rests_on_is_named(
         lg: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proving, "BLOCK_LEVEL", 3)
-    assert len(signed_practice(lg, 11)) == 23  # blocks 1-8 and 9-16 full, 17-23 partial
+    assert len(signed_practice(lg, 10)) == 23  # blocks 1-8 and 9-16 full, 17-23 partial
     edit_node(lg, 4, 0)  # positions 1-16: only the partial block's proofs read it
     with pytest.raises(IntegrityFailure, match=r"^main: the inclusion proof for position 17 "
                        r"made from the Merkle tree cached in the database does not verify"):

@@ -39,8 +39,8 @@ JOIN_TIMEOUT_S = 120.0
 # Events each service appends (counted from ledger/services/):
 ADD_STAFF_EVENTS = 1  # the StaffMember.Added event (no audit entry)
 REGISTER_EVENTS = 2  # Client.Registered + audit entry
-WRITE_EVENTS = 3  # ProgressNote.Written + Client.NoteAttached + audit entry
-AMEND_EVENTS = 2  # ProgressNote.Amended + audit entry
+WRITE_EVENTS = 4  # ProgressNote.Written + Client.NoteAttached + RecordDates + audit entry
+AMEND_EVENTS = 3  # ProgressNote.Amended + RecordDates.Amended + audit entry
 READ_EVENTS = 1  # audit entry
 LIST_EVENTS = 1  # audit entry
 

@@ -9,6 +9,7 @@ import pytest
 
 from ledger.aggregates.audit import AuditEntry
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
+from ledger.aggregates.record_dates import RecordDates
 from ledger.bootstrap import Ledger
 from ledger.errors import BadInput, NotFound, Refused
 from ledger.stores.psychotherapy import PsychotherapyStore
@@ -34,8 +35,10 @@ def test_notes_and_their_events_live_only_in_the_sealed_store(memory_lg: Ledger)
     memory_lg.psychotherapy.read(note_id, by="dr-lee", purpose="TREAT", at=AT)
     assert len(all_events(main)) == main_after_seed > before  # only the seeding
     kinds = [type(e).__qualname__ for e in all_events(pn)]
-    assert kinds == ["PsychotherapyNote.Written", "AuditEntry.Recorded", "AuditEntry.Recorded"]
-    assert not any(isinstance(e, PsychotherapyNote.Written) for e in all_events(main))
+    assert kinds == ["PsychotherapyNote.Written", "RecordDates.Recorded", "AuditEntry.Recorded",
+                     "AuditEntry.Recorded"]
+    assert not any(isinstance(e, PsychotherapyNote.Written | RecordDates.Recorded)
+                   for e in all_events(main))
 
 
 def test_the_originator_reads_for_treatment_without_more(memory_lg: Ledger) -> None:
