@@ -32,6 +32,7 @@ from sqlalchemy import (
     exists,
     or_,
     select,
+    type_coerce,
     update,
 )
 
@@ -167,13 +168,22 @@ class RetentionFactsProjection(Projection):
         versions of a note with a dates row are left out (its dates say more)."""
         t = self.table
         dated = t.alias("dated")
-        query = select(t).where(or_(t.c.kind != "legacy-version", ~exists().where(
+        # Days as the database stores them (an ISO string on SQLite, a date on PostgreSQL):
+        # :func:`day` reads either, several times faster than the Date type's own parser.
+        columns = [type_coerce(c, String).label(c.name) if isinstance(c.type, Date) else c
+                   for c in t.columns]
+        query = select(*columns).where(or_(t.c.kind != "legacy-version", ~exists().where(
             dated.c.item_id == t.c.item_id, dated.c.kind == "note-dates"))
         ).order_by(t.c.position)
         if client_id is not None:
             query = query.where(or_(t.c.client_id == client_id, t.c.kind.in_(HOLD_KINDS)))
         with self.log.engine.connect() as conn:
             return list(conn.execute(query).all())
+
+
+def day(value: date | str) -> date:
+    """A day of a row read by :meth:`RetentionFactsProjection.facts_rows`."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _row(position: int, kind: str | None, client_id: object = None, **values: Any

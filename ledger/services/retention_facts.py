@@ -32,6 +32,7 @@ from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.aggregates.record_dates import RecordDates, record_dates_id
 from ledger.errors import ContentDestroyed, IntegrityFailure, NotFound
 from ledger.persistence.mapper import ContentShredded, sealed_key_id
+from ledger.projections.retention_facts import day
 from ledger.rules.retention_engine import Episode, Facts, Record
 from ledger.stores.clinical import ClinicalStore
 from ledger.stores.main import MainStore
@@ -126,14 +127,17 @@ class _Notes:
 
     def take(self, row: Any) -> bool:
         kind = row.kind
+        if row.day is None and row.entered is None:  # its day went with its key
+            return kind in ("note-dates", "amended", "legacy-version")
         if kind == "note-dates":
-            self.dates[row.record_id] = (row.client_id, row.day, [row.entered])
+            self.dates[row.record_id] = (row.client_id, day(row.day) if row.day else None,
+                                         [day(row.entered)])
             self.dated.add(row.item_id)
         elif kind == "amended":
             if row.record_id in self.dates:
-                self.dates[row.record_id][2].append(row.day)
+                self.dates[row.record_id][2].append(day(row.day))
         elif kind == "legacy-version":
-            self.legacy.setdefault(row.item_id, (row.client_id, []))[1].append(row.day)
+            self.legacy.setdefault(row.item_id, (row.client_id, []))[1].append(day(row.day))
         else:
             return False
         return True
@@ -185,17 +189,19 @@ def _fold(c: _Folded, row: Any) -> None:
     kind = row.kind
     if kind == "registered":
         c.registered, c.state = row.position, row.state
+    elif row.day is None:  # a destroyed client's fact: its day went with its key
+        return
     elif kind == "episode-opened":
-        c.episodes.append(Episode(license=row.code, facility=row.facility, start=row.day,
+        c.episodes.append(Episode(license=row.code, facility=row.facility, start=day(row.day),
                                   end=None, end_kind=None, jurisdiction=row.state))
     elif kind == "episode-closed" and c.episodes:
         last = c.episodes[-1]
-        c.episodes[-1] = Episode(last.license, last.facility, last.start, row.day, row.code,
+        c.episodes[-1] = Episode(last.license, last.facility, last.start, day(row.day), row.code,
                                  last.jurisdiction)
     elif kind == "contact":
-        c.contacts.append(row.day)
+        c.contacts.append(day(row.day))
     elif kind == "precondition":
-        c.met.append((row.rule_id, row.code, row.day))
+        c.met.append((row.rule_id, row.code, day(row.day)))
     elif kind == "receipt":
         c.receipt = row.position
 
