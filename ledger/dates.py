@@ -8,6 +8,7 @@ today, which means now. Front ends parse with these, so the CLI and the HTTP API
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ END_OF_DAY = time(23, 59, 59, 999999)
 # of retention ahead, a day's end in UTC) overflows.
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _within(day: date, what: str, value: str) -> date:
@@ -33,9 +35,13 @@ def _within(day: date, what: str, value: str) -> date:
 
 
 def parse_day(value: str | None, what: str) -> date | None:
+    """A calendar day written YYYY-MM-DD (Python also reads week dates such as 2015-W53-7
+    and the basic form 20150101: neither is what a person typing a day means)."""
     if value is None:
         return None
     try:
+        if not DAY.fullmatch(value):
+            raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"{what} must be a date like 2024-03-31, not {shown(value)}") from None

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, BinaryIO
 
 from ledger.aggregates.note import MAX_NOTE_BYTES
-from ledger.dates import EARLIEST
+from ledger.dates import DAY, EARLIEST
 from ledger.errors import BadInput
 from ledger.identifiers import CLIENT_REF, STAFF_ID
 from ledger.vocabulary import FACILITIES, LICENSES, US_JURISDICTIONS
@@ -324,7 +324,7 @@ def _day(number: int, value: dict[str, Any], name: str, today: date,
          client: ClientHistory | None) -> date:
     text = _text(number, value, name)
     try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+        day = date.fromisoformat(text) if DAY.fullmatch(text) else None
     except ValueError:
         day = None
     if day is None:

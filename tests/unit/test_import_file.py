@@ -96,6 +96,7 @@ def test_an_empty_file_is_refused() -> None:
     (CLIENT | {"name": 7}, r"^line 2: name must be a string"),
     (CLIENT | {"name": "\ud800"}, r"^line 2: name holds an unpaired surrogate"),
     (CLIENT | {"birth_date": "02/01/1970"}, r"^line 2: birth_date must be a date like"),
+    (CLIENT | {"birth_date": "1970-W01-1"}, r"^line 2: birth_date must be a date like"),
     (CLIENT | {"birth_date": "1899-12-31"}, r"^line 2: birth_date is before 1900-01-01"),
     (CLIENT | {"birth_date": "2026-02-02"}, r"^line 2: birth_date is in the future"),
     (CLIENT | {"state": "XX"}, r"^line 2: state must be a two-letter US state code"),
