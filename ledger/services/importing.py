@@ -24,9 +24,16 @@ from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
 from ledger.aggregates.record_dates import RecordDates
+from ledger.errors import BadInput, LedgerError
 from ledger.keys.pseudonyms import ClientIds
 from ledger.rules import roles
-from ledger.rules.import_file import PSYCHOTHERAPY_NOTE, ClientHistory, Problems, parse
+from ledger.rules.import_file import (
+    PSYCHOTHERAPY_NOTE,
+    ClientHistory,
+    ImportRejected,
+    Problems,
+    parse,
+)
 from ledger.services.audited import Attempt, Done, retry_on_conflict
 from ledger.services.import_plan import CLOSE, OPEN, Plan, look_up, plan
 from ledger.stores.main import MainStore
@@ -55,6 +62,10 @@ class _Tally:
                 f"{self.progress_notes} progress notes")
 
 
+class ImportStopped(BadInput):
+    """The import stopped part-way: some clients were written, and are kept."""
+
+
 class HistoryImport:
     def __init__(self, main: MainStore, sealed: Callable[[], PsychotherapyStore],
                  client_id: ClientIds) -> None:
@@ -75,8 +86,7 @@ class HistoryImport:
                 _count(p, added, skipped)
             sealed_lines = added.psychotherapy_notes + skipped.psychotherapy_notes
             if not dry_run:
-                for i in range(0, len(plans), max(1, clients_per_commit)):
-                    self._write(plans[i:i + max(1, clients_per_commit)], use)
+                self._write_all(plans, use, max(1, clients_per_commit))
             verb = ("dry run: would add " if dry_run else "added ")
             skip = "would skip" if dry_run else "skipped"
             use.commit(reason=f"{verb}{added.main_text()}; {skip} as recorded "
@@ -86,6 +96,25 @@ class HistoryImport:
                                     f"psychotherapy notes; {skip} as recorded "
                                     f"{skipped.psychotherapy_notes} psychotherapy notes")
         return ImportResult(dry_run=dry_run, added=added.counts(), skipped=skipped.counts())
+
+    def _write_all(self, plans: list[Plan], use: Attempt, size: int) -> None:
+        """Every group in turn. A group refused after others were written (a concurrent
+        change to one of its clients) stops the import: what was written stays, the
+        attempt is recorded as stopped, and the error says so (never "nothing was
+        imported"); a rerun adds the rest."""
+        written = 0
+        for i in range(0, len(plans), size):
+            try:
+                self._write(plans[i:i + size], use)
+            except LedgerError as e:
+                if written == 0:
+                    raise
+                why = "; ".join(e.problems) if isinstance(e, ImportRejected) else str(e)
+                stopped = f"stopped after {written} of {len(plans)} clients were written"
+                use.commit(reason=stopped)
+                raise ImportStopped(f"{stopped} ({why}); what was written is kept: run the "
+                                    "import again to add the rest") from None
+            written += len(plans[i:i + size])
 
     def _plans(self, histories: list[ClientHistory]) -> list[Plan]:
         ids = {h.client_ref: self.client_id(h.client_ref) for h in histories}

@@ -215,3 +215,43 @@ def test_groups_of_clients_per_commit_import_the_same(lg: Ledger) -> None:
                                    clients_per_commit=2)
     assert (result.added.clients, result.added.psychotherapy_notes) == (5, 5)
     assert len(lg.pn.notes()) == 5
+
+
+def test_an_import_stopped_part_way_says_what_it_kept(lg: Ledger,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clinician changes a client of the file while the import writes the clients before
+    it: the import stops, keeps what it wrote, records the attempt as stopped, and never
+    says "nothing was imported"."""
+    from ledger.services import importing
+
+    lg.clients.register("C-2", "Bob Roe", date(1980, 1, 1), "CA", by="admin", at=AT)
+    episode = {"state": "CA", "license": "psychologist", "start": "2015-01-01",
+               "end": "2016-01-01", "end_kind": "discharge"}
+    file = lines(
+        {"type": "client", "client_ref": "C-1", "name": "Jane Roe",
+         "birth_date": "1990-04-01", "state": "CA"},
+        {"type": "episode", "client_ref": "C-1"} | episode,
+        {"type": "client", "client_ref": "C-2", "name": "Bob Roe",
+         "birth_date": "1980-01-01", "state": "CA"},
+        {"type": "episode", "client_ref": "C-2"} | episode)
+    real = importing._main_records
+    raced: list[bool] = []
+
+    def racing(p: Any, at: datetime) -> Any:
+        if p.history.client_ref == "C-2" and not raced:
+            raced.append(True)  # meanwhile, an episode is opened for C-2
+            lg.clients.open_episode("C-2", license="lpc", facility=None,
+                                    start=date(2020, 1, 1), by="admin", at=AT)
+        return real(p, at)
+
+    monkeypatch.setattr(importing, "_main_records", racing)
+    with pytest.raises(importing.ImportStopped,
+                       match=r"^stopped after 1 of 2 clients were written \(line 5: .*\); "
+                             r"what was written is kept: run the import again to add the "
+                             r"rest$") as stopped:
+        lg.history_import.run(file, by="admin", at=AT)
+    assert "nothing was imported" not in str(stopped.value)
+    assert lg.main.client_exists(lg.client_id("C-1"))
+    last = audit_entries(lg.main)[-1]
+    assert (last.action, last.outcome, last.reason) == (
+        "import", "granted", "stopped after 1 of 2 clients were written")
