@@ -120,6 +120,19 @@ class EventLog:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    def counts_by_originator(self, topics: Sequence[str], *, upto: int,
+                             originator_id: UUID | None = None) -> dict[UUID, int]:
+        """How many events of these topics each aggregate has, up to notification id
+        ``upto`` (read without decrypting anything)."""
+        e = self.events.c
+        raw_id = type_coerce(e.originator_id, NullType())
+        query = (select(raw_id, func.count()).where(e.topic.in_(list(topics)), e.id <= upto)
+                 .group_by(e.originator_id))
+        if originator_id is not None:
+            query = query.where(e.originator_id == originator_id)
+        with self.engine.connect() as conn:
+            return {UUID(bytes=uuid_bytes(o)): int(n) for o, n in conn.execute(query)}
+
     def none_stored(self, topics: Sequence[str], refusal: Exception) -> InsertCheck:
         """A check for a save (``store.save(..., check=...)``): it raises ``refusal``
         unless no event of these topics is stored besides the ones the save inserts. It runs
@@ -229,3 +242,4 @@ class EventLog:
                 for r in conn.execute(page):
                     yield StoredRow(int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3]),
                                     uuid_bytes(r[4]), int(r[5]), str(r[6]), bytes(r[7]))
+

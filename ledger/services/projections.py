@@ -12,6 +12,8 @@ from ledger.vocabulary import READ_MODELS
 
 if TYPE_CHECKING:  # (the names are all a front end needs: importing them stays cheap)
     from ledger.persistence.tracking import Progress, Status, Tracked
+    from ledger.projections.base import Projection
+    from ledger.projections.check import ReplayCheck
 
 NAMES = READ_MODELS
 
@@ -48,16 +50,11 @@ class Projections:
                     f"{bad[0]}/{bad[1]} {bad[2]}")
                 continue
             assert isinstance(model, Projection)
-            check = ReplayCheck(model, name)
-            log = model.log
-            for n in log.scan(model.topics, page=1000):
-                if n.id > check.tracked:
-                    break
-                check.feed(n.id, n.topic, model.decode(n))
-                if check.first is not None:
-                    break
-            difference = check.finish(log.last_id())
-            found[name] = None if difference is None else difference.describe()
+            try:
+                found[name] = _replayed(ReplayCheck(model, name), model)
+            except (ValueError, TypeError) as e:  # a stored value its column cannot hold
+                found[name] = (f"read model {name} disagrees with the log: a stored value "
+                               f"cannot be read as its column's type ({shown(str(e))})")
         return found
 
     def size(self, name: str) -> int:
@@ -68,3 +65,15 @@ class Projections:
         if name not in NAMES:
             raise BadInput(f"unknown read model {shown(name)}; use one of {', '.join(NAMES)}")
         return self._projections[name]()
+
+
+def _replayed(check: ReplayCheck, model: Projection) -> str | None:
+    log = model.log
+    for n in log.scan(model.topics, page=1000):
+        if n.id > check.tracked:
+            break
+        check.feed(n.id, n.topic, model.decode(n))
+        if check.first is not None:
+            break
+    difference = check.finish(log.last_id())
+    return None if difference is None else difference.describe()

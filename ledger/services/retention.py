@@ -28,6 +28,7 @@ from ledger.rules import retention_engine as engine
 from ledger.rules import roles
 from ledger.services.audited import Attempt, retry_on_conflict
 from ledger.services.retention_facts import (
+    DISAGREES,
     ClientFacts,
     FromLog,
     Held,
@@ -42,8 +43,6 @@ from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
 JOURNAL_BATCH = 100  # clients decided, then journalled in one append, before keys go
-DISAGREES = ("the retention read model disagrees with the log; run ledger projections "
-             "check")
 
 
 @dataclass(frozen=True)

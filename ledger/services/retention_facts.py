@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import MapperDeserialisationError
 from eventsourcing.utils import get_topic
 
 from ledger.aggregates.client import Client
@@ -39,6 +40,12 @@ from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
 from ledger.views import HoldInfo
 
+DISAGREES = ("the retention read model disagrees with the log; run ledger projections "
+             "check")
+# The client's own events, which its aggregate's rows in the read model must number.
+CLIENT_KINDS = ("registered", "episode-opened", "episode-closed", "contact")
+CLIENT_TOPICS = [get_topic(cls) for cls in (Client.Registered, Client.EpisodeOpened,
+                                            Client.EpisodeClosed, Client.ContactRecorded)]
 Met = tuple[str, str, date]  # (rule id, precondition kind, done on)
 Held = dict[UUID, list[HoldInfo]]  # every hold that ever named the client, in order
 
@@ -154,11 +161,32 @@ class _Notes:
 
 def from_read_models(main: MainStore, pn: PsychotherapyStore,
                      client_id: UUID | None = None) -> Gathered:
-    """Every client's facts (or one client's) from the two read models, caught up first."""
+    """Every client's facts (or one client's) from the two read models, caught up first.
+
+    The rows are a cache: a client whose own events (registration, episodes, contacts)
+    number other than the log's, or a row that cannot be what the projection wrote (a day
+    that is no day, a receipt or registration position holding another event), is an
+    integrity failure naming the client, never a silent omission or a traceback."""
     for store in (main, pn):
         store.retention_projection.catch_up()
+    upto = main.retention_projection.position()
     key = str(client_id) if client_id is not None else None
+    try:
+        gathered, counted = _gathered(main, pn, key)
+    except (ValueError, NotFound) as e:
+        raise IntegrityFailure(f"{DISAGREES} ({e})") from None
+    logged = main.event_log.counts_by_originator(CLIENT_TOPICS, upto=upto,
+                                                 originator_id=client_id)
+    for client in sorted(set(logged) | set(counted), key=str):
+        if logged.get(client, 0) != counted.get(client, 0):
+            raise IntegrityFailure(f"client {client}: {DISAGREES}")
+    return gathered
+
+
+def _gathered(main: MainStore, pn: PsychotherapyStore, key: str | None
+              ) -> tuple[Gathered, dict[UUID, int]]:
     folded: dict[str, _Folded] = {}
+    counted: dict[UUID, int] = defaultdict(int)  # each client's own events, by its rows
     holds: list[str] = []
     notes = _Notes()
     for row in main.retention_projection.facts_rows(key):
@@ -167,6 +195,8 @@ def from_read_models(main: MainStore, pn: PsychotherapyStore,
             continue
         if row.client_id is None:  # a shredded event's row (its client was destroyed)
             continue
+        if row.kind in CLIENT_KINDS:
+            counted[UUID(row.client_id)] += 1
         if notes.take(row):
             continue
         c = folded.setdefault(row.client_id, _Folded())
@@ -181,8 +211,8 @@ def from_read_models(main: MainStore, pn: PsychotherapyStore,
         for client, found in records.items():
             if client in folded:
                 folded[client].records.extend(found)
-    return Gathered(_identified(main, pn, folded),
-                    by_client(hold_info(main.hold(UUID(h))) for h in holds))
+    return (Gathered(_identified(main, pn, folded),
+                     by_client(hold_info(main.hold(UUID(h))) for h in holds)), counted)
 
 
 def _fold(c: _Folded, row: Any) -> None:
@@ -221,6 +251,14 @@ def _identified(main: MainStore, pn: PsychotherapyStore, folded: dict[str, _Fold
         if c.registered is None:
             continue  # facts of a client never registered here: none are planned
         client_id = UUID(client)
+        for receipt in (receipts.get(c.receipt) if c.receipt else None,
+                        pn_receipts.get(c.pn_receipt) if c.pn_receipt else None):
+            if receipt is not None and (not isinstance(receipt, Destruction.Recorded)
+                                        or receipt.client_id != client_id):
+                raise IntegrityFailure(f"client {client_id}: {DISAGREES}")
+        if (c.receipt and c.receipt not in receipts) or (
+                c.pn_receipt and c.pn_receipt not in pn_receipts):
+            raise IntegrityFailure(f"client {client_id}: {DISAGREES}")
         out = ClientFacts(client_id, met=c.met,
                           receipt=receipts.get(c.receipt) if c.receipt else None,
                           pn_receipt=pn_receipts.get(c.pn_receipt) if c.pn_receipt else None)
@@ -228,11 +266,15 @@ def _identified(main: MainStore, pn: PsychotherapyStore, folded: dict[str, _Fold
             registered = main.event_log.decode(registrations[c.registered])
         except ContentShredded:
             registered = None
+        except (KeyError, MapperDeserialisationError):
+            raise IntegrityFailure(f"client {client_id}: {DISAGREES}") from None
+        if registered is not None and (not isinstance(registered, Client.Registered)
+                                       or registered.originator_id != client_id):
+            raise IntegrityFailure(f"client {client_id}: {DISAGREES}")
         if registered is None and out.receipt is None:
             raise IntegrityFailure(f"client {client_id}: its key is gone but no destruction "
                                    "receipt exists; run ledger verify")
         if registered is not None:
-            assert isinstance(registered, Client.Registered)
             out.ref = registered.client_ref
             if out.receipt is None:
                 out.facts = facts(c.state or registered.jurisdiction,
@@ -243,9 +285,15 @@ def _identified(main: MainStore, pn: PsychotherapyStore, folded: dict[str, _Fold
 
 
 def _events(store: ClinicalStore, positions: list[int]) -> dict[int, Any]:
-    """Audit events (never shredded) at these positions."""
-    return {n.id: store.event_log.decode(n)
-            for n in store.event_log.notifications_at(positions)}
+    """Audit events (never shredded) at these positions; one that cannot be read is left
+    out (the caller finds it missing)."""
+    found = {}
+    for n in store.event_log.notifications_at(positions):
+        try:
+            found[n.id] = store.event_log.decode(n)
+        except MapperDeserialisationError:
+            continue
+    return found
 
 
 # ----- from the primary log -------------------------------------------------------------------
