@@ -23,27 +23,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, replace
+from contextlib import AbstractContextManager
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
+from scratch import scratch  # benchmarks/ (run as a script: its folder is on the path)
 
 from ledger.bootstrap import initialise, open_ledger
 from ledger.rules.import_file import lines_of
 from ledger.settings import Settings, load_settings
 
-PG_URL_ENVS = ("LEDGER_BENCH_POSTGRES_URL", "LEDGER_TEST_POSTGRES_URL")
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 CLINICIANS = [f"dr-{i}" for i in range(10)]
 WORDS = ("mood sleep anxiety plan goals session reports improved affect stable homework "
@@ -86,23 +81,8 @@ def generate(path: Path, clients: int, notes_per_client: int, seed: int = 15) ->
     return notes
 
 
-@contextmanager
-def store(postgres: bool, root: Path) -> Iterator[Settings]:
-    base = load_settings(str(root / "data"), environ={})
-    if not postgres:
-        yield base
-        return
-    url = next((os.environ[v] for v in PG_URL_ENVS if os.environ.get(v)), DEFAULT_PG_URL)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield replace(base, main=replace(base.main, url=url, schema=schema),
-                      pn=replace(base.pn, url=url, schema=f"{schema}_pn"))
-    finally:
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}_pn" CASCADE')
-        engine.dispose()
+def store(postgres: bool, root: Path) -> AbstractContextManager[Settings]:
+    return scratch(load_settings(str(root / "data"), environ={}), postgres)
 
 
 def timed_import(settings: Settings, file: Path, per_commit: int) -> tuple[float, float, object]:

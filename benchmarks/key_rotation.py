@@ -28,41 +28,25 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
+from scratch import scratch  # benchmarks/ (run as a script: its folder is on the path)
 
 from ledger.bootstrap import initialise, open_ledger
 from ledger.primitives.crypto import new_key
 from ledger.settings import KekSettings, Pkcs11Settings, Settings, load_settings
 
-PG_URL_ENVS = ("LEDGER_BENCH_POSTGRES_URL", "LEDGER_TEST_POSTGRES_URL")
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 INSERT_CHUNK = 5000
 
 
-@contextmanager
-def store(backend: str, root: Path, kek: KekSettings) -> Iterator[Settings]:
-    base = replace(load_settings(str(root / "data"), environ={}), kek=kek)
-    if backend == "sqlite":
-        yield base
-        return
-    url = next((os.environ[v] for v in PG_URL_ENVS if os.environ.get(v)), DEFAULT_PG_URL)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        yield replace(base, main=replace(base.main, url=url, schema=schema),
-                      pn=replace(base.pn, url=url, schema=f"{schema}_pn"))
-    finally:
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}_pn" CASCADE')
-        engine.dispose()
+def store(backend: str, root: Path, kek: KekSettings) -> AbstractContextManager[Settings]:
+    return scratch(replace(load_settings(str(root / "data"), environ={}), kek=kek),
+                   backend != "sqlite")
 
 
 def fill(settings: Settings, keys: int) -> None:
