@@ -24,9 +24,12 @@ def _dated(store: ClinicalStore, note: VersionedNote, at: datetime) -> RecordDat
         dates.amended(at.date(), at)
         return dates
     first, *later = note.versions
+    session = date.fromisoformat(note.session_date) if note.session_date else None
     dates = RecordDates.record(
         client_id=note.client_id, note_id=note.id,
-        session_date=date.fromisoformat(note.session_date) if note.session_date else None,
+        # A future session day was accepted before dates were recorded apart; it counts
+        # as none (the note then counts from the day it was entered, which is later).
+        session_date=session if session is not None and session <= at.date() else None,
         entered_on=first.written_at.date(), at=at)
     for version in later:
         dates.amended(version.written_at.date(), at)
