@@ -27,8 +27,8 @@ def _dated(store: ClinicalStore, note: VersionedNote, at: datetime) -> RecordDat
     session = date.fromisoformat(note.session_date) if note.session_date else None
     dates = RecordDates.record(
         client_id=note.client_id, note_id=note.id,
-        # A future session day was accepted before dates were recorded apart; it counts
-        # as none (the note then counts from the day it was entered, which is later).
+        # A session day in the future was accepted before dates were recorded apart: it
+        # counts as none, and the note counts from the day it was entered.
         session_date=session if session is not None and session <= at.date() else None,
         entered_on=first.written_at.date(), at=at)
     for version in later:

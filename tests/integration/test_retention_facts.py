@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic
@@ -17,6 +18,7 @@ from ledger.aggregates.base import Actor, acting_as
 from ledger.aggregates.client import Client
 from ledger.aggregates.progress_note import ProgressNote
 from ledger.aggregates.psychotherapy_note import PsychotherapyNote
+from ledger.aggregates.record_dates import RecordDates, record_dates_id
 from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import IntegrityFailure
 from ledger.persistence.mapper import SealingMapper
@@ -51,7 +53,8 @@ def note(lg: Ledger, ref: str, written: str, session: str | None = None) -> Any:
                           session_date=date.fromisoformat(session) if session else None)
 
 
-def legacy_note(lg: Ledger, ref: str, written: str, *, sealed: bool = False) -> None:
+def legacy_note(lg: Ledger, ref: str, written: str, *, sealed: bool = False,
+                session: date | None = None) -> UUID | None:
     """A note as the ledger wrote it before dates were recorded apart: the note and its
     audit entry, no dates."""
     at = on(written)
@@ -63,14 +66,15 @@ def legacy_note(lg: Ledger, ref: str, written: str, *, sealed: bool = False) -> 
                                       object_type="psychotherapy-note", object_id=pn.id,
                                       client_id=client_id, version=1, at=at)
             lg.pn.save(pn, entry)
-            return
+            return pn.id
         client = lg.main.get(Client, client_id, "client")
-        written_note = ProgressNote.write(client_id, "old note", None, at)
+        written_note = ProgressNote.write(client_id, "old note", session, at)
         client.attach_note(written_note.id, at)
         entry = AuditEntry.record(action="originate", outcome="granted",
                                   object_type="progress-note", object_id=written_note.id,
                                   client_id=client_id, version=1, at=at)
         lg.main.save(written_note, client, entry)
+        return written_note.id
 
 
 def rows_of(lg: Ledger, ref: str) -> list[Any]:
@@ -332,3 +336,20 @@ def test_a_row_that_cannot_be_what_was_written_is_an_integrity_failure(
     if kind == "episode-opened":  # the check itself names it, rather than failing
         assert found.endswith("a stored value cannot be read as its column's type "
                               "('month must be in 1..12')")
+
+
+def test_an_old_note_gets_its_dates_when_first_amended(memory_lg: Ledger) -> None:
+    """A note written before dates were recorded apart gets them from its own versions when
+    first amended; a session day in the future (accepted then) counts as none."""
+    lg = memory_lg
+    seed(lg, on("2010-01-04"))
+    register(lg, "O-1", "1970-01-01", "CA", on("2010-01-04"))
+    kept = legacy_note(lg, "O-1", "2010-02-01", session=date(2010, 1, 29))
+    odd = legacy_note(lg, "O-1", "2010-02-02", session=date(2031, 1, 1))
+    assert kept is not None and odd is not None
+    for note_id in (kept, odd):
+        lg.notes.amend(note_id, "corrected", "typo", by="dr-lee", at=on("2012-05-06"))
+    dates = [lg.main.get(RecordDates, record_dates_id(n), "dates") for n in (kept, odd)]
+    assert [(d.session_date, d.entries) for d in dates] == [
+        (date(2010, 1, 29), [date(2010, 2, 1), date(2012, 5, 6)]),
+        (None, [date(2010, 2, 2), date(2012, 5, 6)])]
