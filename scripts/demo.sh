@@ -117,6 +117,12 @@ run ledger client episode close C-1003 --as desk --end 2016-08-31 --kind termina
 run ledger client episode open C-1003 --as desk --license psychologist --start 2017-01-09
 run ledger client episode close C-1003 --as desk --end 2018-07-01 --kind termination
 run ledger retention explain C-1003 --as comp --at 2026-11-30
+# A practice's history from its earlier system (docs/import.md): checked whole, then
+# written; each note keeps the day it was written there, which the rules use.
+run ledger import tests/data/history-2015.jsonl --as admin --dry-run
+run ledger import tests/data/history-2015.jsonl --as admin
+run ledger import tests/data/history-2015.jsonl --as admin
+run ledger retention explain H-2015 --as comp
 HOLD=$(ledger hold place --client C-1002 --as comp --reason "records requested in a custody matter" --json \
     | python -c 'import json, sys; print(json.load(sys.stdin)["hold_id"])')
 echo "$ ledger hold place --client C-1002 --as comp --reason \"records requested in a custody matter\""
