@@ -10,6 +10,7 @@ from uuid import UUID
 
 from ledger.aggregates.note import VersionedNote
 from ledger.aggregates.record_dates import RecordDates, record_dates_id
+from ledger.errors import NotFound
 from ledger.rules.roles import Rule
 from ledger.services.audited import Attempt, retry_on_conflict
 from ledger.stores.clinical import ClinicalStore
@@ -18,9 +19,11 @@ from ledger.stores.clinical import ClinicalStore
 def _dated(store: ClinicalStore, note: VersionedNote, at: datetime) -> RecordDates:
     """The note's dates with the new version's entry. A note written before dates were
     recorded apart gets them now, from its own versions (read here anyway)."""
-    dates_id = record_dates_id(note.id)
-    if store.event_log.first_topic(dates_id) is not None:
-        dates = store.get(RecordDates, dates_id, f"dates of note {note.id}")
+    try:
+        dates = store.get(RecordDates, record_dates_id(note.id), f"dates of note {note.id}")
+    except NotFound:
+        pass
+    else:
         dates.amended(at.date(), at)
         return dates
     first, *later = note.versions
