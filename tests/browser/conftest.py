@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from ledger.bootstrap import Ledger, initialise
 from ledger.settings import load_settings
@@ -29,6 +30,9 @@ from tests.cli.remote_server import serving_app
 from tests.conftest import seed
 
 CHROMIUM = Path("/usr/bin/chromium")
+# A busy two-core machine can take longer than Playwright's 5 s for a page to show a change;
+# a check that holds still passes as soon as it holds.
+expect.set_options(timeout=15_000)
 ROOT = Path(__file__).resolve().parents[2]
 STAFF = ("admin", "dr-lee", "sup", "bill", "desk", "comp")
 
@@ -93,7 +97,7 @@ def shot(request: pytest.FixtureRequest) -> Any:
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
 
     def take(page: Any, name: str) -> Path:
-        path = folder / f"{test}-{name}.png"
+        path = folder / f"{test}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 
