@@ -49,6 +49,8 @@ class FakeIdp:
     claims: dict[str, Any] = field(default_factory=dict)  # added to (None: removed from) it
     base: str = ""
     issuer: str = ""
+    # What /token answers instead, as is (status, headers, body): a broken provider.
+    raw_token_answer: tuple[int, dict[str, str], bytes] | None = None
     grants: dict[str, Grant] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
 
@@ -120,6 +122,9 @@ def _handler(idp: FakeIdp) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {}, b"")
                 return
             status, answer = idp.token({k: v[0] for k, v in parse_qs(body).items()})
+            if idp.raw_token_answer is not None:
+                self._send(*idp.raw_token_answer)
+                return
             self._send(status, {"Content-Type": "application/json"},
                        json.dumps(answer).encode())
 

@@ -190,6 +190,22 @@ def test_the_providers_error_answer_is_recorded(lg: Ledger, idp: FakeIdp) -> Non
     assert idp.token_requests == []
 
 
+@pytest.mark.parametrize(("answer", "why"), [
+    ((302, {"Location": "https://elsewhere.example/token"}, b""),
+     "the token endpoint answered HTTP 302 without a JSON object"),
+    ((500, {}, b"<html>oops</html>"), "the token endpoint answered HTTP 500 without a JSON object"),
+    ((200, {}, b'{"access_token": "x"}'), "the token endpoint's answer has no ID token"),
+    ((200, {}, b'{"id_token": "' + b"a" * 70_000 + b'"}'),
+     "the token endpoint's answer is larger than 65536 bytes"),
+])
+def test_a_broken_token_endpoint_is_a_recorded_failure(
+        lg: Ledger, idp: FakeIdp, answer: tuple[int, dict[str, str], bytes], why: str) -> None:
+    """A redirect is not followed: the code and verifier go to the token endpoint only."""
+    idp.raw_token_answer = answer
+    pending, code, state = attempt(lg)
+    refuse(lg, sign_in(lg).finish(pending, code=code, state=state, at=T0), why)
+
+
 def test_an_unreachable_token_endpoint_is_a_recorded_failure(settings: Settings,
                                                              idp: FakeIdp,
                                                              tmp_path: Path) -> None:
