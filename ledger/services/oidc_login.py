@@ -8,7 +8,8 @@ against cross-site request forgery, ``nonce`` against a replayed ID token, the P
 (:class:`Pending`) for the browser and sends the browser to that URL.
 
 :meth:`OidcSignIn.finish` takes the provider's answer at the callback: the ``state`` must be
-the attempt's and the attempt younger than 10 minutes; the code is exchanged at the token
+the attempt's, the attempt younger than 10 minutes and not finished before (in this process:
+an attempt is used once); the code is exchanged at the token
 endpoint with the verifier (and the client secret of a confidential client); the ID token
 returned must verify like an API bearer token (:class:`~ledger.services.oidc.OidcVerifier`:
 algorithm, key, signature, issuer, times, staff claim), with the client id as its audience
@@ -25,6 +26,7 @@ import hmac
 import json
 import secrets
 import stat
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -45,6 +47,7 @@ TOKEN_TIMEOUT_SECONDS = 10
 MAX_TOKEN_RESPONSE_BYTES = 64 * 1024  # an ID token and an access token: a few kilobytes
 MAX_CODE_CHARS = 2048
 RANDOM_BYTES = 32  # 256 bits each for state, nonce and code_verifier
+MAX_REMEMBERED = 10_000  # finished attempts remembered (for 10 minutes) against a replay
 
 # How the token endpoint is asked: (url, form) -> (HTTP status, body), or NoIdToken.
 Post = Callable[[str, dict[str, str]], tuple[int, bytes]]
@@ -78,6 +81,8 @@ class OidcSignIn:
         self._post = post or _post
         self._secret = (read_secret(settings.client_secret_file)
                         if settings.client_secret_file is not None else None)
+        self._finished: dict[str, datetime] = {}  # state -> when finished, oldest first
+        self._lock = threading.Lock()
 
     def begin(self, at: datetime) -> tuple[str, Pending]:
         """The provider's authorization URL for a new attempt, and the attempt."""
@@ -97,6 +102,8 @@ class OidcSignIn:
             return "sign-in state does not match the attempt"
         if at - pending.started_at >= PENDING_TTL:
             return "sign-in attempt older than 10 minutes"
+        if not self._first_finish(pending, at):
+            return "sign-in attempt already used"
         if error is not None:
             return f"the identity provider answered {shown(error, 40)}"
         if not code or len(code) > MAX_CODE_CHARS:
@@ -112,6 +119,21 @@ class OidcSignIn:
             return str(e)
         return self.verifier.verify(id_token, at, audience=self.settings.client_id,
                                     nonce=pending.nonce)
+
+    def _first_finish(self, pending: Pending, at: datetime) -> bool:
+        """Whether ``pending`` is finished for the first time. It is remembered for 10
+        minutes, after which its age refuses it anyway; past :data:`MAX_REMEMBERED` the
+        oldest is forgotten first (the provider still refuses a code used twice)."""
+        finished = self._finished
+        with self._lock:
+            while finished and at - next(iter(finished.values())) >= PENDING_TTL:
+                del finished[next(iter(finished))]
+            if pending.state in finished:
+                return False
+            while len(finished) >= MAX_REMEMBERED:
+                del finished[next(iter(finished))]
+            finished[pending.state] = at
+            return True
 
     def _exchange(self, form: dict[str, str]) -> str:
         """The ID token the token endpoint gives for the code (:class:`NoIdToken`: why

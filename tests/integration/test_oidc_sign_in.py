@@ -144,12 +144,19 @@ def test_an_attempt_of_ten_minutes_or_more_is_refused(lg: Ledger, idp: FakeIdp) 
     assert idp.token_requests == []
 
 
-def test_a_replayed_code_is_refused_by_the_provider(lg: Ledger) -> None:
+def test_a_replayed_attempt_is_refused_and_so_is_a_code_used_twice(lg: Ledger,
+                                                                    idp: FakeIdp) -> None:
     pending, code, state = attempt(lg)
     first = sign_in(lg).finish(pending, code=code, state=state, at=T0)
     assert lg.authenticator.signed_in(first, source=SOURCE, at=T0).staff_id == "dr-lee"
     again = sign_in(lg).finish(pending, code=code, state=state, at=T0)
-    refuse(lg, again, "the token endpoint refused the code (HTTP 400): 'invalid_grant'")
+    refuse(lg, again, "sign-in attempt already used")
+    assert len(idp.token_requests) == 1
+    # Another process (a second worker) does not know the attempt: the provider refuses.
+    other = OidcSignIn(sign_in(lg).settings, sign_in(lg).verifier)
+    with pytest.raises(Unauthenticated, match=r"\(HTTP 400\): 'invalid_grant'$"):
+        lg.authenticator.signed_in(other.finish(pending, code=code, state=state, at=T0),
+                                   source=SOURCE, at=T0)
 
 
 def test_a_pkce_verifier_that_does_not_fit_the_challenge_is_refused(lg: Ledger) -> None:
@@ -240,3 +247,22 @@ def test_a_confidential_client_sends_its_secret_from_a_private_file(
         assert opened.authenticator.signed_in(proved, source=SOURCE,
                                               at=T0).staff_id == "dr-lee"
     assert idp.token_requests[0]["client_secret"] == "s3cret-value"
+
+
+def test_finished_attempts_are_remembered_for_ten_minutes_and_at_most_a_bound(
+        lg: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.services import oidc_login
+
+    monkeypatch.setattr(oidc_login, "MAX_REMEMBERED", 3)
+    flow = OidcSignIn(sign_in(lg).settings, sign_in(lg).verifier)
+    made = [flow.begin(T0)[1] for _ in range(4)]
+    for i, pending in enumerate(made[:3]):
+        assert flow._first_finish(pending, T0 + timedelta(minutes=i))
+    assert not flow._first_finish(made[0], T0 + timedelta(minutes=3))
+    assert flow._first_finish(made[3], T0 + timedelta(minutes=3))  # forgets made[0]
+    assert list(flow._finished) == [p.state for p in made[1:]]
+    assert flow._first_finish(made[0], T0 + timedelta(minutes=4))
+    assert list(flow._finished) == [p.state for p in (*made[2:], made[0])]
+    # Ten minutes after their finish, made[2] and made[3] are forgotten.
+    assert not flow._first_finish(made[0], T0 + timedelta(minutes=13))
+    assert list(flow._finished) == [made[0].state]
