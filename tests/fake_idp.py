@@ -142,10 +142,11 @@ def _handler(idp: FakeIdp) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running(idp: FakeIdp) -> Iterator[FakeIdp]:
-    """``idp`` served on 127.0.0.1 at a free port until the block ends."""
+def running(idp: FakeIdp, host: str = "127.0.0.1") -> Iterator[FakeIdp]:
+    """``idp`` served on 127.0.0.1 at a free port until the block ends; its URLs name
+    ``host`` (``localhost``: another site than 127.0.0.1, for a browser)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(idp))
-    idp.base = f"http://127.0.0.1:{server.server_address[1]}"
+    idp.base = f"http://{host}:{server.server_address[1]}"
     idp.issuer = idp.issuer or idp.base
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
