@@ -50,6 +50,7 @@ _KEYS = {
     "LEDGER_CONSOLE_OIDC_TOKEN_URL": "console_oidc_token_url",
     "LEDGER_CONSOLE_OIDC_REDIRECT_URI": "console_oidc_redirect_uri",
     "LEDGER_CONSOLE_OIDC_CLIENT_SECRET_FILE": "console_oidc_client_secret_file",
+    "LEDGER_CONSOLE_IDLE_SECONDS": "console_idle_seconds",
 }
 # The variable that may hold the base64 pseudonym secret instead of its file.
 PSEUDONYM_ENV = "LEDGER_PSEUDONYM_KEY"
@@ -92,6 +93,10 @@ class ConsoleOidcSettings:
     # A confidential client's secret (client_secret_post), in a 0600 file; None: public.
     client_secret_file: Path | None = None
 
+
+# The console's automatic logoff (45 CFR 164.312(a)(2)(iii)): 15 minutes unless set.
+DEFAULT_CONSOLE_IDLE_SECONDS = 900
+MAX_CONSOLE_IDLE_SECONDS = 3600
 
 KEK_PROVIDERS = ("file", "passphrase", "pkcs11")
 DEFAULT_BACKUP_RETENTION_DAYS = 35
@@ -139,6 +144,8 @@ class Settings:
     kek: KekSettings = KekSettings()
     # The console's sign-in with the identity provider; None: staff tokens only.
     console_oidc: ConsoleOidcSettings | None = None
+    # The console signs a session out after this many seconds without a request.
+    console_idle_seconds: int = DEFAULT_CONSOLE_IDLE_SECONDS
 
     @property
     def keys(self) -> Path:
@@ -218,7 +225,17 @@ def load_settings(data_dir: str | None = None,
         key_dir=keys,
         kek=_kek(get),
         console_oidc=_console_oidc(get, oidc),
+        console_idle_seconds=_idle(get("LEDGER_CONSOLE_IDLE_SECONDS")),
     )
+
+
+def _idle(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_CONSOLE_IDLE_SECONDS
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONSOLE_IDLE_SECONDS:
+        raise BadInput(f"LEDGER_CONSOLE_IDLE_SECONDS must be a whole number of seconds from 1 "
+                       f"to {MAX_CONSOLE_IDLE_SECONDS}")
+    return int(value)
 
 
 def _kek(get: Callable[[str], str | None]) -> KekSettings:
