@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -49,6 +50,9 @@ class FakeIdp:
     claims: dict[str, Any] = field(default_factory=dict)  # added to (None: removed from) it
     base: str = ""
     issuer: str = ""
+    # Whether /authorize shows a sign-in page whose form the person submits, as a real
+    # provider does (the way back is then a navigation the provider's page started).
+    login_page: bool = False
     # What /token answers instead, as is (status, headers, body): a broken provider.
     raw_token_answer: tuple[int, dict[str, str], bytes] | None = None
     grants: dict[str, Grant] = field(default_factory=dict)
@@ -66,6 +70,15 @@ class FakeIdp:
     def jwks() -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
         return {"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}
+
+    def page(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" '
+                         f'value="{html.escape(v)}">' for k, v in query.items())
+        body = (f'<!doctype html><html lang="en"><title>Fake provider</title><main>'
+                f'<form method="post" action="/authorize">{fields}'
+                f'<button type="submit">Sign in as {html.escape(self.staff_id)}</button>'
+                f'</form></main></html>')
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
 
     def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         if query.get("response_type") != "code" or query.get("client_id") != self.client_id:
@@ -113,11 +126,14 @@ def _handler(idp: FakeIdp) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {}, b"")
                 return
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            self._send(*idp.authorize(query))
+            self._send(*(idp.page(query) if idp.login_page else idp.authorize(query)))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
+            if urlsplit(self.path).path == "/authorize":  # the sign-in page's form
+                self._send(*idp.authorize({k: v[0] for k, v in parse_qs(body).items()}))
+                return
             if urlsplit(self.path).path != "/token":
                 self._send(404, {}, b"")
                 return

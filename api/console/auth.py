@@ -39,6 +39,8 @@ NOTICES = {
     "signed-out": "You have signed out.",
     "ended": "Your session has ended. Please sign in again.",
     "check": "Your session could not be read. Please sign in again.",
+    "oidc": "Sign-in with your identity provider did not succeed. Try again, or sign in "
+            "with a staff token.",
 }
 
 
@@ -91,7 +93,8 @@ def _form(request: Request, *, notice: str | None = None, error: str | None = No
           status: int = 200) -> Response:
     pre = pre_session_ok(request.cookies.get(PRE_SESSION)) or new_pre_session()
     response = render(request, "sign_in.html", status=status, notice=notice, error=error,
-                      csrf=key_of(request).form_token(pre))
+                      csrf=key_of(request).form_token(pre),
+                      oidc=ledger_of(request).console_sign_in is not None)
     response.set_cookie(PRE_SESSION, pre, path=COOKIE_PATH, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response
