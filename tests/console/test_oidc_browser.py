@@ -73,6 +73,14 @@ def served(tmp_path: Path) -> Iterator[tuple[str, FakeIdp]]:
             thread.join(timeout=30)
 
 
+def serious(page: object) -> list[str]:
+    """The serious or critical accessibility violations axe-core finds on ``page``."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response.get("violations", [])
+    return [v["id"] for v in found if v.get("impact") in ("serious", "critical")]
+
+
 def test_signing_in_with_the_identity_provider_in_chromium(
         served: tuple[str, FakeIdp], tmp_path: Path) -> None:
     base, idp = served
@@ -86,6 +94,7 @@ def test_signing_in_with_the_identity_provider_in_chromium(
             page = browser.new_page()
             page.goto(f"{base}/console/sign-in")
             page.screenshot(path=str(shots / "sign-in-with-oidc.png"), full_page=True)
+            assert serious(page) == []
             page.get_by_role("link", name="Sign in with your identity provider").click()
             page.get_by_role("button", name="Sign in as dr-lee").click()  # at the provider
             page.wait_for_url(f"{base}/console/", timeout=15_000)
