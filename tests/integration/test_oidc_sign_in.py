@@ -22,7 +22,7 @@ import pytest
 
 from ledger.aggregates.audit import AuditEntry
 from ledger.bootstrap import Ledger, open_ledger
-from ledger.errors import KeyMaterialError, Unauthenticated
+from ledger.errors import KeyMaterialError, Throttled, Unauthenticated
 from ledger.services.oidc_login import OidcSignIn, Pending
 from ledger.settings import ConsoleOidcSettings, OidcSettings, Settings
 from tests.conftest import all_events, seed
@@ -266,3 +266,17 @@ def test_finished_attempts_are_remembered_for_ten_minutes_and_at_most_a_bound(
     # Ten minutes after their finish, made[2] and made[3] are forgotten.
     assert not flow._first_finish(made[0], T0 + timedelta(minutes=13))
     assert list(flow._finished) == [made[0].state]
+
+
+def test_failed_sign_ins_count_towards_the_sources_throttle(lg: Ledger) -> None:
+    for _ in range(10):
+        with pytest.raises(Unauthenticated):
+            lg.authenticator.signed_in("sign-in state does not match the attempt",
+                                       source=SOURCE, at=T0)
+    pending, code, state = attempt(lg)
+    proved = sign_in(lg).finish(pending, code=code, state=state, at=T0)
+    with pytest.raises(Throttled, match="too many failed authentications"):
+        lg.authenticator.signed_in(proved, source=SOURCE, at=T0)
+    assert failures(lg)[-1] == (f"throttled: 10 failed authentications within 60 s; refused "
+                                f"for 60 s (from {SOURCE})")
+    assert lg.authenticator.signed_in(proved, source="192.0.2.1", at=T0).staff_id == "dr-lee"
