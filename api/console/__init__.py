@@ -1,0 +1,1 @@
+"""The compliance console: server-rendered pages at /console (issue 16)."""
