@@ -7,39 +7,20 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from ledger.aggregates.audit import AuditEntry
 from ledger.queries import Query
-from tests.api.conftest import Practice, now, open_practice, sqlite_settings
+from tests.api.conftest import Practice, now
 from tests.conftest import PN_ASSERTION, audit_entries
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def practice(tmp_path: Path) -> Iterator[Practice]:
-    yield from open_practice(sqlite_settings(tmp_path))
+from tests.console.conftest import csrf_of, sign_in
 
 
-def sign_in(p: Practice, who: str) -> str:
-    """Sign ``who`` in with their staff token; the form token of the session."""
-    form = p.client.get("/console/sign-in")
-    token = CSRF.search(form.text)
-    assert token is not None
-    signed = p.client.post("/console/sign-in", data={"token": p.tokens[who],
-                                                     "csrf": token.group(1)})
-    assert signed.status_code == 200 and "Signed in as" in signed.text, signed.text
-    return csrf_of(signed.text)
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found is not None
-    return found.group(1)
+def signed_in(p: Practice, who: str) -> str:
+    """Sign ``who`` in; the form token of their session, from the home page."""
+    sign_in(p, who)
+    home = p.client.get("/console/")
+    assert "Signed in as" in home.text
+    return csrf_of(home.text)
 
 
 def text_of(html: str) -> str:
@@ -57,7 +38,7 @@ def history(p: Practice) -> None:
 
 def test_the_timeline_is_a_form_post_with_a_chart_and_the_events(practice: Practice) -> None:
     history(practice)
-    csrf = sign_in(practice, "comp")
+    csrf = signed_in(practice, "comp")
     form = practice.client.get("/console/clients/timeline")
     assert form.status_code == 200 and 'name="client"' in form.text
     page = practice.client.post("/console/clients/timeline",
@@ -78,7 +59,7 @@ def test_the_timeline_is_a_form_post_with_a_chart_and_the_events(practice: Pract
 
 def test_a_clinician_is_refused_the_timeline_and_the_refusal_is_logged(
         practice: Practice) -> None:
-    csrf = sign_in(practice, "dr-lee")
+    csrf = signed_in(practice, "dr-lee")
     page = practice.client.post("/console/clients/timeline",
                                 data={"csrf": csrf, "client": "C-1"})
     assert page.status_code == 403
@@ -87,7 +68,7 @@ def test_a_clinician_is_refused_the_timeline_and_the_refusal_is_logged(
 
 
 def test_an_unknown_client_and_a_missing_token(practice: Practice) -> None:
-    csrf = sign_in(practice, "comp")
+    csrf = signed_in(practice, "comp")
     missing = practice.client.post("/console/clients/timeline",
                                    data={"csrf": csrf, "client": "C-404"})
     assert missing.status_code == 404 and "client not found" in missing.text
@@ -100,7 +81,7 @@ def test_the_report_shows_verification_first_then_no_release_then_names_one(
     lg = practice.lg
     history(practice)
     lg.integrity.checkpoint(at=now())
-    sign_in(practice, "comp")
+    signed_in(practice, "comp")
     page = practice.client.get("/console/investigation")
     assert page.status_code == 200, page.text
     words = text_of(page.text)
@@ -129,7 +110,7 @@ def test_the_period_filter_and_the_evidence_download(practice: Practice) -> None
     lg = practice.lg
     history(practice)
     lg.integrity.checkpoint(at=now())
-    csrf = sign_in(practice, "comp")
+    csrf = signed_in(practice, "comp")
     today = now().date().isoformat()
     page = practice.client.post("/console/investigation",
                                 data={"csrf": csrf, "from": today, "to": today})
