@@ -128,3 +128,14 @@ def test_the_period_filter_and_the_evidence_download(practice: Practice) -> None
             if r.action == "export"] == [("export", "evidence-bundle", "granted")]
     refused = practice.client.post("/console/investigation/evidence", data={"from": today})
     assert refused.status_code == 403
+
+
+def test_a_period_that_ends_before_it_starts_is_bad_input_422(practice: Practice) -> None:
+    csrf = signed_in(practice, "comp")
+    page = practice.client.post("/console/investigation",
+                                data={"csrf": csrf, "from": "2026-02-02", "to": "2026-02-01"})
+    assert page.status_code == 422
+    assert "the first day is after the last day" in page.text
+    bad = practice.client.post("/console/clients/timeline",
+                               data={"csrf": csrf, "client": "C-1", "from": "2026-02-30"})
+    assert bad.status_code == 422 and "the first day" in bad.text
