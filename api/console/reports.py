@@ -23,6 +23,7 @@ from api.console.web import ConsoleRoute, Viewer, posted, render, signed_in
 from api.routes.evidence import bundle_download
 from ledger.dates import parse_day
 from ledger.errors import BadInput
+from ledger.rules import roles
 
 if TYPE_CHECKING:
     from ledger.integrity.findings import Item, Report
@@ -56,7 +57,8 @@ class Period:
 def timeline_form(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]
                   ) -> Response:
     with viewer.acting():
-        viewer.ledger.console_sessions.viewed(viewer.session, "timeline form", at=viewer.at)
+        viewer.ledger.console_sessions.viewed(viewer.session, "timeline form", at=viewer.at,
+                                              rule=roles.READ_AUDIT)
     return render(request, "timeline.html", timeline=None, chart=None, client="",
                   period=Period(None, None).form)
 
