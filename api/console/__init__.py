@@ -17,10 +17,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from api.console import auth, oidc, pages
+from api.console import auth, oidc, pages, reports
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, oidc.router, pages.router)
+ROUTERS = (auth.router, oidc.router, pages.router, reports.router)
 
 
 def mount(app: FastAPI) -> None:

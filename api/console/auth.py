@@ -49,7 +49,7 @@ async def sign_in_form(request: Request, ended: str | None = None) -> Response:
     try:
         await signed_in(request)
     except SignInNeeded as e:
-        ended = e.why or ended
+        ended = ended or e.why
     else:
         return redirect("/console/")
     return _form(request, notice=NOTICES.get(ended or ""))
