@@ -36,6 +36,7 @@ from api.console.web import (
     set_session_cookie,
 )
 from ledger.errors import NotFound, Unauthenticated
+from ledger.services.oidc import Verified
 from ledger.services.oidc_login import PENDING_TTL, OidcSignIn
 
 router = APIRouter(prefix="/console/sign-in/oidc", route_class=ConsoleRoute,
@@ -67,10 +68,14 @@ def callback(request: Request, code: str | None = None, state: str | None = None
     lg, at = ledger_of(request), now()
     flow = _flow(request)
     pending = key_of(request).read_attempt(request.cookies.get(OIDC_ATTEMPT))
-    proved = pending if isinstance(pending, str) else flow.finish(
-        pending, code=code, state=state, at=at, error=error)
+
+    def prove() -> Verified | str:
+        if isinstance(pending, str):
+            return pending
+        return flow.finish(pending, code=code, state=state, at=at, error=error)
+
     try:
-        principal = lg.authenticator.signed_in(proved, source=source(request), at=at)
+        principal = lg.authenticator.signed_in(prove, source=source(request), at=at)
     except Unauthenticated:
         response = redirect(f"{SIGN_IN}?ended=oidc")
     else:

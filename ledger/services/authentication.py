@@ -59,12 +59,14 @@ class Authenticator:
         return self._attempt(source, at, lambda source, at: self._authenticate(
             authorization, source, at, on_behalf_of))
 
-    def signed_in(self, proved: Verified | str, *, source: str, at: datetime) -> Principal:
-        """The principal the console's sign-in with the identity provider proved (an active
-        staff member), else a recorded failure (``proved`` is then why); throttled as
-        :meth:`authenticate`."""
+    def signed_in(self, prove: Callable[[], Verified | str], *, source: str,
+                  at: datetime) -> Principal:
+        """The principal the console's sign-in with the identity provider proves (an active
+        staff member), else a recorded failure (``prove`` then says why); throttled as
+        :meth:`authenticate`, so a source that cools down does not reach ``prove``, which
+        asks the provider."""
         return self._attempt(source, at, lambda source, at: self._staff(
-            proved, source, at, what="console sign-in: "))
+            prove(), source, at, what="console sign-in: "))
 
     def _attempt(self, source: str, at: datetime,
                  attempt: Callable[[str, datetime], Principal]) -> Principal:

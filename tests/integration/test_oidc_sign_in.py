@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from ledger.aggregates.audit import AuditEntry
 from ledger.bootstrap import Ledger, open_ledger
 from ledger.errors import KeyMaterialError, Throttled, Unauthenticated
+from ledger.services.oidc import Verified
 from ledger.services.oidc_login import OidcSignIn, Pending
 from ledger.settings import ConsoleOidcSettings, OidcSettings, Settings
 from tests.conftest import all_events, seed
@@ -86,7 +88,7 @@ def failures(lg: Ledger) -> list[str | None]:
 
 
 def attempt(lg: Ledger, at: datetime = T0 + timedelta(seconds=20),
-            **changes: str) -> tuple[Pending, str, str]:
+            **changes: Any) -> tuple[Pending, str, str]:
     url, pending = sign_in(lg).begin(T0)
     code, state = browse(url)
     return replace(pending, **changes), code, state
@@ -96,7 +98,7 @@ def test_a_sign_in_proves_the_staff_member_and_sends_what_a_provider_checks(
         lg: Ledger, idp: FakeIdp) -> None:
     pending, code, state = attempt(lg)
     proved = sign_in(lg).finish(pending, code=code, state=state, at=T0 + timedelta(seconds=20))
-    principal = lg.authenticator.signed_in(proved, source=SOURCE, at=T0)
+    principal = lg.authenticator.signed_in(lambda: proved, source=SOURCE, at=T0)
     assert (principal.staff_id, principal.method, principal.role) == ("dr-lee", "oidc",
                                                                      "clinician")
     assert principal.credential.startswith("idt-")
@@ -122,9 +124,9 @@ def test_the_authorization_url_carries_an_s256_challenge_and_fresh_random_values
     assert {len(v) for v in values} == {43}  # 256 bits, base64url
 
 
-def refuse(lg: Ledger, proved: object, why: str) -> None:
+def refuse(lg: Ledger, proved: Verified | str, why: str) -> None:
     with pytest.raises(Unauthenticated, match=f"^console sign-in: {re.escape(why)}$"):
-        lg.authenticator.signed_in(proved, source=SOURCE, at=T0)  # type: ignore[arg-type]
+        lg.authenticator.signed_in(lambda: proved, source=SOURCE, at=T0)
     assert failures(lg) == [f"console sign-in: {why} (from {SOURCE})"]
 
 
@@ -148,14 +150,16 @@ def test_a_replayed_attempt_is_refused_and_so_is_a_code_used_twice(lg: Ledger,
                                                                     idp: FakeIdp) -> None:
     pending, code, state = attempt(lg)
     first = sign_in(lg).finish(pending, code=code, state=state, at=T0)
-    assert lg.authenticator.signed_in(first, source=SOURCE, at=T0).staff_id == "dr-lee"
+    principal = lg.authenticator.signed_in(lambda: first, source=SOURCE, at=T0)
+    assert principal.staff_id == "dr-lee"
     again = sign_in(lg).finish(pending, code=code, state=state, at=T0)
     refuse(lg, again, "sign-in attempt already used")
     assert len(idp.token_requests) == 1
     # Another process (a second worker) does not know the attempt: the provider refuses.
     other = OidcSignIn(sign_in(lg).settings, sign_in(lg).verifier)
     with pytest.raises(Unauthenticated, match=r"\(HTTP 400\): 'invalid_grant'$"):
-        lg.authenticator.signed_in(other.finish(pending, code=code, state=state, at=T0),
+        lg.authenticator.signed_in(lambda: other.finish(pending, code=code, state=state,
+                                                        at=T0),
                                    source=SOURCE, at=T0)
 
 
@@ -244,7 +248,7 @@ def test_a_confidential_client_sends_its_secret_from_a_private_file(
         seed(opened, T0)
         pending, code, state = attempt(opened)
         proved = sign_in(opened).finish(pending, code=code, state=state, at=T0)
-        assert opened.authenticator.signed_in(proved, source=SOURCE,
+        assert opened.authenticator.signed_in(lambda: proved, source=SOURCE,
                                               at=T0).staff_id == "dr-lee"
     assert idp.token_requests[0]["client_secret"] == "s3cret-value"
 
@@ -268,15 +272,21 @@ def test_finished_attempts_are_remembered_for_ten_minutes_and_at_most_a_bound(
     assert list(flow._finished) == [made[0].state]
 
 
-def test_failed_sign_ins_count_towards_the_sources_throttle(lg: Ledger) -> None:
+def test_failed_sign_ins_count_towards_the_sources_throttle(lg: Ledger,
+                                                            idp: FakeIdp) -> None:
+    """A source that cools down is refused before its code goes to the provider."""
     for _ in range(10):
         with pytest.raises(Unauthenticated):
-            lg.authenticator.signed_in("sign-in state does not match the attempt",
+            lg.authenticator.signed_in(lambda: "sign-in state does not match the attempt",
                                        source=SOURCE, at=T0)
     pending, code, state = attempt(lg)
-    proved = sign_in(lg).finish(pending, code=code, state=state, at=T0)
     with pytest.raises(Throttled, match="too many failed authentications"):
-        lg.authenticator.signed_in(proved, source=SOURCE, at=T0)
+        lg.authenticator.signed_in(
+            lambda: sign_in(lg).finish(pending, code=code, state=state, at=T0),
+            source=SOURCE, at=T0)
+    assert idp.token_requests == []
     assert failures(lg)[-1] == (f"throttled: 10 failed authentications within 60 s; refused "
                                 f"for 60 s (from {SOURCE})")
-    assert lg.authenticator.signed_in(proved, source="192.0.2.1", at=T0).staff_id == "dr-lee"
+    assert lg.authenticator.signed_in(
+        lambda: sign_in(lg).finish(pending, code=code, state=state, at=T0),
+        source="192.0.2.1", at=T0).staff_id == "dr-lee"
