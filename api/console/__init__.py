@@ -17,10 +17,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from api.console import auth, pages
+from api.console import auth, pages, retention_page
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, pages.router)
+ROUTERS = (auth.router, pages.router, retention_page.router)
 
 
 def mount(app: FastAPI) -> None:
