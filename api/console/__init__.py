@@ -17,10 +17,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from api.console import auth, pages, retention_page
+from api.console import auth, integrity_page, pages, retention_page
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, pages.router, retention_page.router)
+ROUTERS = (auth.router, pages.router, retention_page.router, integrity_page.router)
 
 
 def mount(app: FastAPI) -> None:
