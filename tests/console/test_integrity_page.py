@@ -125,3 +125,17 @@ def test_a_clinician_is_refused_and_the_refusal_is_recorded(practice: Practice) 
     assert page.status_code == 403
     assert "refused: role clinician may not open the integrity page" in page.text
     assert practice.refusals("dr-lee") == before + 1
+
+
+def test_an_altered_exported_note_is_not_shown_as_verified(practice: Practice) -> None:
+    lg = practice.lg
+    lg.integrity.checkpoint(at=now())
+    (note,) = sorted((lg.settings.checkpoints / "main").glob("*.note"))
+    lines = note.read_text("utf-8").split("\n")
+    lines[1] = str(int(lines[1]) + 40)  # the size, without the signing key
+    note.write_text("\n".join(lines), "utf-8")
+    sign_in(practice, "comp")
+    shown = row(practice.client.get("/console/integrity").text, "checkpoints", "main")
+    assert "signature verified" not in shown
+    assert "no verified checkpoint</span>: " in shown
+    assert "no valid signature by this key" in shown
