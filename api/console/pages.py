@@ -45,7 +45,7 @@ def accounting_form(request: Request, viewer: Annotated[Viewer, Depends(signed_i
                     ) -> Response:
     with viewer.acting():
         viewer.ledger.console_sessions.viewed(viewer.session, "accounting form", at=viewer.at,
-                                              rule=roles.READ_AUDIT)
+                                              rule=roles.READ_AUDIT, what="accounting")
     return render(request, "accounting.html", letter=None, client="", requested="")
 
 

@@ -58,7 +58,8 @@ def timeline_form(request: Request, viewer: Annotated[Viewer, Depends(signed_in)
                   ) -> Response:
     with viewer.acting():
         viewer.ledger.console_sessions.viewed(viewer.session, "timeline form", at=viewer.at,
-                                              rule=roles.READ_AUDIT)
+                                              rule=roles.READ_AUDIT,
+                                              what="client timeline")
     return render(request, "timeline.html", timeline=None, chart=None, client="",
                   period=Period(None, None).form)
 

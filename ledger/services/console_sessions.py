@@ -92,13 +92,14 @@ class ConsoleSessions:
         return True
 
     def viewed(self, session: Session, page: str, *, at: datetime,
-               rule: Rule | None = None) -> None:
+               rule: Rule | None = None, what: str | None = None) -> None:
         """Record the opening of a console page that reads nothing recorded elsewhere;
-        with ``rule``, the roles table decides first (a refusal is recorded and raised)."""
+        with ``rule``, the roles table decides first (a refusal is recorded and raised;
+        ``what`` completes the rule's refusal in its own words, by default "<page> page")."""
         with proven(session.principal), Attempt(self.main, session.staff_id, "access",
                                                 "console-page", at=at) as attempt:
             if rule is not None:
-                attempt.decide(rule, what=f"the {page} page")
+                attempt.decide(rule, what=what or f"{page} page")
             attempt.commit(reason=page)
 
     def _record(self, secret: str) -> ConsoleSession | None:
