@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from api.caller import ledger_of, now, source
+from api.console.auth import end_earlier_session
 from api.console.cookies import OIDC_ATTEMPT, PRE_SESSION
 from api.console.web import (
     COOKIE_PATH,
@@ -75,10 +76,15 @@ def callback(request: Request, code: str | None = None, state: str | None = None
         return flow.finish(pending, code=code, state=state, at=at, error=error)
 
     try:
+        if isinstance(pending, str):  # no attempt of this browser's: no credential checked
+            lg.authenticator.failed(f"console sign-in: {pending}", source=source(request),
+                                    at=at, count=False)
+            raise Unauthenticated(pending)
         principal = lg.authenticator.signed_in(prove, source=source(request), at=at)
     except Unauthenticated:
         response = redirect(f"{SIGN_IN}?ended=oidc")
     else:
+        end_earlier_session(request, at)
         secret, _ = lg.console_sessions.sign_in(
             principal, idle_seconds=lg.settings.console_idle_seconds, at=at)
         response = render(request, "signed_in.html", home=HOME)

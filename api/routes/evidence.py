@@ -214,4 +214,5 @@ def bundle_download(lg: Ledger, *, by: str, at: datetime, stores: tuple[str, ...
         shutil.rmtree(work, ignore_errors=True)
         raise
     return FileResponse(archive, media_type=BUNDLE_TYPE, filename=archive.name,
+                        headers={"Cache-Control": "no-store"},
                         background=BackgroundTask(shutil.rmtree, work, ignore_errors=True))

@@ -62,8 +62,7 @@ class AuditLog:
             store = self._stores[name]()
             with Attempt(store, by, "list", "accounting", at=at, client_id=client_id) as use:
                 use.decide(roles.READ_AUDIT, what="accounting")
-                if not store.client_exists(client_id):
-                    raise NotFound(f"client {client_ref} not found")
+                use.load(partial(_known, store, client_id))
                 entries += store.accountable_disclosures(client_id, requested_on)
                 use.commit()
         return summarise(str(client_id), requested_on, entries)

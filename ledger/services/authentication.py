@@ -81,15 +81,19 @@ class Authenticator:
         self.throttle.succeeded(source)
         return principal
 
-    def failed(self, why: str, *, source: str, at: datetime) -> None:
+    def failed(self, why: str, *, source: str, at: datetime, count: bool = True) -> None:
         """Record a failure a front end found itself (a console cookie that fails its
         check, a form without its anti-forgery token, an OpenID Connect sign-in that did
-        not complete), counted against ``source`` like any other."""
+        not complete), counted against ``source`` like any other unless ``count`` is
+        False: a failure that checked no credential (a form without its token, a return
+        from the provider without the browser's attempt) must not let another site's
+        page, which can make a browser send such requests, lock the source out."""
         at = utc(at)
         source = escape(source[:MAX_SOURCE_CHARS])
         self.throttle.check(source, at)
         self._record(why, source, at)
-        self._count(source, at)
+        if count:
+            self._count(source, at)
 
     def succeeded(self, source: str) -> None:
         self.throttle.succeeded(escape(source[:MAX_SOURCE_CHARS]))

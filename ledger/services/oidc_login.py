@@ -43,6 +43,14 @@ from ledger.services.oidc import OidcVerifier, Verified, looks_like_jwt
 from ledger.settings import ConsoleOidcSettings
 
 PENDING_TTL = timedelta(minutes=10)
+# The error codes a provider may send back (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6);
+# any other text is recorded as "another error", never as sent.
+PROVIDER_ERRORS = frozenset({
+    "invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+    "invalid_scope", "server_error", "temporarily_unavailable", "interaction_required",
+    "login_required", "account_selection_required", "consent_required",
+    "invalid_request_uri", "invalid_request_object", "request_not_supported",
+    "request_uri_not_supported", "registration_not_supported"})
 TOKEN_TIMEOUT_SECONDS = 10
 MAX_TOKEN_RESPONSE_BYTES = 64 * 1024  # an ID token and an access token: a few kilobytes
 MAX_CODE_CHARS = 2048
@@ -105,7 +113,8 @@ class OidcSignIn:
         if not self._first_finish(pending, at):
             return "sign-in attempt already used"
         if error is not None:
-            return f"the identity provider answered {shown(error, 40)}"
+            known = error if error in PROVIDER_ERRORS else "another error"
+            return f"the identity provider answered {known}"
         if not code or len(code) > MAX_CODE_CHARS:
             return "the identity provider sent no authorization code"
         form = {"grant_type": "authorization_code", "code": code,

@@ -200,3 +200,30 @@ def test_the_button_is_shown_only_when_configured(tmp_path: Path) -> None:
     with TestClient(create_app(sqlite_settings(tmp_path))) as client:
         assert "identity provider" not in client.get("/console/sign-in").text
         assert client.get("/console/sign-in/oidc", follow_redirects=False).status_code == 404
+
+
+def test_coming_back_without_an_attempt_never_locks_the_address_out(console: Console) -> None:
+    """Another site's page can send a browser to the callback as often as it likes (an
+    image, a link): each is recorded, none counts towards the address's throttle, so a
+    real sign-in still works."""
+    for _ in range(15):
+        answer = console.client.get(f"{CALLBACK.removeprefix(BASE)}?code=x&state=y",
+                                    follow_redirects=False)
+        assert answer.headers["location"] == "/console/sign-in?ended=oidc"
+    assert len(console.failures()) == 15
+    assert set(console.failures()) == {"console sign-in: no sign-in attempt in this browser "
+                                       "(from testclient)"}
+    back = console.callback(console.begin())
+    assert console.client.get(back, follow_redirects=False).status_code == 200
+
+
+def test_an_error_the_provider_sends_is_recorded_by_its_code_only(console: Console) -> None:
+    for sent, recorded in (("access_denied", "access_denied"),
+                           ("<b>Jane Roe</b> was here", "another error")):
+        console.begin()
+        pending = console.key.read_attempt(console.client.cookies[OIDC_ATTEMPT])
+        assert not isinstance(pending, str)
+        console.client.get(f"{CALLBACK.removeprefix(BASE)}?state={pending.state}&error={sent}",
+                           follow_redirects=False)
+        assert console.failures()[-1] == (
+            f"console sign-in: the identity provider answered {recorded} (from testclient)")

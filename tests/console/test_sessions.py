@@ -228,3 +228,100 @@ def _events(practice: Practice) -> list[object]:
     from tests.conftest import all_events
 
     return all_events(practice.lg)
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"},
+                                     {"Sec-Fetch-Site": "same-site"},
+                                     {"Origin": "https://evil.example"}, {"Origin": "null"}])
+def test_another_sites_page_cannot_post_a_form_or_lock_the_address_out(
+        practice: Practice, headers: dict[str, str]) -> None:
+    """A page elsewhere can make the browser post to the sign-in form (no cookie is needed
+    for that): refused before anything is read, recorded or counted towards the throttle."""
+    client = practice.client
+    form = client.get("/console/sign-in")
+    before = len(entries(practice, "authenticate"))
+    for _ in range(15):
+        answer = client.post("/console/sign-in", headers=headers,
+                             data={"token": "lgst_" + "B" * 43, "csrf": csrf_of(form.text)})
+        assert answer.status_code == 403
+        assert "sent from another site&#39;s page" in answer.text
+    assert len(entries(practice, "authenticate")) == before
+    sign_in(practice, "comp")  # not throttled
+    page = client.get("/console/access-log")
+    refused = client.post("/console/access-log", headers=headers,
+                          data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 403 and "sent from another site&#39;s page" in refused.text
+    own = client.post("/console/access-log", data={"csrf": csrf_of(page.text)},
+                      headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"})
+    assert own.status_code == 200
+
+
+def test_forms_without_their_token_are_recorded_but_never_lock_anyone_out(
+        practice: Practice) -> None:
+    client = practice.client
+    client.get("/console/sign-in")
+    for _ in range(15):
+        assert client.post("/console/sign-in", data={"token": "x"}).status_code == 403
+    reasons = [e.reason for e in entries(practice, "authenticate")]
+    assert reasons.count("a console sign-in form without a valid anti-forgery token "
+                         "(from testclient)") == 15
+    assert not any((r or "").startswith("throttled") for r in reasons)
+    sign_in(practice, "comp")
+
+
+def test_a_session_ends_when_its_token_is_revoked(practice: Practice) -> None:
+    """A lost laptop: the admin revokes the token; its console session ends with it."""
+    sign_in(practice, "comp")
+    assert practice.client.get("/console/access-log").status_code == 200
+    token_id = practice.lg.tokens.verify(practice.tokens["comp"], now())
+    assert not isinstance(token_id, str)
+    practice.lg.tokens.revoke(token_id[1].id, by="admin", at=now(), reason="laptop lost")
+    answer = practice.client.get("/console/access-log", follow_redirects=False)
+    assert answer.headers["location"] == "/console/sign-in?ended=ended"
+    [out] = entries(practice, "sign-out")
+    assert (out.actor_id, out.reason) == ("comp", "its staff token was revoked")
+
+
+def test_a_session_ends_after_twelve_hours_however_busy(practice: Practice) -> None:
+    from datetime import timedelta
+
+    from ledger.services.console_sessions import Session
+
+    secret, _ = practice.lg.console_sessions.sign_in(
+        practice.lg.tokens.verify(practice.tokens["comp"], now())[0],  # type: ignore[index]
+        idle_seconds=900, at=now())
+    assert isinstance(practice.lg.console_sessions.resume(
+        secret, at=now() + timedelta(hours=11, minutes=59)), Session)
+    assert practice.lg.console_sessions.resume(secret, at=now() + timedelta(hours=12)) == (
+        "the session reached its 12-hour limit")
+    [out] = entries(practice, "sign-out")
+    assert out.reason == "the session reached its 12-hour limit"
+    assert practice.lg.console_sessions.resume(secret, at=now()) == (
+        "session ended (the session reached its 12-hour limit)")
+
+
+def test_signing_in_again_ends_the_earlier_session(practice: Practice) -> None:
+    first = sign_in(practice, "comp")
+    form = practice.client.get("/console/sign-in?ended=x")  # the browser still holds it
+    assert form.status_code == 200 or form.status_code == 303
+    practice.client.cookies.set(SESSION, first, path="/console")
+    page = practice.client.get("/console/sign-in", follow_redirects=False)
+    assert page.headers["location"] == "/console/"  # already signed in
+    practice.client.cookies.set("ledger_console_pre", "p" * 32, path="/console")
+    form = practice.client.get("/console/sign-in?ended=signed-out", follow_redirects=False)
+    practice.client.post("/console/sign-in", follow_redirects=False,
+                         data={"token": practice.tokens["sup"],
+                               "csrf": key(practice).form_token("p" * 32)})
+    [out] = entries(practice, "sign-out")
+    assert (out.actor_id, out.reason) == ("comp", "replaced by a new sign-in")
+
+
+def test_an_accounting_for_an_unknown_client_is_recorded(practice: Practice) -> None:
+    sign_in(practice, "comp")
+    page = practice.client.get("/console/accounting")
+    answer = practice.client.post("/console/accounting",
+                                  data={"csrf": csrf_of(page.text), "client": "C-404"})
+    assert answer.status_code == 404
+    assert "client not found" in answer.text and "C-404" not in answer.text
+    missing = [e for e in entries(practice, "list") if e.object_type == "accounting"]
+    assert [e.outcome for e in missing] == ["not-found"]
