@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             ledger.pn  # noqa: B018 (the sealed store, opened once, before any request)
             app.state.console_key = CookieKey(console_key(settings))
+            ledger.console_sign_in  # noqa: B018 (a client secret file that fails, now)
         except BaseException:
             ledger.close()
             raise

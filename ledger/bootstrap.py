@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ledger.services.investigation import Investigation
     from ledger.services.keys import KeyEpochs
     from ledger.services.notes import ProgressNotes
+    from ledger.services.oidc_login import OidcSignIn
     from ledger.services.projections import Projections
     from ledger.services.proofs import Proofs
     from ledger.services.psychotherapy import PsychotherapyNotes
@@ -199,6 +200,18 @@ class Ledger:
         from ledger.services.console_sessions import ConsoleSessions  # noqa: PLC0415
 
         return ConsoleSessions(self.main)
+
+    @cached_property
+    def console_sign_in(self) -> OidcSignIn | None:
+        """The console's sign-in with the identity provider, if configured (its ID tokens
+        checked by the authenticator's verifier: one key cache)."""
+        from ledger.services.oidc_login import OidcSignIn  # noqa: PLC0415
+
+        verifier = self.authenticator.oidc
+        console = self.settings.console_oidc
+        if console is None or verifier is None:
+            return None
+        return OidcSignIn(console, verifier)
 
     @cached_property
     def clients(self) -> Clients:

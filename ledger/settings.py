@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ledger.display import shown
 from ledger.errors import BadInput
@@ -44,6 +45,11 @@ _KEYS = {
     "LEDGER_PKCS11_TOKEN": "pkcs11_token",
     "LEDGER_PKCS11_PIN_FILE": "pkcs11_pin_file",
     "LEDGER_BACKUP_RETENTION_DAYS": "backup_retention_days",
+    "LEDGER_CONSOLE_OIDC_CLIENT_ID": "console_oidc_client_id",
+    "LEDGER_CONSOLE_OIDC_AUTHORIZE_URL": "console_oidc_authorize_url",
+    "LEDGER_CONSOLE_OIDC_TOKEN_URL": "console_oidc_token_url",
+    "LEDGER_CONSOLE_OIDC_REDIRECT_URI": "console_oidc_redirect_uri",
+    "LEDGER_CONSOLE_OIDC_CLIENT_SECRET_FILE": "console_oidc_client_secret_file",
     "LEDGER_CONSOLE_IDLE_SECONDS": "console_idle_seconds",
 }
 # The variable that may hold the base64 pseudonym secret instead of its file.
@@ -72,6 +78,20 @@ class OidcSettings:
     leeway: int = 30  # seconds of clock skew allowed on exp, nbf and iat
     # The staff ids of service principals that may act for an end user they name.
     delegates: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ConsoleOidcSettings:
+    """How the console signs staff in with the identity provider (authorization code with
+    PKCE; README "Authentication"). The ID token is verified against the issuer and key
+    set of :class:`OidcSettings`, with the client id as its audience."""
+
+    client_id: str
+    authorize_url: str  # the provider's authorization endpoint
+    token_url: str  # its token endpoint
+    redirect_uri: str  # the callback, exactly as registered at the provider
+    # A confidential client's secret (client_secret_post), in a 0600 file; None: public.
+    client_secret_file: Path | None = None
 
 
 # The console's automatic logoff (45 CFR 164.312(a)(2)(iii)): 15 minutes unless set.
@@ -122,6 +142,8 @@ class Settings:
     # None: <data dir>/keys. Keys may so live outside the data directory.
     key_dir: Path | None = None
     kek: KekSettings = KekSettings()
+    # The console's sign-in with the identity provider; None: staff tokens only.
+    console_oidc: ConsoleOidcSettings | None = None
     # The console signs a session out after this many seconds without a request.
     console_idle_seconds: int = DEFAULT_CONSOLE_IDLE_SECONDS
 
@@ -173,6 +195,7 @@ def load_settings(data_dir: str | None = None,
         return env.get(var) or config.get(_KEYS[var])
 
     keys = Path(get("LEDGER_KEY_DIR") or root / "keys").absolute()
+    oidc = _oidc(get)
     if env.get("LEDGER_KEK_PASSPHRASE"):
         raise BadInput("LEDGER_KEK_PASSPHRASE is never read: a passphrase in the environment "
                        "is visible to other processes; give it on a file descriptor "
@@ -198,9 +221,10 @@ def load_settings(data_dir: str | None = None,
         checkpoint_dir=Path(d) if (d := get("LEDGER_CHECKPOINT_DIR")) else None,
         checkpoint_origin=_origin(get("LEDGER_CHECKPOINT_ORIGIN")),
         pseudonym_file=Path(p) if (p := get("LEDGER_PSEUDONYM_FILE")) else None,
-        oidc=_oidc(get),
+        oidc=oidc,
         key_dir=keys,
         kek=_kek(get),
+        console_oidc=_console_oidc(get, oidc),
         console_idle_seconds=_idle(get("LEDGER_CONSOLE_IDLE_SECONDS")),
     )
 
@@ -293,6 +317,59 @@ def _leeway(value: str | None) -> int:
 def _delegates(value: str | None) -> frozenset[str]:
     names = [n.strip() for n in (value or "").split(",") if n.strip()]
     return frozenset(check_staff_id(n, "each of LEDGER_OIDC_DELEGATES") for n in names)
+
+
+CONSOLE_CALLBACK = "/console/sign-in/oidc/callback"
+_CLIENT_ID = re.compile(r"[!-~]{1,200}")  # RFC 6749 VSCHAR, no space
+
+
+def _console_oidc(get: Callable[[str], str | None],
+                  oidc: OidcSettings | None) -> ConsoleOidcSettings | None:
+    names = ("AUTHORIZE_URL", "TOKEN_URL", "REDIRECT_URI", "CLIENT_SECRET_FILE")
+    client_id = get("LEDGER_CONSOLE_OIDC_CLIENT_ID")
+    if not client_id:
+        for name in names:
+            if get(f"LEDGER_CONSOLE_OIDC_{name}"):
+                raise BadInput(f"LEDGER_CONSOLE_OIDC_{name} is set but "
+                               "LEDGER_CONSOLE_OIDC_CLIENT_ID is not")
+        return None
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise BadInput(f"LEDGER_CONSOLE_OIDC_CLIENT_ID {shown(client_id)} must be 1 to 200 "
+                       "printable characters without spaces")
+    if oidc is None:
+        raise BadInput("LEDGER_CONSOLE_OIDC_CLIENT_ID needs LEDGER_OIDC_ISSUER, "
+                       "LEDGER_OIDC_AUDIENCE and LEDGER_OIDC_JWKS: the console checks the ID "
+                       "token against the same issuer and key set")
+    if client_id == oidc.audience:
+        raise BadInput("LEDGER_CONSOLE_OIDC_CLIENT_ID must differ from LEDGER_OIDC_AUDIENCE, "
+                       "or the console's ID tokens would be API bearer tokens too")
+    urls = [get(f"LEDGER_CONSOLE_OIDC_{name}") for name in names[:3]]
+    if not all(urls):
+        raise BadInput("LEDGER_CONSOLE_OIDC_CLIENT_ID needs LEDGER_CONSOLE_OIDC_AUTHORIZE_URL, "
+                       "LEDGER_CONSOLE_OIDC_TOKEN_URL and LEDGER_CONSOLE_OIDC_REDIRECT_URI")
+    authorize, token, redirect = (_endpoint(f"LEDGER_CONSOLE_OIDC_{name}", url or "")
+                                  for name, url in zip(names, urls, strict=False))
+    if urlsplit(redirect).query or not urlsplit(redirect).path.endswith(CONSOLE_CALLBACK):
+        raise BadInput(f"LEDGER_CONSOLE_OIDC_REDIRECT_URI {shown(redirect)} must end in "
+                       f"{CONSOLE_CALLBACK}, without a query")
+    secret = get("LEDGER_CONSOLE_OIDC_CLIENT_SECRET_FILE")
+    return ConsoleOidcSettings(client_id=client_id, authorize_url=authorize, token_url=token,
+                               redirect_uri=redirect,
+                               client_secret_file=Path(secret) if secret else None)
+
+
+def _endpoint(var: str, url: str) -> str:
+    """``url`` if it is https, or http on this host (a provider run for tests)."""
+    try:
+        parts = urlsplit(url)
+        host, plain = parts.hostname, parts.scheme == "http"
+        fine = (parts.scheme == "https" or plain) and not parts.fragment and not parts.username
+    except ValueError:
+        host, plain, fine = None, False, False
+    if host is None or not fine or (plain and host not in ("127.0.0.1", "localhost", "::1")):
+        raise BadInput(f"{var} {shown(url)} must be an https URL (http only on localhost), "
+                       "without a fragment or user name")
+    return url
 
 
 def _read_config(path: Path) -> dict[str, str]:

@@ -17,10 +17,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from api.console import auth, pages
+from api.console import auth, integrity_page, oidc, pages, reports, retention_page
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, pages.router)
+ROUTERS = (auth.router, oidc.router, pages.router, reports.router, retention_page.router,
+           integrity_page.router)
 
 
 def mount(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ planted in a browser before signing in is never the session's.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -26,6 +27,7 @@ from api.console.web import (
     key_of,
     posted,
     redirect,
+    refuse_cross_site,
     render,
     set_session_cookie,
     signed_in,
@@ -39,6 +41,8 @@ NOTICES = {
     "signed-out": "You have signed out.",
     "ended": "Your session has ended. Please sign in again.",
     "check": "Your session could not be read. Please sign in again.",
+    "oidc": "Sign-in with your identity provider did not succeed. Try again, or sign in "
+            "with a staff token.",
 }
 
 
@@ -47,7 +51,7 @@ async def sign_in_form(request: Request, ended: str | None = None) -> Response:
     try:
         await signed_in(request)
     except SignInNeeded as e:
-        ended = e.why or ended
+        ended = ended or e.why
     else:
         return redirect("/console/")
     return _form(request, notice=NOTICES.get(ended or ""))
@@ -56,12 +60,13 @@ async def sign_in_form(request: Request, ended: str | None = None) -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, token: Annotated[str, Form(max_length=20_000)] = "",
             csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    refuse_cross_site(request)
     lg = ledger_of(request)
     at = now()
     pre = pre_session_ok(request.cookies.get(PRE_SESSION))
     if not key_of(request).form_token_ok(pre, csrf):
         lg.authenticator.failed("a console sign-in form without a valid anti-forgery token",
-                                source=source(request), at=at)
+                                source=source(request), at=at, count=False)
         raise FormRefused
     try:
         principal = lg.authenticator.authenticate(f"Bearer {token.strip()}",
@@ -69,6 +74,7 @@ def sign_in(request: Request, token: Annotated[str, Form(max_length=20_000)] = "
     except Unauthenticated:
         return _form(request, error="Sign-in failed. Check the token and try again.",
                      status=401)
+    end_earlier_session(request, at)
     secret, _ = lg.console_sessions.sign_in(principal,
                                             idle_seconds=lg.settings.console_idle_seconds,
                                             at=at)
@@ -87,11 +93,21 @@ def sign_out(request: Request, viewer: Annotated[Viewer, Depends(posted)]) -> Re
     return response
 
 
+def end_earlier_session(request: Request, at: datetime) -> None:
+    """Signing in again ends the session this browser still holds, recorded, so that one
+    browser never holds two sessions."""
+    cookie = key_of(request).read_session(request.cookies.get(SESSION))
+    if cookie is not None and not isinstance(cookie, str):
+        ledger_of(request).console_sessions.sign_out(cookie.secret,
+                                                     reason="replaced by a new sign-in", at=at)
+
+
 def _form(request: Request, *, notice: str | None = None, error: str | None = None,
           status: int = 200) -> Response:
     pre = pre_session_ok(request.cookies.get(PRE_SESSION)) or new_pre_session()
     response = render(request, "sign_in.html", status=status, notice=notice, error=error,
-                      csrf=key_of(request).form_token(pre))
+                      csrf=key_of(request).form_token(pre),
+                      oidc=ledger_of(request).console_sign_in is not None)
     response.set_cookie(PRE_SESSION, pre, path=COOKIE_PATH, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
     return response

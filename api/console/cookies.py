@@ -8,6 +8,9 @@ database can move the last request later. Before signing in, the browser holds a
 pre-session value instead, and the sign-in form's anti-forgery token is bound to it; once
 signed in, every form's token is bound to the session's secret. Tokens are HMACs, compared
 in constant time.
+
+Signing in with the identity provider keeps the attempt (:mod:`api.console.oidc`) in a
+cookie of its own, ``STATE.NONCE.VERIFIER.STARTED.MAC``, MAC'd like the session's.
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ledger.services.oidc_login import Pending
 
 SESSION = "ledger_console"
 PRE_SESSION = "ledger_console_pre"
+OIDC_ATTEMPT = "ledger_console_oidc"
 _VALUE = re.compile(r"([A-Za-z0-9_-]{20,100})\.([0-9]{1,12})\.([0-9a-f]{64})")
+_ATTEMPT = re.compile(r"([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})\."
+                      r"([0-9]{1,12})\.([0-9a-f]{64})")
 _PRE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
@@ -56,6 +65,25 @@ class CookieKey:
         if not hmac.compare_digest(mac, self._mac("session", secret, last_seen)):
             return "a console session cookie that fails its check"
         return SessionCookie(secret, int(last_seen))
+
+    def attempt_value(self, pending: Pending) -> str:
+        """The cookie that keeps a sign-in attempt with the identity provider."""
+        parts = (pending.state, pending.nonce, pending.verifier,
+                 str(int(pending.started_at.timestamp())))
+        return ".".join((*parts, self._mac("oidc-attempt", *parts)))
+
+    def read_attempt(self, value: str | None) -> Pending | str:
+        """The attempt the cookie keeps, else why not (for the security event)."""
+        if not value:
+            return "no sign-in attempt in this browser"
+        found = _ATTEMPT.fullmatch(value)
+        if found is None:
+            return "a malformed sign-in attempt cookie"
+        *parts, mac = found.groups()
+        if not hmac.compare_digest(mac, self._mac("oidc-attempt", *parts)):
+            return "a sign-in attempt cookie that fails its check"
+        state, nonce, verifier, started = parts
+        return Pending(state, nonce, verifier, datetime.fromtimestamp(int(started), UTC))
 
     def form_token(self, bound_to: str) -> str:
         """The anti-forgery token of the forms shown to the holder of ``bound_to`` (the

@@ -16,6 +16,7 @@ from api.console.access_log import AccessForm, access_form, show_access_log
 from api.console.web import ConsoleRoute, Viewer, posted, render, signed_in
 from ledger.dates import parse_day
 from ledger.errors import BadInput
+from ledger.rules import roles
 from ledger.rules.accounting import Accounting
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -43,7 +44,8 @@ def access_log_filtered(request: Request, viewer: Annotated[Viewer, Depends(post
 def accounting_form(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]
                     ) -> Response:
     with viewer.acting():
-        viewer.ledger.console_sessions.viewed(viewer.session, "accounting form", at=viewer.at)
+        viewer.ledger.console_sessions.viewed(viewer.session, "accounting form", at=viewer.at,
+                                              rule=roles.READ_AUDIT, what="accounting")
     return render(request, "accounting.html", letter=None, client="", requested="")
 
 

@@ -66,7 +66,11 @@ class SignInNeeded(Exception):
 
 
 class FormRefused(Exception):
-    """A form post without a valid anti-forgery token."""
+    """A form post without a valid anti-forgery token, or from another site's page."""
+
+    def __init__(self, why: str = "token") -> None:
+        super().__init__(why)
+        self.why = why
 
 
 @dataclass
@@ -112,16 +116,36 @@ async def signed_in(request: Request) -> Viewer:
 
 
 async def posted(request: Request) -> Viewer:
-    """As :func:`signed_in`, for a form post: its anti-forgery token must be valid."""
+    """As :func:`signed_in`, for a form post: it must come from the console's own pages,
+    and its anti-forgery token must be valid."""
+    refuse_cross_site(request)
     viewer = await _viewer(request)
     form = await request.form()
     token = form.get("csrf")
     if not key_of(request).form_token_ok(viewer.secret, token if isinstance(token, str)
                                          else None):
         await _failed(request, "a console form without a valid anti-forgery token",
-                      viewer.at)
+                      viewer.at, count=False)
         raise FormRefused
     return viewer
+
+
+def refuse_cross_site(request: Request) -> None:
+    """A form post another site's page made the browser send is refused before anything
+    is read, recorded or counted (the browser says so in ``Sec-Fetch-Site``; a browser
+    that does not, in ``Origin``). A client that sends neither (not a browser) goes on to
+    the anti-forgery token like any other."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is not None:
+        foreign = site not in ("same-origin", "none")
+    elif origin is not None:
+        foreign = origin == "null" or origin.partition("://")[2].rstrip("/") != (
+            request.headers.get("host") or "")
+    else:
+        foreign = False
+    if foreign:
+        raise FormRefused("cross-site")
 
 
 async def _viewer(request: Request) -> Viewer:
@@ -149,9 +173,10 @@ async def _viewer(request: Request) -> Viewer:
     return viewer
 
 
-async def _failed(request: Request, why: str, at: datetime) -> None:
+async def _failed(request: Request, why: str, at: datetime, *, count: bool = True) -> None:
     lg = ledger_of(request)
-    await run_in_threadpool(lambda: lg.authenticator.failed(why, source=source(request), at=at))
+    await run_in_threadpool(lambda: lg.authenticator.failed(why, source=source(request), at=at,
+                                                            count=count))
 
 
 def _span(seconds: int) -> str:
@@ -197,6 +222,10 @@ def _for_error(request: Request, error: Exception) -> Response:
         response = redirect(SIGN_IN + (f"?ended={error.why}" if error.why else ""))
         response.delete_cookie(SESSION, path=COOKIE_PATH)
         return response
+    if isinstance(error, FormRefused) and error.why == "cross-site":
+        return error_page(request, 403, "This form was not accepted",
+                          "The form was sent from another site's page, so nothing was done. "
+                          "Open the console's own page and submit it there.")
     if isinstance(error, FormRefused):
         return error_page(request, 403, "This form was not accepted",
                           "The form's security token is missing or out of date, so nothing "

@@ -217,6 +217,17 @@ class CheckpointLog:
         with self.log.engine.connect() as conn:
             return [str(n) for n in conn.execute(select(t.note).order_by(t.seq)).scalars()]
 
+    def last_row(self) -> tuple[int, bytes, datetime] | None:
+        """The size, root and time the table's latest row claims (unchecked: a cache)."""
+        t = self.table.c
+        with self.log.engine.connect() as conn:
+            row = conn.execute(select(t.size, t.root, t.at).order_by(t.seq.desc())
+                               .limit(1)).first()
+        if row is None:
+            return None
+        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+        return int(row.size), bytes(row.root), at
+
     def record(self, checkpoint: Checkpoint) -> None:
         with self.log.engine.begin() as conn:
             conn.execute(self.table.insert().values(

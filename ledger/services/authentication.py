@@ -10,6 +10,10 @@ delegate (a staff token issued with ``--delegate``, or a JWT whose staff id is l
 (``on_behalf_of``): the principal is then that user, reached ``via`` the service, and every
 event records both (IHE BALP's agent model); any other credential acts only as itself.
 
+The console's sign-in with the identity provider (:mod:`ledger.services.oidc_login`) ends
+here too (:meth:`Authenticator.signed_in`): what its ID token proved, or why not, becomes a
+principal or a recorded failure under the same rules and throttle.
+
 Every failure is a recorded security event (the presented secret is never stored) and raises
 :class:`~ledger.errors.Unauthenticated`, whose message is for that event only. A source that
 keeps failing is throttled (:mod:`ledger.services.throttle`): its attempts raise
@@ -18,7 +22,7 @@ keeps failing is throttled (:mod:`ledger.services.throttle`): its attempts raise
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import NoReturn
@@ -29,7 +33,7 @@ from ledger.display import escape
 from ledger.errors import Unauthenticated
 from ledger.identifiers import check_staff_id
 from ledger.services.audited import proven
-from ledger.services.oidc import OidcVerifier, looks_like_jwt
+from ledger.services.oidc import OidcVerifier, Verified, looks_like_jwt
 from ledger.services.throttle import Throttle
 from ledger.services.tokens import PREFIX, Tokens
 from ledger.stores.main import MainStore
@@ -52,26 +56,44 @@ class Authenticator:
         """The principal the ``Authorization`` header proves (acting for ``on_behalf_of``
         if the credential may delegate), else a recorded failure; :class:`Throttled` while
         ``source`` cools down after repeated failures."""
+        return self._attempt(source, at, lambda source, at: self._authenticate(
+            authorization, source, at, on_behalf_of))
+
+    def signed_in(self, prove: Callable[[], Verified | str], *, source: str,
+                  at: datetime) -> Principal:
+        """The principal the console's sign-in with the identity provider proves (an active
+        staff member), else a recorded failure (``prove`` then says why); throttled as
+        :meth:`authenticate`, so a source that cools down does not reach ``prove``, which
+        asks the provider."""
+        return self._attempt(source, at, lambda source, at: self._staff(
+            prove(), source, at, what="console sign-in: "))
+
+    def _attempt(self, source: str, at: datetime,
+                 attempt: Callable[[str, datetime], Principal]) -> Principal:
         at = utc(at)
         source = escape(source[:MAX_SOURCE_CHARS])
         self.throttle.check(source, at)
         try:
-            principal = self._authenticate(authorization, source, at, on_behalf_of)
+            principal = attempt(source, at)
         except Unauthenticated:
             self._count(source, at)
             raise
         self.throttle.succeeded(source)
         return principal
 
-    def failed(self, why: str, *, source: str, at: datetime) -> None:
+    def failed(self, why: str, *, source: str, at: datetime, count: bool = True) -> None:
         """Record a failure a front end found itself (a console cookie that fails its
         check, a form without its anti-forgery token, an OpenID Connect sign-in that did
-        not complete), counted against ``source`` like any other."""
+        not complete), counted against ``source`` like any other unless ``count`` is
+        False: a failure that checked no credential (a form without its token, a return
+        from the provider without the browser's attempt) must not let another site's
+        page, which can make a browser send such requests, lock the source out."""
         at = utc(at)
         source = escape(source[:MAX_SOURCE_CHARS])
         self.throttle.check(source, at)
         self._record(why, source, at)
-        self._count(source, at)
+        if count:
+            self._count(source, at)
 
     def succeeded(self, source: str) -> None:
         self.throttle.succeeded(escape(source[:MAX_SOURCE_CHARS]))
@@ -113,14 +135,20 @@ class Authenticator:
             return principal, record.delegate
         if self.oidc is None:
             self._fail("a JWT, but OpenID Connect is not configured", source, at)
-        proved = self.oidc.verify(credential, at)
+        principal = self._staff(self.oidc.verify(credential, at), source, at)
+        return principal, principal.staff_id in self.oidc.settings.delegates
+
+    def _staff(self, proved: Verified | str, source: str, at: datetime,
+               what: str = "") -> Principal:
+        """The active staff member a verified JWT names, else a recorded failure (its
+        reason after ``what``)."""
         if isinstance(proved, str):
-            self._fail(proved, source, at)
+            self._fail(what + proved, source, at)
         staff = self.main.staff_view(proved.staff_id)
         if staff is None or not staff.active:
-            self._fail(f"JWT of {proved.staff_id}, not an active staff member", source, at)
-        return (Principal(staff.staff_id, "oidc", proved.credential, role=staff.role),
-                staff.staff_id in self.oidc.settings.delegates)
+            self._fail(f"{what}JWT of {proved.staff_id}, not an active staff member", source,
+                       at)
+        return Principal(staff.staff_id, "oidc", proved.credential, role=staff.role)
 
     def _fail(self, why: str, source: str, at: datetime) -> NoReturn:
         """Record the failed authentication (why, and from where; never the secret)."""

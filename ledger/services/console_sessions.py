@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from ledger.aggregates.base import utc
 from ledger.aggregates.console_session import ConsoleSession, session_id
+from ledger.aggregates.token import StaffToken
 from ledger.errors import NotFound
 from ledger.rules.roles import Rule
 from ledger.services.audited import Attempt, proven
@@ -31,6 +32,9 @@ from ledger.stores.main import MainStore
 from ledger.views import Principal
 
 SECRET_BYTES = 32
+# However busy, a session ends after this long: a new day is a new sign-in (product choice).
+MAX_SESSION_HOURS = 12
+MAX_SESSION = timedelta(hours=MAX_SESSION_HOURS)
 OBJECT_TYPE = "console-session"
 
 
@@ -77,11 +81,30 @@ class ConsoleSessions:
             return "unknown session"
         if record.ended:
             return f"session ended ({record.end_reason})"
+        at = utc(at)
         staff = self.main.staff_view(record.staff_id)
-        if staff is None or not staff.active:
-            self._end(record, "the staff member is deactivated", utc(at))
-            return "the staff member is deactivated"
+        why = ("the staff member is deactivated" if staff is None or not staff.active
+               else self._credential_gone(record, at))
+        if why is None and at - record.created_on >= MAX_SESSION:
+            why = f"the session reached its {MAX_SESSION_HOURS}-hour limit"
+        if why is not None:
+            self._end(record, why, at)
+            return why
+        assert staff is not None
         return _session(record, staff.role)
+
+    def _credential_gone(self, record: ConsoleSession, at: datetime) -> str | None:
+        """Why a session begun with a staff token may no longer go on (the token revoked
+        or expired since), else None. A sign-in with the identity provider is proved
+        once; the provider's own session is the provider's."""
+        if record.method != "staff-token":
+            return None
+        try:
+            token = self.main.get(StaffToken, UUID(record.credential), "token")
+        except (NotFound, ValueError):
+            return "its staff token no longer exists"
+        state = token.state_at(at)
+        return None if state == "active" else f"its staff token was {state}"
 
     def sign_out(self, secret: str, *, reason: str, at: datetime) -> bool:
         """End the session the secret opens; False if it is unknown or already ended."""
@@ -92,13 +115,14 @@ class ConsoleSessions:
         return True
 
     def viewed(self, session: Session, page: str, *, at: datetime,
-               rule: Rule | None = None) -> None:
+               rule: Rule | None = None, what: str | None = None) -> None:
         """Record the opening of a console page that reads nothing recorded elsewhere;
-        with ``rule``, the roles table decides first (a refusal is recorded and raised)."""
+        with ``rule``, the roles table decides first (a refusal is recorded and raised;
+        ``what`` completes the rule's refusal in its own words, by default "<page> page")."""
         with proven(session.principal), Attempt(self.main, session.staff_id, "access",
                                                 "console-page", at=at) as attempt:
             if rule is not None:
-                attempt.decide(rule, what=f"the {page} page")
+                attempt.decide(rule, what=what or f"{page} page")
             attempt.commit(reason=page)
 
     def _record(self, secret: str) -> ConsoleSession | None:

@@ -11,11 +11,15 @@ not expired, was not issued in the future and is already valid; and the staff cl
 (``LEDGER_OIDC_STAFF_CLAIM``, default ``sub``) holds a well-formed staff id. Whether that
 staff member is active is the authenticator's check. The times are checked here with the
 ``at`` passed in, not by PyJWT, which would read the clock.
+
+The console's sign-in verifies its ID token here too, with its client id as the audience
+and the ``nonce`` it sent, which the token must carry (OpenID Connect Core 3.1.3.7).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,8 +60,11 @@ class OidcVerifier:
         self.settings = settings
         self.keys = keys or KeySource(reader(settings.jwks))
 
-    def verify(self, token: str, at: datetime) -> Verified | str:
-        """What ``token`` proves at ``at``; else why not (for the security event)."""
+    def verify(self, token: str, at: datetime, *, audience: str | None = None,
+               nonce: str | None = None) -> Verified | str:
+        """What ``token`` proves at ``at``; else why not (for the security event). Its
+        audience is the configured one unless ``audience`` is given; with ``nonce``, its
+        ``nonce`` claim must be that."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -73,12 +80,15 @@ class OidcVerifier:
             return f"no key set to verify a JWT: {e}"
         if jwk is None:
             return f"JWT key id {shown(kid, 40)} is not in the key set"
-        claims = self._claims(token, jwk, alg)
+        claims = self._claims(token, jwk, alg, audience or self.settings.audience)
         if isinstance(claims, str):
             return claims
         why = _times(claims, at.timestamp(), self.settings.leeway)
         if why is not None:
             return why
+        if nonce is not None and not _same(claims.get("nonce"), nonce):
+            return "JWT nonce is not the one sent" if "nonce" in claims else \
+                "JWT without the nonce claim"
         staff_id = claims.get(self.settings.staff_claim)
         if staff_id is None:
             return f"JWT without the {self.settings.staff_claim} claim"
@@ -86,7 +96,8 @@ class OidcVerifier:
             return f"JWT {self.settings.staff_claim} claim is not a staff id"
         return Verified(staff_id, _credential(token, claims.get("jti")))
 
-    def _claims(self, token: str, jwk: dict[str, Any], alg: str) -> dict[str, Any] | str:
+    def _claims(self, token: str, jwk: dict[str, Any], alg: str,
+                audience: str) -> dict[str, Any] | str:
         if jwk.get("alg", alg) != alg or jwk.get("use", "sig") != "sig":
             return "JWT algorithm does not fit its key"
         try:
@@ -95,7 +106,7 @@ class OidcVerifier:
             return "JWT algorithm does not fit its key"
         try:
             return jwt.decode(
-                token, key, algorithms=[alg], audience=self.settings.audience,
+                token, key, algorithms=[alg], audience=audience,
                 issuer=self.settings.issuer,
                 options={"require": ["exp", "iat", "iss", "aud"], "verify_exp": False,
                          "verify_nbf": False, "verify_iat": False})
@@ -118,6 +129,10 @@ def _times(claims: dict[str, Any], now: float, leeway: int) -> str | None:
     if "nbf" in claims and now < claims["nbf"] - leeway:
         return "JWT not yet valid"
     return None
+
+
+def _same(claim: object, expected: str) -> bool:
+    return isinstance(claim, str) and hmac.compare_digest(claim.encode(), expected.encode())
 
 
 def _credential(token: str, jti: object) -> str:

@@ -37,6 +37,7 @@ from ledger.services.retention_facts import (
     from_read_models,
     hold_info,
 )
+from ledger.services.retention_receipts import Receipts, latest_receipts
 from ledger.settings import DEFAULT_BACKUP_RETENTION_DAYS
 from ledger.stores.main import MainStore
 from ledger.stores.psychotherapy import PsychotherapyStore
@@ -344,6 +345,15 @@ class Retention:
             client_id=r.client_id, at=r.timestamp, rule_id=r.rule_id, citation=r.citation,
             anchor=r.anchor, anchor_date=r.anchor_date, destroy_on=r.destroy_on,
             actor_id=r.actor_id, actor_role=r.actor_role) for r in receipts])
+
+    def receipts(self, *, by: str, at: datetime, limit: int = 20) -> Receipts:
+        """The newest destruction receipts of both stores (rule, citation, dates, store;
+        no client), for those who manage retention; the reading is recorded."""
+        with Attempt(self.main, by, "list", "destruction-receipt", at=at) as use:
+            use.decide(roles.MANAGE_RETENTION, what="destruction receipts")
+            found = latest_receipts([self.main, self.pn], limit)
+            use.commit()
+        return found
 
     # ----- legal holds ------------------------------------------------------------------------
 
