@@ -21,6 +21,7 @@ from ledger.rules import roles
 from ledger.rules.roles import StaffView
 from tests.browser.conftest import Console, now
 from tests.browser.helpers import blocking_violations, sign_in, skip_link_first
+from tests.conftest import PN_ASSERTION
 
 pytestmark = pytest.mark.browser
 ROLES = {"comp": "compliance", "admin": "admin", "sup": "supervisor", "dr-lee": "clinician",
@@ -29,9 +30,9 @@ ROLES = {"comp": "compliance", "admin": "admin", "sup": "supervisor", "dr-lee": 
 
 def filtered_log(page: Page, console: Console) -> None:
     page.goto(console("/console/access-log"))
-    page.get_by_label("Staff id").fill("dr-lee")
+    page.get_by_label("Staff id").fill("dr-kim")
     page.get_by_role("button", name="Show", exact=True).click()
-    expect(page.locator("#access-log caption")).to_have_text(  # dr-lee wrote the note
+    expect(page.locator("#access-log caption")).to_have_text(  # the break-the-glass read
         "1 event, page 1 of 1, by time, descending")
 
 
@@ -40,6 +41,13 @@ def letter(page: Page, console: Console) -> None:
     page.get_by_label("Client reference").fill("C-1")
     page.get_by_role("button", name="Prepare the letter").click()
     expect(page.locator("article.letter")).to_contain_text("County Coroner")
+
+
+def timeline(page: Page, console: Console) -> None:
+    page.goto(console("/console/clients/timeline"))
+    page.get_by_label("Client reference").fill("C-1")
+    page.get_by_role("button", name="Show the timeline").click()
+    expect(page.locator("#timeline tbody tr")).not_to_have_count(0)
 
 
 def unknown_client(page: Page, console: Console) -> None:
@@ -63,6 +71,10 @@ VISITS: list[tuple[str, str | None, Callable[[Page, Console], None], str]] = [
     ("access-log-filtered", "comp", filtered_log, "Access log"),
     ("accounting", "comp", opened("/console/accounting"), "Accounting of disclosures"),
     ("accounting-letter", "comp", letter, "Accounting of disclosures"),
+    ("clients-timeline", "comp", opened("/console/clients/timeline"), "Client timeline"),
+    ("timeline-chart", "comp", timeline, "Client timeline"),
+    ("investigation", "sup", opened("/console/investigation"),
+     "Investigator's report: psychotherapy notes"),
     ("not-found-404", "comp", unknown_client, "Not found"),
     ("refused-403", "dr-lee", opened("/console/access-log"), "Not allowed"),
 ]
@@ -79,19 +91,32 @@ def may_use(rule: roles.Rule | None) -> str:
 
 def every_visit() -> list[tuple[str, str | None, Callable[[Page, Console], None], str | None]]:
     named = {name for name, *_ in VISITS}
-    menu = [(path.removeprefix("/console/"), may_use(rule), opened(path), None)
+    menu = [(path.removeprefix("/console/").replace("/", "-"), may_use(rule), opened(path), None)
             for path, _, rule in PAGES if path in routed()]
     return [*VISITS, *(v for v in menu if v[0] not in named)]
 
 
+def history(console: Console) -> None:
+    """Something for every page to show: a disclosure to account for, a break-the-glass
+    read and a released psychotherapy note to chart, and signed checkpoints."""
+    lg = console.lg
+    note = lg.notes.write("C-1", "progress text", by="dr-lee", session_date=None, at=now())
+    lg.notes.read(note, by="dr-kim", purpose="TREAT", at=now(),
+                  break_glass_reason="client in crisis")
+    lg.notes.disclose("C-1", [note], by="comp", recipient="County Coroner",
+                      recipient_type="coroner", purpose="PUBHLTH", exception="CORONER_512g1",
+                      description="one progress note", assertion=PN_ASSERTION[1], at=now())
+    lg.psychotherapy.write("C-1", "process", by="dr-lee", session_date=None, at=now())
+    pn_note = lg.psychotherapy.list_notes("C-1", by="dr-lee", at=now())[0].note_id
+    lg.psychotherapy.disclose("C-1", [pn_note], by="comp", recipient="County Coroner",
+                              recipient_type="coroner", purpose="PUBHLTH",
+                              exception="CORONER_512g1", assertion=PN_ASSERTION[1], at=now())
+    lg.integrity.checkpoint(at=now())
+
+
 def test_every_page_has_no_serious_accessibility_problem_and_a_working_skip_link(
         console: Console, browser: Browser, shot: Any) -> None:
-    note = console.lg.notes.write("C-1", "progress text", by="dr-lee", session_date=None,
-                                  at=now())
-    console.lg.notes.disclose(
-        "C-1", [note], by="comp", recipient="County Coroner", recipient_type="coroner",
-        purpose="PUBHLTH", exception="CORONER_512g1", description="one progress note",
-        assertion="order 26-CV-1 of the Superior Court, 2026-01-10", at=now())
+    history(console)
     pages: dict[str | None, Page] = {}
     problems: list[str] = []
     try:
@@ -105,7 +130,7 @@ def test_every_page_has_no_serious_accessibility_problem_and_a_working_skip_link
             if heading is not None:
                 expect(page.get_by_role("heading", level=1)).to_have_text(heading)
             shot(page, name)
-            problems += blocking_violations(page)
+            problems += [f"{name}: {problem}" for problem in blocking_violations(page)]
             skip_link_first(page)
     finally:
         for page in pages.values():
