@@ -23,6 +23,7 @@ from ledger.stores.store import Store
 
 AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 PG_URL_ENV = "LEDGER_TEST_POSTGRES_URL"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def postgres_url() -> str | None:
@@ -54,6 +55,19 @@ def make_settings(tmp_path: Path, backend: str) -> Iterator[Settings]:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}_pn" CASCADE')
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, object]:
+    """pytest-playwright's launch arguments, for every browser test: Debian's Chromium,
+    headless (``--no-sandbox``: the tests run as root). One Playwright serves the whole
+    session, so a test takes the ``browser`` fixture rather than starting its own."""
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}: browser tests may not skip under CI")
+        pytest.skip(why)
+    return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox"], "headless": True}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,13 +1,13 @@
 """The console in a real browser: the application ``create_app`` builds, served by uvicorn in
 a thread on 127.0.0.1 (tests/cli/remote_server.py), on a fresh data directory with one staff
 member of each role, a token each and a client; Debian's Chromium driven by Playwright
-(pytest-playwright's ``browser`` fixture, never Playwright's own browser download).
+(pytest-playwright's ``browser`` fixture, launched as tests/conftest.py says: never
+Playwright's own browser download; without Chromium the tests skip, under CI they fail).
 
 Each test gets its own practice. Its idle time is ``LEDGER_CONSOLE_IDLE_SECONDS`` from the
 ``idle_seconds`` fixture (15 minutes; a test overrides it with
 ``@pytest.mark.parametrize("idle_seconds", [3])``). Screenshots go to
 ``test-artifacts/screenshots`` under the project root, or ``$LEDGER_TEST_ARTIFACTS``.
-Without Chromium the tests skip, except under CI, where they fail.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from ledger.settings import load_settings
 from tests.cli.remote_server import serving_app
 from tests.conftest import seed
 
-CHROMIUM = Path("/usr/bin/chromium")
 # A busy two-core machine can take longer than Playwright's 5 s for a page to show a change;
 # a check that holds still passes as soon as it holds.
 expect.set_options(timeout=15_000)
@@ -39,18 +38,6 @@ STAFF = ("admin", "dr-lee", "sup", "bill", "desk", "comp")
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright's launch arguments: the system's Chromium, headless; root needs
-    ``--no-sandbox``."""
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why}: browser tests may not skip under CI")
-        pytest.skip(why)
-    return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox"], "headless": True}
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from tests.conftest import seed
 from tests.fake_idp import FakeIdp, running
 
 playwright = pytest.importorskip("playwright.sync_api")
+Browser = playwright.Browser
 uvicorn = pytest.importorskip("uvicorn")
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = "LEDGER_SCREENSHOTS"  # where the screenshots go; else the test's directory
 
 
@@ -81,26 +81,23 @@ def serious(page: object) -> list[str]:
     return [v["id"] for v in found if v.get("impact") in ("serious", "critical")]
 
 
+@pytest.mark.browser
 def test_signing_in_with_the_identity_provider_in_chromium(
-        served: tuple[str, FakeIdp], tmp_path: Path) -> None:
+        served: tuple[str, FakeIdp], browser: Browser, tmp_path: Path) -> None:
     base, idp = served
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
     shots = Path(os.environ.get(SCREENSHOTS) or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(f"{base}/console/sign-in")
-            page.screenshot(path=str(shots / "sign-in-with-oidc.png"), full_page=True)
-            assert serious(page) == []
-            page.get_by_role("link", name="Sign in with your identity provider").click()
-            page.get_by_role("button", name="Sign in as dr-lee").click()  # at the provider
-            page.wait_for_url(f"{base}/console/", timeout=15_000)
-            playwright.expect(page.get_by_text("Signed in as")).to_be_visible()
-            playwright.expect(page.locator("header .who strong")).to_have_text("dr-lee")
-            page.screenshot(path=str(shots / "signed-in-with-oidc.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page()  # pytest-playwright's one Playwright (tests/conftest.py)
+    try:
+        page.goto(f"{base}/console/sign-in")
+        page.screenshot(path=str(shots / "sign-in-with-oidc.png"), full_page=True)
+        assert serious(page) == []
+        page.get_by_role("link", name="Sign in with your identity provider").click()
+        page.get_by_role("button", name="Sign in as dr-lee").click()  # at the provider
+        page.wait_for_url(f"{base}/console/", timeout=15_000)
+        playwright.expect(page.get_by_text("Signed in as")).to_be_visible()
+        playwright.expect(page.locator("header .who strong")).to_have_text("dr-lee")
+        page.screenshot(path=str(shots / "signed-in-with-oidc.png"), full_page=True)
+    finally:
+        page.context.close()
     assert len(idp.token_requests) == 1
