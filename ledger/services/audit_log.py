@@ -48,8 +48,8 @@ class AuditLog:
         return select(records, query)
 
     def accounting(self, client_ref: str, *, by: str, at: datetime,
-                   requested_on: date | None = None,
-                   stores: tuple[str, ...] = STORES) -> Accounting:
+                   requested_on: date | None = None, stores: tuple[str, ...] = STORES,
+                   from_log: bool = False) -> Accounting:
         """The accountable disclosures about the client in the six years before the
         request (164.528(a)(1)), summarised as (b)(3) allows."""
         at = utc(at)
@@ -62,8 +62,9 @@ class AuditLog:
             store = self._stores[name]()
             with Attempt(store, by, "list", "accounting", at=at, client_id=client_id) as use:
                 use.decide(roles.READ_AUDIT, what="accounting")
-                use.load(partial(_known, store, client_id))
-                entries += store.accountable_disclosures(client_id, requested_on)
+                use.load(partial(_known, store, client_id, f"client {client_ref} not found"))
+                entries += store.accountable_disclosures(client_id, requested_on,
+                                                         from_log=from_log)
                 use.commit()
         return summarise(str(client_id), requested_on, entries)
 
@@ -90,6 +91,6 @@ class AuditLog:
         return Timeline(client_id, since, until, tuple(items))
 
 
-def _known(store: ClinicalStore, client_id: UUID) -> None:
+def _known(store: ClinicalStore, client_id: UUID, message: str = "client not found") -> None:
     if not store.client_exists(client_id):
-        raise NotFound("client not found")
+        raise NotFound(message)

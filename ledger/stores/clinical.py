@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ACCESS_TOPICS = (get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded))
+DISCLOSED = get_topic(Disclosure.Recorded)
 
 
 class ClinicalStore(Store, ABC):
@@ -197,15 +198,24 @@ class ClinicalStore(Store, ABC):
             outcome=query.outcome, break_glass=query.break_glass)
         return [self.access_record(p, e) for p, e in self.event_log.events_at(positions)]
 
-    def accountable_disclosures(self, client_id: UUID, requested_on: date
-                                ) -> list[AccountingEntry]:
+    def accountable_disclosures(self, client_id: UUID, requested_on: date, *,
+                                from_log: bool = False) -> list[AccountingEntry]:
         """Accountable disclosures about the client in the six years before the request
-        (164.528(a)(1)), from the indexed projection."""
+        (164.528(a)(1)), from the indexed projection; with ``from_log``, from every
+        disclosure event of the log itself (slower: for a letter that must not rest on a
+        read model an insider could have edited)."""
         from ledger.rules.accounting import six_years_before  # noqa: PLC0415
 
+        since = six_years_before(requested_on)
+        if from_log:
+            return [_accounting_entry(self.settings.name, e)
+                    for e in map(self.event_log.decode, self.event_log.scan([DISCLOSED]))
+                    if isinstance(e, Disclosure.Recorded) and e.client_id == client_id
+                    and e.outcome == "granted" and e.accountable
+                    and since <= e.timestamp.astimezone(UTC).date() <= requested_on]
         self.access_projection.catch_up()
         positions = self.access_projection.positions(
-            client_id=str(client_id), since=six_years_before(requested_on), until=requested_on,
+            client_id=str(client_id), since=since, until=requested_on,
             accountable_disclosures=True)
         return [_accounting_entry(self.settings.name, e)
                 for _, e in self.event_log.events_at(positions)]
