@@ -1,0 +1,1 @@
+"""The compliance console (issue 16)."""
