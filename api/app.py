@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 import ledger as ledger_package
-from api import routes
+from api import console, routes
+from api.console.cookies import CookieKey
 from api.middleware import Outermost
 from api.problems import MEDIA_TYPE, from_ledger_error, problem
 from ledger.errors import LedgerError
@@ -36,10 +37,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from ledger.bootstrap import open_ledger  # noqa: PLC0415
+        from ledger.keys.console import console_key  # noqa: PLC0415
 
         ledger = open_ledger(settings)
         try:
             ledger.pn  # noqa: B018 (the sealed store, opened once, before any request)
+            app.state.console_key = CookieKey(console_key(settings))
         except BaseException:
             ledger.close()
             raise
@@ -54,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     for router in routes.ROUTERS:
         app.include_router(router)
+    console.mount(app)
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ledger.services.authentication import Authenticator
     from ledger.services.authorizations import Authorizations
     from ledger.services.clients import Clients
+    from ledger.services.console_sessions import ConsoleSessions
     from ledger.services.evidence import EvidenceService
     from ledger.services.importing import HistoryImport
     from ledger.services.integrity import Integrity
@@ -192,6 +193,12 @@ class Ledger:
         # One per opened ledger: its throttle and key cache live as long as the process's.
         return Authenticator(self.main, self.tokens,
                              oidc=OidcVerifier(oidc) if oidc is not None else None)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        from ledger.services.console_sessions import ConsoleSessions  # noqa: PLC0415
+
+        return ConsoleSessions(self.main)
 
     @cached_property
     def clients(self) -> Clients:

@@ -44,6 +44,7 @@ _KEYS = {
     "LEDGER_PKCS11_TOKEN": "pkcs11_token",
     "LEDGER_PKCS11_PIN_FILE": "pkcs11_pin_file",
     "LEDGER_BACKUP_RETENTION_DAYS": "backup_retention_days",
+    "LEDGER_CONSOLE_IDLE_SECONDS": "console_idle_seconds",
 }
 # The variable that may hold the base64 pseudonym secret instead of its file.
 PSEUDONYM_ENV = "LEDGER_PSEUDONYM_KEY"
@@ -72,6 +73,10 @@ class OidcSettings:
     # The staff ids of service principals that may act for an end user they name.
     delegates: frozenset[str] = frozenset()
 
+
+# The console's automatic logoff (45 CFR 164.312(a)(2)(iii)): 15 minutes unless set.
+DEFAULT_CONSOLE_IDLE_SECONDS = 900
+MAX_CONSOLE_IDLE_SECONDS = 3600
 
 KEK_PROVIDERS = ("file", "passphrase", "pkcs11")
 DEFAULT_BACKUP_RETENTION_DAYS = 35
@@ -117,6 +122,8 @@ class Settings:
     # None: <data dir>/keys. Keys may so live outside the data directory.
     key_dir: Path | None = None
     kek: KekSettings = KekSettings()
+    # The console signs a session out after this many seconds without a request.
+    console_idle_seconds: int = DEFAULT_CONSOLE_IDLE_SECONDS
 
     @property
     def keys(self) -> Path:
@@ -194,7 +201,17 @@ def load_settings(data_dir: str | None = None,
         oidc=_oidc(get),
         key_dir=keys,
         kek=_kek(get),
+        console_idle_seconds=_idle(get("LEDGER_CONSOLE_IDLE_SECONDS")),
     )
+
+
+def _idle(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_CONSOLE_IDLE_SECONDS
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_CONSOLE_IDLE_SECONDS:
+        raise BadInput(f"LEDGER_CONSOLE_IDLE_SECONDS must be a whole number of seconds from 1 "
+                       f"to {MAX_CONSOLE_IDLE_SECONDS}")
+    return int(value)
 
 
 def _kek(get: Callable[[str], str | None]) -> KekSettings:

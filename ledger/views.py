@@ -124,6 +124,31 @@ class AccessPage:
 
 
 @dataclass(frozen=True)
+class TimelineItem:
+    """One event of a client's timeline (either store): ids, codes and times only; a
+    description made from codes, never free text (reasons, matters, notes stay out)."""
+
+    at: datetime
+    store: str
+    position: int
+    kind: str  # use, disclosure, refusal, amendment, origination, break-the-glass, ...
+    actor: str
+    role: str
+    purpose: str | None
+    outcome: str
+    object_id: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    client_id: UUID
+    since: date | None
+    until: date | None
+    items: tuple[TimelineItem, ...]
+
+
+@dataclass(frozen=True)
 class AccountingEntry:
     """One accountable disclosure, with the 164.528(b)(2) fields."""
 

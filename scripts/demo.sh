@@ -142,6 +142,40 @@ run ledger investigate psychotherapy-releases --as comp
 run ledger staff deactivate dr-lee --as admin
 expect_exit 4 ledger note show "$NOTE" --as dr-lee --purpose TREAT
 
+step "The compliance console: sign in with a staff token; the access log as a page (no client in any URL)"
+CONSOLE_TOKEN=$(ledger staff token issue comp --as admin --label "demo console" 2>/dev/null)
+PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '$ ledger serve --port %s &\n' "$PORT"
+ledger serve --port "$PORT" >"$SCRATCH/serve.log" 2>&1 &
+SERVER=$!
+CONSOLE_TOKEN="$CONSOLE_TOKEN" python - "http://127.0.0.1:$PORT" <<'PY'
+import os, re, sys, time
+import httpx
+base = sys.argv[1]
+with httpx.Client(base_url=base, timeout=30, follow_redirects=True) as web:
+    for _ in range(100):  # until the server listens
+        try:
+            form = web.get("/console/sign-in")
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    token = lambda page: re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    title = lambda page: re.search(r"<title>(.*?)</title>", page).group(1)
+    caption = lambda page: re.sub(r"\s+", " ", re.search(r"<caption>(.*?)</caption>", page, re.S).group(1))
+    signed = web.post("/console/sign-in", data={"token": os.environ["CONSOLE_TOKEN"], "csrf": token(form.text)})
+    print(f"POST /console/sign-in -> {signed.status_code}, {title(signed.text)}")
+    page = web.get("/console/access-log")
+    print(f"GET /console/access-log -> {page.status_code}: {caption(page.text)}")
+    refused = web.post("/console/access-log", data={"csrf": token(page.text), "outcome": "denied", "client": "C-1001"})
+    print(f"POST /console/access-log (client C-1001, refusals; the client is in the body) -> {refused.status_code}: {caption(refused.text)}")
+    out = web.post("/console/sign-out", data={"csrf": token(page.text)})
+    print(f"POST /console/sign-out -> {title(out.text)}")
+    again = web.get("/console/access-log", follow_redirects=False)
+    print(f"GET /console/access-log after signing out -> {again.status_code} to {again.headers['location']}")
+PY
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+run ledger access-log --as comp --staff comp --from 2000-01-01 | tail -n 4
+
 step "Nothing identifying is stored in plaintext"
 if grep -a -l -e "Jane Roe" -e "PHQ-9" -e "grief" "$DATA"/*.sqlite* 2>/dev/null; then
     echo "demo: plaintext found at rest" >&2; exit 1

@@ -13,9 +13,9 @@ from __future__ import annotations
 import shutil
 import tarfile
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -27,6 +27,9 @@ from api.fields import Body, ClientRef, Day, StoreChoice, StoreName, stores
 from api.problems import from_ledger_error, responses
 from ledger.dates import parse_day
 from ledger.errors import IntegrityFailure
+
+if TYPE_CHECKING:
+    from ledger.bootstrap import Ledger
 
 router = APIRouter(prefix="/v1", tags=["integrity"])
 Position = Annotated[int, Query(ge=1, le=2**62)]
@@ -187,15 +190,23 @@ def bundle(body: BundleQuery, caller: CallerDep) -> Response:
     """Events as stored (ciphertext), their leaves, chain values and inclusion proofs
     against the latest signed checkpoint, and the checkpoints before it: all of them, or
     what concerns one client, or the access events of a period."""
-    settings = caller.ledger.settings
-    work = Path(tempfile.mkdtemp(prefix=".api-bundle-", dir=settings.data_dir))  # 0700
+    with caller.acting():
+        return bundle_download(caller.ledger, by=caller.by, at=caller.at,
+                               stores=stores(body.store), client_ref=body.client,
+                               since=parse_day(body.from_, "from"),
+                               until=parse_day(body.to, "to"))
+
+
+def bundle_download(lg: Ledger, *, by: str, at: datetime, stores: tuple[str, ...],
+                    client_ref: str | None, since: date | None, until: date | None
+                    ) -> Response:
+    """The bundle the service exports (and records) for ``by``, as a gzipped tar removed
+    once sent (the console's download too)."""
+    work = Path(tempfile.mkdtemp(prefix=".api-bundle-", dir=lg.settings.data_dir))  # 0700
     try:
         exported = work / "evidence-bundle"
-        with caller.acting():
-            caller.ledger.evidence.export_bundle(
-                exported, by=caller.by, at=caller.at, stores=stores(body.store),
-                client_ref=body.client, since=parse_day(body.from_, "from"),
-                until=parse_day(body.to, "to"))
+        lg.evidence.export_bundle(exported, by=by, at=at, stores=stores,
+                                  client_ref=client_ref, since=since, until=until)
         archive = work / "evidence-bundle.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(exported, arcname=exported.name)

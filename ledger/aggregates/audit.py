@@ -17,7 +17,8 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates.base import LedgerEvent
 
 Action = Literal["originate", "amend", "access", "list", "register", "authorize", "revoke",
-                 "expire", "disclose", "export", "destroy", "authenticate", "import"]
+                 "expire", "disclose", "export", "destroy", "authenticate", "import",
+                 "sign-in", "sign-out"]
 Outcome = Literal["granted", "denied", "not-found"]
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     exists,
     or_,
     select,
@@ -179,6 +180,19 @@ class RetentionFactsProjection(Projection):
             query = query.where(or_(t.c.client_id == client_id, t.c.kind.in_(HOLD_KINDS)))
         with self.log.engine.connect() as conn:
             return list(conn.execute(query).all())
+
+    def client_event_positions(self, client_id: str) -> list[int]:
+        """Positions of the client's retention events, in log order: its preconditions
+        and destruction receipts (by the client index), and the placing and release of
+        every hold that names it (holds are few; their client lists are matched as text)."""
+        t = self.table
+        holds = select(t.c.item_id).where(t.c.kind == "hold-placed",
+                                          t.c.clients.contains(client_id, autoescape=True))
+        query = select(t.c.position).where(or_(
+            and_(t.c.client_id == client_id, t.c.kind.in_(("precondition", "receipt"))),
+            and_(t.c.kind.in_(HOLD_KINDS), t.c.item_id.in_(holds)))).order_by(t.c.position)
+        with self.log.engine.connect() as conn:
+            return [int(p) for p in conn.execute(query).scalars()]
 
 
 def day(value: date | str) -> date:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from ledger.aggregates.base import utc
 from ledger.errors import BadInput, NotFound
@@ -19,8 +21,9 @@ from ledger.queries import Query, check, check_page, order_key, select
 from ledger.rules import roles
 from ledger.rules.accounting import Accounting, summarise
 from ledger.services.audited import Attempt
+from ledger.services.timeline import store_timeline
 from ledger.stores.clinical import ClinicalStore
-from ledger.views import AccessPage, AccessRecord, AccountingEntry
+from ledger.views import AccessPage, AccessRecord, AccountingEntry, Timeline, TimelineItem
 
 STORES = ("main", "pn")
 # A read-model row on its way to a page: where it falls, its store's short name, the row.
@@ -134,6 +137,33 @@ class AuditLog:
                 entries += store.accountable_disclosures(client_id, requested_on)
                 use.commit()
         return summarise(str(client_id), requested_on, entries)
+
+    def timeline(self, client_ref: str, *, by: str, at: datetime, since: date | None = None,
+                 until: date | None = None, stores: tuple[str, ...] = STORES) -> Timeline:
+        """Everything recorded about the client in both stores, in time order: uses,
+        disclosures, refusals, amendments, originations, break-the-glass, and retention
+        events (holds, preconditions, destruction receipts). A destroyed client's events
+        still read (they are audit metadata); the destruction receipts come last."""
+        if since and until and since > until:
+            raise BadInput("--from is after --to")
+        client_id = self.client_id(client_ref)
+        items: list[TimelineItem] = []
+        order: dict[str, int] = {}
+        for name in stores:
+            store = self._stores[name]()
+            order[store.settings.name] = len(order)
+            with Attempt(store, by, "list", "timeline", at=at, client_id=client_id) as use:
+                use.decide(roles.READ_AUDIT, what="timeline")
+                use.load(partial(_known, store, client_id))
+                items += store_timeline(store, client_id, since=since, until=until)
+                use.commit()
+        items.sort(key=lambda i: (i.at, order[i.store], i.position))
+        return Timeline(client_id, since, until, tuple(items))
+
+
+def _known(store: ClinicalStore, client_id: UUID) -> None:
+    if not store.client_exists(client_id):
+        raise NotFound("client not found")
 
 
 def _page(records: list[AccessRecord], total: int, page: int, per_page: int,

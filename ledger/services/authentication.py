@@ -58,14 +58,30 @@ class Authenticator:
         try:
             principal = self._authenticate(authorization, source, at, on_behalf_of)
         except Unauthenticated:
-            cooldown = self.throttle.failed(source, at)
-            if cooldown is not None:
-                self._record(f"throttled: {self.throttle.limit} failed authentications within "
-                             f"{int(self.throttle.window.total_seconds())} s; refused for "
-                             f"{int(cooldown.total_seconds())} s", source, at)
+            self._count(source, at)
             raise
         self.throttle.succeeded(source)
         return principal
+
+    def failed(self, why: str, *, source: str, at: datetime) -> None:
+        """Record a failure a front end found itself (a console cookie that fails its
+        check, a form without its anti-forgery token, an OpenID Connect sign-in that did
+        not complete), counted against ``source`` like any other."""
+        at = utc(at)
+        source = escape(source[:MAX_SOURCE_CHARS])
+        self.throttle.check(source, at)
+        self._record(why, source, at)
+        self._count(source, at)
+
+    def succeeded(self, source: str) -> None:
+        self.throttle.succeeded(escape(source[:MAX_SOURCE_CHARS]))
+
+    def _count(self, source: str, at: datetime) -> None:
+        cooldown = self.throttle.failed(source, at)
+        if cooldown is not None:
+            self._record(f"throttled: {self.throttle.limit} failed authentications within "
+                         f"{int(self.throttle.window.total_seconds())} s; refused for "
+                         f"{int(cooldown.total_seconds())} s", source, at)
 
     def _authenticate(self, authorization: str | None, source: str, at: datetime,
                       on_behalf_of: str | None) -> Principal:

@@ -1,0 +1,81 @@
+"""The access log page: filters, server-side paging and sorting, and the CSV export.
+
+The filters are the command's (client, staff member, outcome, break-the-glass, store,
+period); the client is named in the form's body only. Every showing is recorded by the
+service (``list access-log``), and an export as ``export access-log``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Literal
+
+from fastapi import Form, Request
+from starlette.responses import Response
+
+from api.console.web import Viewer, render
+from ledger.dates import parse_day
+from ledger.queries import Query
+
+PER_PAGE = 50
+SORTS = {"at": "Time", "actor_id": "Staff", "actor_role": "Role", "action": "Action",
+         "outcome": "Outcome", "purpose": "Purpose", "object_type": "Object",
+         "break_glass": "Break-the-glass"}
+STORES = {"all": ("main", "pn"), "main": ("main",), "pn": ("pn",)}
+
+
+@dataclass(frozen=True)
+class AccessForm:
+    client: str = ""
+    staff: str = ""
+    outcome: str = ""
+    break_glass: bool = False
+    store: str = "all"
+    since: str = ""
+    until: str = ""
+    sort: str = "at"
+    order: str = "desc"
+    page: int = 1
+    export: bool = False
+
+    def query(self, viewer: Viewer) -> Query:
+        lg = viewer.ledger
+        return Query(client_id=lg.client_id(self.client) if self.client else None,
+                     staff_id=self.staff or None,
+                     since=parse_day(self.since or None, "the first day"),
+                     until=parse_day(self.until or None, "the last day"),
+                     outcome=self.outcome or None, break_glass=self.break_glass,
+                     sort=self.sort)
+
+
+def access_form(
+        client: Annotated[str, Form(max_length=200)] = "",
+        staff: Annotated[str, Form(max_length=200)] = "",
+        outcome: Annotated[Literal["", "granted", "denied", "not-found"], Form()] = "",
+        break_glass: Annotated[str, Form(max_length=10)] = "",
+        store: Annotated[Literal["all", "main", "pn"], Form()] = "all",
+        since: Annotated[str, Form(alias="from", max_length=20)] = "",
+        until: Annotated[str, Form(alias="to", max_length=20)] = "",
+        sort: Annotated[Literal["at", "actor_id", "actor_role", "action", "outcome", "purpose",
+                                "object_type", "break_glass"], Form()] = "at",
+        order: Annotated[Literal["asc", "desc"], Form()] = "desc",
+        page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
+        export: Annotated[str, Form(max_length=10)] = "",
+) -> AccessForm:
+    return AccessForm(client.strip(), staff.strip(), outcome, bool(break_glass), store,
+                      since.strip(), until.strip(), sort, order, page, bool(export))
+
+
+def show_access_log(request: Request, viewer: Viewer, form: AccessForm) -> Response:
+    with viewer.acting():
+        query = form.query(viewer)
+        records = viewer.ledger.audit.access_log(by=viewer.by, at=viewer.at, query=query,
+                                                 stores=STORES[form.store])
+    if form.order == "desc":
+        records.reverse()
+    total = len(records)
+    pages = max(1, -(-total // PER_PAGE))
+    form = replace(form, page=min(form.page, pages))
+    shown = records[(form.page - 1) * PER_PAGE:form.page * PER_PAGE]
+    return render(request, "access_log.html", form=form, records=shown, total=total,
+                  pages=pages, sorts=SORTS, disagreeing=())
