@@ -198,6 +198,48 @@ class ClinicalStore(Store, ABC):
             outcome=query.outcome, break_glass=query.break_glass)
         return [self.access_record(p, e) for p, e in self.event_log.events_at(positions)]
 
+    def access_rows(self, query: Query, *, limit: int, descending: bool
+                    ) -> tuple[list[dict[str, Any]], int]:
+        """The first ``limit`` rows of the read model answering ``query``, in its order
+        (caught up first), and how many rows answer it. Nothing is decoded."""
+        from ledger.projections.access import RowFilter  # noqa: PLC0415
+
+        self.access_projection.catch_up()
+        rows = RowFilter(client_id=str(query.client_id) if query.client_id else None,
+                         staff_id=query.staff_id, since=query.since, until=query.until,
+                         outcome=query.outcome, break_glass=query.break_glass)
+        return (self.access_projection.first(rows, sort=query.sort, descending=descending,
+                                             limit=limit),
+                self.access_projection.matching(rows))
+
+    def checked_records(self, rows: list[dict[str, Any]], query: Query
+                        ) -> tuple[dict[int, AccessRecord], list[str]]:
+        """The records of these read-model rows, read from the log, by position; and the
+        positions whose row disagrees with its event (a row no access event makes, a
+        column changed, or an event that does not answer ``query``), left out.
+
+        A row deleted from the read model cannot be noticed this way (nothing is left to
+        check); ``from_log`` listings, the read-model check (``ledger projections``) and
+        the investigation's comparison with the log do notice it."""
+        from ledger.queries import matches  # noqa: PLC0415
+
+        stored = {n.id: n for n in self.event_log.notifications_at(
+            [int(r["position"]) for r in rows])}
+        found: dict[int, AccessRecord] = {}
+        disagreeing: list[str] = []
+        for row in rows:
+            position = int(row["position"])
+            n = stored.get(position)
+            event = self.event_log.decode(n) if n and n.topic in ACCESS_TOPICS else None
+            record = self.access_record(position, event) if event is not None else None
+            if (record is None or not self.access_projection.agrees(row, position, event)
+                    or not matches(record, query)):
+                disagreeing.append(f"{self.settings.name}: position {position}: the read "
+                                   "model disagrees with the log")
+                continue
+            found[position] = record
+        return found, disagreeing
+
     def accountable_disclosures(self, client_id: UUID, requested_on: date, *,
                                 from_log: bool = False) -> list[AccountingEntry]:
         """Accountable disclosures about the client in the six years before the request

@@ -1,0 +1,60 @@
+"""The console's access log: a page cut by the database (the same records as the command's
+listing), the next page, and the CSV export of the filtered rows, recorded as an export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from api.console.csv_export import COLUMNS
+from ledger.aggregates.audit import AuditEntry
+from ledger.queries import Query
+from tests.api.conftest import Practice
+from tests.conftest import all_events
+from tests.console.conftest import csrf_of, entries, now, sign_in
+
+
+def reads(practice: Practice, n: int) -> None:
+    lg = practice.lg
+    note = lg.notes.write("C-1", "note", by="dr-lee", session_date=None, at=now())
+    for _ in range(n):
+        lg.notes.read(note, by="dr-lee", purpose="TREAT", at=now())
+
+
+def test_pages_of_fifty_newest_first(practice: Practice) -> None:
+    reads(practice, 70)
+    sign_in(practice, "comp")
+    csrf = csrf_of(practice.client.get("/console/").text)
+    first = practice.client.post("/console/access-log", data={"csrf": csrf, "staff": "dr-lee"})
+    assert first.status_code == 200
+    listing = practice.lg.audit.access_log(by="admin", at=now(),
+                                           query=Query(staff_id="dr-lee"))[::-1]
+    assert len(listing) == 71
+    assert "71 events, page 1 of 2, by time, descending" in first.text
+    assert first.text.count('<tr class="outcome-') == 50
+    assert f'datetime="{listing[0].at.isoformat()}"' in first.text
+    second = practice.client.post("/console/access-log", data={
+        "csrf": csrf_of(first.text), "staff": "dr-lee", "page": "2"})
+    assert "71 events, page 2 of 2" in second.text
+    assert second.text.count('<tr class="outcome-') == 21
+    assert f'datetime="{listing[-1].at.isoformat()}"' in second.text
+
+
+def test_the_export_is_the_filtered_rows_as_csv_and_is_recorded(practice: Practice) -> None:
+    reads(practice, 3)
+    sign_in(practice, "comp")
+    csrf = csrf_of(practice.client.get("/console/").text)
+    answer = practice.client.post("/console/access-log", data={
+        "csrf": csrf, "staff": "dr-lee", "export": "1"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"] == 'attachment; filename="access-log.csv"'
+    header, *rows = list(csv.reader(io.StringIO(answer.text, newline="")))
+    assert tuple(header) == COLUMNS
+    assert len(rows) == 4 and {r[COLUMNS.index("actor_id")] for r in rows} == {"dr-lee"}
+    recorded = [e for e in entries(practice, "export") if e.object_type == "access-log"]
+    assert [(e.actor_id, e.outcome, e.reason) for e in recorded] == [
+        ("comp", "granted", "CSV export of 4 rows")]
+    sealed = [e for e in all_events(practice.lg.pn) if isinstance(e, AuditEntry.Recorded)
+              and e.action == "export"]
+    assert [(e.object_type, e.reason) for e in sealed] == [("access-log", "CSV export of 0 rows")]
