@@ -14,7 +14,7 @@ from fastapi import Form, Request
 from starlette.responses import Response
 
 from api.console.csv_export import access_csv
-from api.console.web import Viewer, render
+from api.console.web import HEADERS, Viewer, render
 from ledger.dates import parse_day
 from ledger.queries import Query
 
@@ -38,6 +38,7 @@ class AccessForm:
     order: str = "desc"
     page: int = 1
     export: bool = False
+    from_log: bool = False
 
     def query(self, viewer: Viewer) -> Query:
         lg = viewer.ledger
@@ -62,9 +63,11 @@ def access_form(
         order: Annotated[Literal["asc", "desc"], Form()] = "desc",
         page: Annotated[int, Form(ge=1, le=1_000_000)] = 1,
         export: Annotated[str, Form(max_length=10)] = "",
+        from_log: Annotated[str, Form(max_length=10)] = "",
 ) -> AccessForm:
     return AccessForm(client.strip(), staff.strip(), outcome, bool(break_glass), store,
-                      since.strip(), until.strip(), sort, order, page, bool(export))
+                      since.strip(), until.strip(), sort, order, page, bool(export),
+                      bool(from_log))
 
 
 def show_access_log(request: Request, viewer: Viewer, form: AccessForm) -> Response:
@@ -74,13 +77,15 @@ def show_access_log(request: Request, viewer: Viewer, form: AccessForm) -> Respo
         query = form.query(viewer)
         if form.export:
             rows = viewer.ledger.audit.access_export(by=viewer.by, at=viewer.at, query=query,
-                                                     stores=STORES[form.store])
+                                                     stores=STORES[form.store],
+                                                     from_log=form.from_log)
             return Response(access_csv(rows), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition":
+                            headers={**HEADERS, "Content-Disposition":
                                      'attachment; filename="access-log.csv"'})
         page = viewer.ledger.audit.access_page(
             by=viewer.by, at=viewer.at, query=query, page=form.page, per_page=PER_PAGE,
-            descending=form.order == "desc", stores=STORES[form.store])
+            descending=form.order == "desc", stores=STORES[form.store],
+            from_log=form.from_log)
     return render(request, "access_log.html", form=form, records=list(page.records),
                   total=page.total, pages=page.pages, sorts=SORTS,
                   disagreeing=page.disagreeing)

@@ -58,3 +58,29 @@ def test_the_export_is_the_filtered_rows_as_csv_and_is_recorded(practice: Practi
     sealed = [e for e in all_events(practice.lg.pn) if isinstance(e, AuditEntry.Recorded)
               and e.action == "export"]
     assert [(e.object_type, e.reason) for e in sealed] == [("access-log", "CSV export of 0 rows")]
+
+
+def test_an_edited_row_is_named_and_a_deleted_one_is_found_from_the_log(
+        practice: Practice) -> None:
+    """The insider's tricks on the read model: a row edited to hide who read, and a
+    break-the-glass row deleted."""
+    import sqlalchemy as sa
+
+    lg = practice.lg
+    note = lg.notes.write("C-1", "note", by="dr-lee", session_date=None, at=now())
+    lg.notes.read(note, by="bill", purpose="BTG", at=now(), break_glass_reason="urgent")
+    lg.notes.read(note, by="dr-kim", purpose="TREAT", at=now())
+    lg.main.access_projection.catch_up()
+    with lg.main.engine.begin() as db:
+        db.execute(sa.text("UPDATE ledger_access SET actor_id = 'someone' "
+                           "WHERE actor_id = 'dr-kim'"))
+        db.execute(sa.text("DELETE FROM ledger_access WHERE break_glass"))
+    sign_in(practice, "comp")
+    csrf = csrf_of(practice.client.get("/console/").text)
+    shown = practice.client.post("/console/access-log", data={"csrf": csrf, "store": "main"})
+    assert "the read model disagrees with the log" in shown.text
+    assert ">someone<" not in shown.text and ">bill<" not in shown.text
+    from_log = practice.client.post("/console/access-log", data={
+        "csrf": csrf, "store": "main", "from_log": "1", "break_glass": "1"})
+    assert "1 event, page 1 of 1" in from_log.text
+    assert "<td>bill</td>" in from_log.text
