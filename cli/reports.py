@@ -157,16 +157,20 @@ def _write_export(directory: Path, files: dict[str, str]) -> None:
 @as_option
 @click.option("--at", "requested", metavar="DATE",
               help="Date of the request (default today); the six years before it are listed.")
+@click.option("--from-log", is_flag=True,
+              help="Read every disclosure from the event log instead of the indexed read "
+                   "model (slower; nothing an edited read model hides is left out).")
 @json_option
 @pass_state
 def accounting(state: State, client_ref: str, actor: str, requested: str | None,
-               as_json: bool) -> None:
+               from_log: bool, as_json: bool) -> None:
     """The accounting of disclosures (164.528) of both stores, as a letter or as JSON.
 
     Example: ledger accounting C-1001 --as comp --at 2026-12-01
     """
     result = state.ledger.audit.accounting(client_ref, by=actor, at=now(),
-                                           requested_on=parse_day(requested, "--at"))
+                                           requested_on=parse_day(requested, "--at"),
+                                           from_log=from_log)
     if as_json:
         emit_json(result)
     else:

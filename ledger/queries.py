@@ -15,7 +15,7 @@ from ledger.display import shown
 from ledger.errors import BadInput
 from ledger.identifiers import check_staff_id
 from ledger.views import AccessRecord
-from ledger.vocabulary import ACCESS_LOG_FIELDS
+from ledger.vocabulary import ACCESS_LOG_FIELDS, ACCESS_PAGE_SIZES, ACCESS_PAGE_SORTS
 
 SORT_FIELDS = ACCESS_LOG_FIELDS
 
@@ -42,14 +42,37 @@ def check(query: Query) -> Query:
     return query
 
 
+def check_page(query: Query, page: int, per_page: int) -> Query:
+    """A page of the access log: sorted by a field the read model holds, bounded in size."""
+    check(query)
+    if query.sort not in ACCESS_PAGE_SORTS:
+        raise BadInput(f"a page cannot be sorted by {shown(query.sort)}; use one of "
+                       f"{', '.join(ACCESS_PAGE_SORTS)}")
+    least, most = ACCESS_PAGE_SIZES
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or not (
+            least <= per_page <= most):
+        raise BadInput(f"rows per page must be a whole number from {least} to {most}")
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise BadInput("the page number must be a whole number from 1")
+    return query
+
+
 def select(records: Iterable[AccessRecord], query: Query) -> list[AccessRecord]:
     check(query)
-    chosen = [r for r in records if _matches(r, query)]
-    return sorted(chosen, key=lambda r: (_sort_key(getattr(r, query.sort)), r.at, r.store,
-                                         r.position))
+    chosen = [r for r in records if matches(r, query)]
+    return sorted(chosen, key=lambda r: order_key(getattr(r, query.sort), r.at, r.store,
+                                                  r.position))
 
 
-def _matches(r: AccessRecord, q: Query) -> bool:
+def order_key(value: object, at: datetime, store: str, position: int
+              ) -> tuple[tuple[int, float, str], datetime, str, int]:
+    """Where a record falls in a listing sorted by a field of value ``value``: then by
+    time, store and position (one order across the stores)."""
+    return (sort_key(value), at, store, position)
+
+
+def matches(r: AccessRecord, q: Query) -> bool:
+    """Whether the record answers the query (the predicate every listing applies)."""
     day = r.at.date()
     return ((q.client_id is None or r.client_id == q.client_id)
             and (q.staff_id is None or r.actor_id == q.staff_id)
@@ -59,7 +82,7 @@ def _matches(r: AccessRecord, q: Query) -> bool:
             and (not q.break_glass or r.break_glass))
 
 
-def _sort_key(value: object) -> tuple[int, float, str]:
+def sort_key(value: object) -> tuple[int, float, str]:
     """None first; numbers and flags by value; times by their ISO text; the rest as text."""
     if value is None:
         return (0, 0.0, "")

@@ -109,6 +109,21 @@ class AccessRecord:
 
 
 @dataclass(frozen=True)
+class AccessPage:
+    """One page of the access log: its records, and where it lies in the whole listing.
+    ``disagreeing`` names the read-model rows of this page that disagree with their event
+    in the log ("main: position 7: ..."); they are left out of ``records``, but counted in
+    ``total`` (a count of the read model's rows)."""
+
+    records: tuple[AccessRecord, ...]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    disagreeing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TimelineItem:
     """One event of a client's timeline (either store): ids, codes and times only; a
     description made from codes, never free text (reasons, matters, notes stay out)."""

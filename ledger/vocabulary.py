@@ -75,6 +75,11 @@ ACCESS_LOG_FIELDS = ("store", "position", "at", "actor_id", "actor_role", "actio
                      "object_type", "object_id", "client_id", "purpose", "reason",
                      "break_glass", "recipient", "recipient_type", "legal_basis",
                      "accountable", "assertion", "actor_via", "actor_os_user")
+# The fields an access-log page sorts by on the server: those the access read model holds
+# (ledger/projections/access.py), so a page is sorted and cut in SQL.
+ACCESS_PAGE_SORTS = ("at", "actor_id", "actor_role", "action", "outcome", "purpose",
+                     "break_glass", "object_type")
+ACCESS_PAGE_SIZES = (1, 200)  # the least and most records on one page
 
 # The read models (ledger projections status/rebuild).
 READ_MODELS = ("access-main", "access-pn", "record-set", "retention-main", "retention-pn",

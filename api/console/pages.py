@@ -58,6 +58,7 @@ def accounting(request: Request, viewer: Annotated[Viewer, Depends(posted)],
     with viewer.acting():
         result: Accounting = viewer.ledger.audit.accounting(
             client.strip(), by=viewer.by, at=viewer.at,
-            requested_on=parse_day(requested.strip() or None, "the request date"))
+            requested_on=parse_day(requested.strip() or None, "the request date"),
+            from_log=True)
     return render(request, "accounting.html", letter=result, client=client.strip(),
                   requested=requested)

@@ -35,6 +35,7 @@ class AccessLogSearch(Body):
 class AccountingQuery(Body):
     client: ClientRef
     at: Day | None = None
+    from_log: bool = False
 
 
 @router.post("/access-log/search", response_model=list[AccessRecord],
@@ -58,4 +59,5 @@ def accounting(body: AccountingQuery, caller: CallerDep) -> Accounting:
     (164.528). Recorded."""
     with caller.acting():
         return caller.ledger.audit.accounting(body.client, by=caller.by, at=caller.at,
-                                              requested_on=parse_day(body.at, "at"))
+                                              requested_on=parse_day(body.at, "at"),
+                                              from_log=body.from_log)

@@ -52,6 +52,8 @@ class Audit:
 
     def accounting(self, client_ref: str, *, by: str | None, at: datetime,
                    requested_on: date | None = None,
-                   stores: tuple[str, ...] = ("main", "pn")) -> Accounting:
+                   stores: tuple[str, ...] = ("main", "pn"),
+                   from_log: bool = False) -> Accounting:
         return build(Accounting, self.connection.call(
-            "POST", "/v1/accounting", body={"client": client_ref, "at": requested_on}))
+            "POST", "/v1/accounting", body={"client": client_ref, "at": requested_on,
+                                            "from_log": from_log}))

@@ -8,6 +8,7 @@ the size of the log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,8 +19,10 @@ from sqlalchemy import (
     DateTime,
     Index,
     MetaData,
+    Select,
     String,
     Table,
+    func,
     select,
 )
 
@@ -79,30 +82,92 @@ class AccessProjection(Projection):
                   accountable_disclosures: bool = False) -> list[int]:
         """Positions of the matching rows, in log order (answered from the indexes)."""
         t = self.table
-        query = select(t.c.position)
-        if client_id is not None:
-            query = query.where(t.c.client_id == client_id)
-        if staff_id is not None:
-            query = query.where(t.c.actor_id == staff_id)
-        if since is not None:
-            query = query.where(t.c.at >= day_start(since))
-        if until is not None:
-            query = query.where(t.c.at < day_start(until + timedelta(days=1)))
-        if outcome is not None:
-            query = query.where(t.c.outcome == outcome)
-        if break_glass:
-            query = query.where(t.c.break_glass.is_(True))
-        if accountable_disclosures:
-            query = query.where(t.c.action == "disclose", t.c.outcome == "granted",
-                                t.c.accountable.is_(True))
+        query = RowFilter(client_id=client_id, staff_id=staff_id, since=since, until=until,
+                          outcome=outcome, break_glass=break_glass,
+                          accountable_disclosures=accountable_disclosures
+                          ).where(t, select(t.c.position))
         with self.log.engine.connect() as conn:
             return [int(p) for p in conn.execute(query.order_by(t.c.position)).scalars()]
+
+    def first(self, rows: RowFilter, *, sort: str, descending: bool,
+              limit: int) -> list[dict[str, Any]]:
+        """The first ``limit`` matching rows ordered by ``sort``, then time, then position
+        (the whole order reversed with ``descending``), as ``ledger.queries`` orders
+        records: no value first, text by code point. ``at`` comes back in UTC."""
+        t = self.table
+        order = [self._ordered(t.c[sort], descending)]
+        if sort != "at":
+            order.append(self._ordered(t.c.at, descending))
+        order.append(self._ordered(t.c.position, descending))
+        query = rows.where(t, select(t)).order_by(*order).limit(limit)
+        with self.log.engine.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(query)]
+        for row in found:
+            row["at"] = in_utc(row["at"])
+        return found
+
+    def matching(self, rows: RowFilter) -> int:
+        """How many rows match (a COUNT over the indexes)."""
+        t = self.table
+        with self.log.engine.connect() as conn:
+            return int(conn.execute(rows.where(t, select(func.count()).select_from(t)))
+                       .scalar() or 0)
+
+    def agrees(self, row: dict[str, Any], position: int, event: Any) -> bool:
+        """Whether the stored ``row`` is the one row the event at ``position`` makes."""
+        made = self.made(position, event)
+        return len(made) == 1 and {k: in_utc(v) if isinstance(v, datetime) else v
+                                   for k, v in made[0].items()} == row
+
+    def _ordered(self, column: Any, descending: bool) -> Any:
+        nullable = column.nullable
+        if isinstance(column.type, String) and self.log.engine.dialect.name == "postgresql":
+            column = column.collate("C")  # code-point order, as Python compares text
+        if descending:
+            return column.desc().nulls_last() if nullable else column.desc()
+        return column.asc().nulls_first() if nullable else column.asc()
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every row, in log order (for comparing a projection with a rebuild)."""
         with self.log.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(
                 select(self.table).order_by(self.table.c.position))]
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which rows a listing reads (each condition answered from an index)."""
+
+    client_id: str | None = None
+    staff_id: str | None = None
+    since: date | None = None
+    until: date | None = None
+    outcome: str | None = None
+    break_glass: bool = False
+    accountable_disclosures: bool = False
+
+    def where(self, t: Table, query: Select[Any]) -> Select[Any]:
+        if self.client_id is not None:
+            query = query.where(t.c.client_id == self.client_id)
+        if self.staff_id is not None:
+            query = query.where(t.c.actor_id == self.staff_id)
+        if self.since is not None:
+            query = query.where(t.c.at >= day_start(self.since))
+        if self.until is not None:
+            query = query.where(t.c.at < day_start(self.until + timedelta(days=1)))
+        if self.outcome is not None:
+            query = query.where(t.c.outcome == self.outcome)
+        if self.break_glass:
+            query = query.where(t.c.break_glass.is_(True))
+        if self.accountable_disclosures:
+            query = query.where(t.c.action == "disclose", t.c.outcome == "granted",
+                                t.c.accountable.is_(True))
+        return query
+
+
+def in_utc(value: datetime) -> datetime:
+    """A stored time in UTC (SQLite gives naive UTC back)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def day_start(day: date) -> datetime:

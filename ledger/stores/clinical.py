@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ACCESS_TOPICS = (get_topic(AuditEntry.Recorded), get_topic(Disclosure.Recorded))
+DISCLOSED = get_topic(Disclosure.Recorded)
 
 
 class ClinicalStore(Store, ABC):
@@ -197,15 +198,66 @@ class ClinicalStore(Store, ABC):
             outcome=query.outcome, break_glass=query.break_glass)
         return [self.access_record(p, e) for p, e in self.event_log.events_at(positions)]
 
-    def accountable_disclosures(self, client_id: UUID, requested_on: date
-                                ) -> list[AccountingEntry]:
-        """Accountable disclosures about the client in the six years before the request
-        (164.528(a)(1)), from the indexed projection."""
-        from ledger.rules.accounting import six_years_before  # noqa: PLC0415
+    def access_rows(self, query: Query, *, limit: int, descending: bool
+                    ) -> tuple[list[dict[str, Any]], int]:
+        """The first ``limit`` rows of the read model answering ``query``, in its order
+        (caught up first), and how many rows answer it. Nothing is decoded."""
+        from ledger.projections.access import RowFilter  # noqa: PLC0415
 
         self.access_projection.catch_up()
+        rows = RowFilter(client_id=str(query.client_id) if query.client_id else None,
+                         staff_id=query.staff_id, since=query.since, until=query.until,
+                         outcome=query.outcome, break_glass=query.break_glass)
+        return (self.access_projection.first(rows, sort=query.sort, descending=descending,
+                                             limit=limit),
+                self.access_projection.matching(rows))
+
+    def checked_records(self, rows: list[dict[str, Any]], query: Query
+                        ) -> tuple[dict[int, AccessRecord], list[str]]:
+        """The records of these read-model rows, read from the log, by position; and the
+        positions whose row disagrees with its event (a row no access event makes, a
+        column changed, or an event that does not answer ``query``), left out.
+
+        A row deleted from the read model cannot be noticed this way (nothing is left to
+        check); ``from_log`` listings, the read-model check (``ledger projections``) and
+        the investigation's comparison with the log do notice it."""
+        from ledger.queries import matches  # noqa: PLC0415
+
+        stored = {n.id: n for n in self.event_log.notifications_at(
+            [int(r["position"]) for r in rows])}
+        found: dict[int, AccessRecord] = {}
+        disagreeing: list[str] = []
+        for row in rows:
+            position = int(row["position"])
+            n = stored.get(position)
+            event = self.event_log.decode(n) if n and n.topic in ACCESS_TOPICS else None
+            record = self.access_record(position, event) if event is not None else None
+            if (record is None or not self.access_projection.agrees(row, position, event)
+                    or not matches(record, query)):
+                disagreeing.append(f"{self.settings.name}: position {position}: the read "
+                                   "model disagrees with the log")
+                continue
+            found[position] = record
+        return found, disagreeing
+
+    def accountable_disclosures(self, client_id: UUID, requested_on: date, *,
+                                from_log: bool = False) -> list[AccountingEntry]:
+        """Accountable disclosures about the client in the six years before the request
+        (164.528(a)(1)), from the indexed projection; with ``from_log``, from every
+        disclosure event of the log itself (slower: for a letter that must not rest on a
+        read model an insider could have edited)."""
+        from ledger.rules.accounting import six_years_before  # noqa: PLC0415
+
+        since = six_years_before(requested_on)
+        if from_log:
+            return [_accounting_entry(self.settings.name, e)
+                    for e in map(self.event_log.decode, self.event_log.scan([DISCLOSED]))
+                    if isinstance(e, Disclosure.Recorded) and e.client_id == client_id
+                    and e.outcome == "granted" and e.accountable
+                    and since <= e.timestamp.astimezone(UTC).date() <= requested_on]
+        self.access_projection.catch_up()
         positions = self.access_projection.positions(
-            client_id=str(client_id), since=six_years_before(requested_on), until=requested_on,
+            client_id=str(client_id), since=since, until=requested_on,
             accountable_disclosures=True)
         return [_accounting_entry(self.settings.name, e)
                 for _, e in self.event_log.events_at(positions)]

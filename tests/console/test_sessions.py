@@ -322,6 +322,35 @@ def test_an_accounting_for_an_unknown_client_is_recorded(practice: Practice) -> 
     answer = practice.client.post("/console/accounting",
                                   data={"csrf": csrf_of(page.text), "client": "C-404"})
     assert answer.status_code == 404
-    assert "client not found" in answer.text and "C-404" not in answer.text
+    assert "client C-404 not found" in answer.text
     missing = [e for e in entries(practice, "list") if e.object_type == "accounting"]
     assert [e.outcome for e in missing] == ["not-found"]
+
+
+def test_the_accounting_letter_does_not_rest_on_the_read_model(practice: Practice) -> None:
+    """The insider's trick: mark a disclosure's read-model row not accountable (or delete
+    it). The command's default answer loses it; the console's letter, read from the log,
+    does not."""
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    lg = practice.lg
+    lg.clients.register("C-9", "Sam Poe", date(1980, 1, 1), "CA", by="desk", at=now())
+    note = lg.notes.write("C-9", "Session note.", by="dr-lee", session_date=None, at=now())
+    lg.notes.disclose("C-9", [note], by="comp", recipient="County coroner",
+                      recipient_type="coroner", purpose="PUBHLTH", exception="CORONER_512g1",
+                      assertion="written request on file", at=now())
+    before = lg.audit.accounting("C-9", by="comp", at=now())
+    assert len(before.lines) == 1
+    with lg.main.engine.begin() as db:
+        db.execute(sa.text("UPDATE ledger_access SET accountable = false "
+                           "WHERE action = 'disclose'"))
+    assert lg.audit.accounting("C-9", by="comp", at=now()).lines == ()
+    assert len(lg.audit.accounting("C-9", by="comp", at=now(), from_log=True).lines) == 1
+    sign_in(practice, "comp")
+    page = practice.client.get("/console/accounting")
+    letter = practice.client.post("/console/accounting",
+                                  data={"csrf": csrf_of(page.text), "client": "C-9"})
+    assert "County coroner" in letter.text
+    assert "There were no such disclosures" not in letter.text
