@@ -197,7 +197,7 @@ def test_the_providers_error_answer_is_recorded(lg: Ledger, idp: FakeIdp) -> Non
     _, pending = sign_in(lg).begin(T0)
     proved = sign_in(lg).finish(pending, code=None, state=pending.state, at=T0,
                                 error="access_denied")
-    refuse(lg, proved, "the identity provider answered 'access_denied'")
+    refuse(lg, proved, "the identity provider answered access_denied")
     assert idp.token_requests == []
 
 
