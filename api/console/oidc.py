@@ -11,7 +11,9 @@ code it would redeem comes from the provider, for the registered callback only.
 
 ``GET /console/sign-in/oidc/callback`` finishes the attempt; what the ID token proves goes
 to the authenticator, which records a failure (``console sign-in: ...``) and counts it
-against the source, and the browser gets the sign-in page with a generic message. A
+against the source (a return without this browser's attempt is recorded but not counted:
+another site's page can send browsers there), and the browser gets the sign-in page with
+a generic message. A
 success starts a session (recorded as a ``sign-in``) whose cookie is SameSite=Strict; the
 answer is a page that moves on to the console by itself, not a redirect, because a
 redirect would still belong to the provider's cross-site navigation and the browser would
