@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from api.console.csv_export import access_csv
 from api.console.web import HEADERS, Viewer, render
+from api.fields import StoreChoice, stores
 from ledger.dates import parse_day
 from ledger.queries import Query
 
@@ -22,7 +23,6 @@ PER_PAGE = 50
 SORTS = {"at": "Time", "actor_id": "Staff", "actor_role": "Role", "action": "Action",
          "outcome": "Outcome", "purpose": "Purpose", "object_type": "Object",
          "break_glass": "Break-the-glass"}
-STORES = {"all": ("main", "pn"), "main": ("main",), "pn": ("pn",)}
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class AccessForm:
     staff: str = ""
     outcome: str = ""
     break_glass: bool = False
-    store: str = "all"
+    store: StoreChoice = "all"
     since: str = ""
     until: str = ""
     sort: str = "at"
@@ -77,14 +77,14 @@ def show_access_log(request: Request, viewer: Viewer, form: AccessForm) -> Respo
         query = form.query(viewer)
         if form.export:
             rows = viewer.ledger.audit.access_export(by=viewer.by, at=viewer.at, query=query,
-                                                     stores=STORES[form.store],
+                                                     stores=stores(form.store),
                                                      from_log=form.from_log)
             return Response(access_csv(rows), media_type="text/csv; charset=utf-8",
                             headers={**HEADERS, "Content-Disposition":
                                      'attachment; filename="access-log.csv"'})
         page = viewer.ledger.audit.access_page(
             by=viewer.by, at=viewer.at, query=query, page=form.page, per_page=PER_PAGE,
-            descending=form.order == "desc", stores=STORES[form.store],
+            descending=form.order == "desc", stores=stores(form.store),
             from_log=form.from_log)
     return render(request, "access_log.html", form=form, records=list(page.records),
                   total=page.total, pages=page.pages, sorts=SORTS,
